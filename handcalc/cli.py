@@ -1,0 +1,180 @@
+"""The command line: parse options, call the library, turn its errors into one-line messages."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from .errors import HandcalcError, OptionError
+
+
+def _range(value: str | None, flag: str):
+    if value is None:
+        return None
+    try:
+        lo, hi = (int(x) for x in value.split(":"))
+    except ValueError:
+        raise OptionError(f"{flag} takes LO:HI, two whole numbers, not {value!r}") from None
+    return lo, hi
+
+
+def problem_options(f):
+    """The options every command shares for choosing a problem."""
+    opts = [
+        click.option("--seed", type=int, help="Draw the problem from this seed."),
+        click.option(
+            "--from",
+            "source",
+            type=click.Path(dir_okay=False),
+            help="Take the matrices from this problem file (JSON).",
+        ),
+        click.option("--id", "sheet_id", help="Bring back the problem with this sheet ID."),
+        click.option(
+            "--level",
+            type=click.Choice(["easy", "classic", "hard"]),
+            help="Preset sizes and ranges (default: classic).",
+        ),
+        click.option("--tokens", type=int, help="Number of tokens n (default 4)."),
+        click.option("--d-in", type=int, help="Features per token (default 6)."),
+        click.option("--d-k", type=int, help="Query/key size (default 3)."),
+        click.option("--d-v", type=int, help="Value size (default: d_k)."),
+        click.option("--heads", type=int, help="Attention heads (default 1)."),
+        click.option("--x-range", help="Range of X's entries, LO:HI."),
+        click.option("--w-range", help="Range of the weights' entries, LO:HI."),
+        click.option(
+            "--rounding",
+            type=click.Choice(["floor", "zero"]),
+            help="How S/2 rounds: floor (default) or toward zero.",
+        ),
+        click.option(
+            "--causal",
+            is_flag=True,
+            default=None,
+            help="Causal mask: each token sees only itself and earlier tokens.",
+        ),
+        click.option(
+            "--convention",
+            type=click.Choice(["columns", "rows"]),
+            help="Tokens as columns (default) or rows.",
+        ),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+_SIZE_FLAGS = ("tokens", "d_in", "d_k", "d_v", "heads", "level", "x_range", "w_range")
+_RULE_FLAGS = ("rounding", "causal", "convention")
+
+
+def _spec(given: dict):
+    from .problem import Spec
+
+    return Spec.for_level(
+        given["level"] or "classic",
+        **{k: given[k] for k in ("tokens", "d_in", "d_k", "d_v", "heads", *_RULE_FLAGS)},
+        x_range=_range(given["x_range"], "--x-range"),
+        w_range=_range(given["w_range"], "--w-range"),
+    )
+
+
+def _take(opts: dict) -> dict:
+    return {k: opts.pop(k) for k in (*_SIZE_FLAGS, *_RULE_FLAGS, "seed", "source", "sheet_id")}
+
+
+def resolve_problem(opts: dict):
+    """The problem the shared options describe; reports a drawn seed on stderr.
+
+    Pops the shared options out of `opts`, leaving the command's own."""
+    from .draw import make_problem
+
+    given = _take(opts)
+    fixed = "--id" if given["sheet_id"] is not None else "--from" if given["source"] else None
+    if fixed:
+        clash = [k for k in _SIZE_FLAGS if given[k] is not None]
+        if fixed == "--id":
+            clash += [k for k in _RULE_FLAGS if given[k] is not None]
+        if clash:
+            flag = "--" + clash[0].replace("_", "-")
+            raise OptionError(
+                f"{fixed} fixes the sizes{' and rules' if fixed == '--id' else ''}; drop {flag}"
+            )
+    problem = make_problem(given["seed"], given["source"], given["sheet_id"], _spec(given))
+    if given["seed"] is None and not fixed:
+        click.echo(f"drew seed {problem.seed} (pass --seed {problem.seed} to repeat)", err=True)
+    return problem
+
+
+def friendly(f):
+    """Expected failures exit 1 with one line; a broken pipe or Ctrl-C exits quietly."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except HandcalcError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="handcalc")
+def main():
+    """Self-attention by hand: worksheets, answer keys and a grader."""
+
+
+@main.command()
+@problem_options
+@click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
+@friendly
+def solve(as_json, **opts):
+    """Work every step of one problem and print it."""
+    from . import text
+    from .solution import solve as solve_problem
+
+    sol = solve_problem(resolve_problem(opts))
+    if as_json:
+        click.echo(json.dumps(sol.to_json(), ensure_ascii=False))
+    else:
+        click.echo(text.solution(sol), nl=False)
+
+
+@main.command()
+@problem_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Where to write the problem file (JSON).",
+)
+@friendly
+def problem(output, **opts):
+    """Save a problem's matrices as a problem file, for --from."""
+    from .files import write_atomic
+
+    p = resolve_problem(opts)
+    write_atomic(output, (json.dumps(p.to_json(), indent=1) + "\n").encode())
+    click.echo(f"wrote {output}  (ID {p.id})")
+
+
+@main.command()
+@problem_options
+@click.option("--draws", type=click.IntRange(1, 1_000_000), default=2000, show_default=True)
+@friendly
+def stress(draws, **opts):
+    """How often each hand-friendly rule rejects a random draw, for these sizes."""
+    from .draw import stress as run_stress
+
+    given = _take(opts)
+    if given["source"] or given["sheet_id"]:
+        raise OptionError("stress draws problems; --from and --id do not apply")
+    report = run_stress(_spec(given), given["seed"] or 0, draws)
+    click.echo("\n".join(report.lines()))

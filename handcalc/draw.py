@@ -1,0 +1,193 @@
+"""Seeded drawing of hand-friendly problems, with the rules that say what hand-friendly means.
+
+Draws are uniform small integers from numpy's seeded generator; a draw is kept only when every
+rule in RULES passes. numpy does not promise the same stream across versions, so the sheet ID,
+not the seed, is what brings a problem back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from . import steps
+from .errors import DrawError, OptionError
+from .problem import Problem, Spec, decode_id, from_matrices, load
+from .solution import Solution, solve
+
+MAX_DRAWS = 20_000
+
+
+def _cells(values, roles: Iterable[str], ex: steps.Exercise):
+    wanted = set(roles)
+    for s in ex.worked:
+        if s.role in wanted:
+            for row in values[s.name] if not s.is_vector else (values[s.name],):
+                yield from row
+
+
+def _unmasked(xs):
+    return [x for x in xs if x is not steps.MASKED]
+
+
+def _scaled_in_range(sol: Solution) -> bool:
+    xs = _unmasked(_cells(sol.values, ["scaled"], sol.exercise))
+    return all(SCALED_LOW <= x <= SCALED_HIGH for x in xs)
+
+
+def _small_products(sol: Solution) -> bool:
+    xs = _cells(sol.values, ["Q", "K", "V"], sol.exercise)
+    return all(abs(x) <= PRODUCT_LIMIT for x in xs)
+
+
+def _small_denominators(sol: Solution) -> bool:
+    xs = _cells(sol.values, ["A"], sol.exercise)
+    return all(Fraction(x).denominator <= DENOMINATOR_LIMIT for x in xs)
+
+
+def _attention_not_flat(sol: Solution) -> bool:
+    """Each query's weights must differ somewhere (a flat column teaches nothing)."""
+    ex = sol.exercise
+    for s in ex.worked:
+        if s.role != "A":
+            continue
+        a = sol.values[s.name]
+        lines = list(zip(*a)) if s.axis == "columns" else list(a)
+        for line in lines:
+            live = [x for x in line if x != 0]
+            if len(live) > 1 and len(set(live)) == 1:
+                return False
+    return True
+
+
+def _values_not_zero(sol: Solution) -> bool:
+    """Every value vector carries something, so Z is worth computing."""
+    ex = sol.exercise
+    for s in ex.worked:
+        if s.role == "V":
+            v = sol.values[s.name]
+            tokens = list(zip(*v)) if ex.convention == "columns" else list(v)
+            if any(all(x == 0 for x in t) for t in tokens):
+                return False
+    return True
+
+
+SCALED_LOW, SCALED_HIGH = -2, 3
+PRODUCT_LIMIT = 6
+DENOMINATOR_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One condition every drawn problem meets, stated once for the sheet and the stress test."""
+
+    name: str
+    text: str
+    check: Callable[[Solution], bool]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("products", f"every entry of Q, K and V lies within ±{PRODUCT_LIMIT}", _small_products),
+    Rule(
+        "scores",
+        f"every scaled score lies in {SCALED_LOW}…{SCALED_HIGH}, so 3^x stays within "
+        f"1/{3**-SCALED_LOW}…{3**SCALED_HIGH}",
+        _scaled_in_range,
+    ),
+    Rule(
+        "denominators",
+        f"every attention weight has a denominator of at most {DENOMINATOR_LIMIT}",
+        _small_denominators,
+    ),
+    Rule("not-flat", "no query attends equally to all the tokens it sees", _attention_not_flat),
+    Rule("values", "no token has an all-zero value vector", _values_not_zero),
+)
+
+
+def draw_given(spec: Spec, rng: np.random.Generator) -> dict:
+    """One uniform draw of the given matrices (not yet checked against the rules)."""
+    given = {}
+    for s in spec.exercise().given:
+        lo, hi = spec.x_range if s.name == "X" else spec.w_range
+        given[s.name] = rng.integers(lo, hi + 1, size=s.shape).tolist()
+    return given
+
+
+def _hand_only(problem: Problem) -> Solution:
+    """The hand track alone: the rules never look at the exact track, so skip its cost."""
+    values = steps.run(problem.exercise, problem.given, steps.simplified(problem.spec.rounding))
+    return Solution(problem, values, {})
+
+
+def failed_rules(sol: Solution) -> list[str]:
+    return [r.name for r in RULES if not r.check(sol)]
+
+
+def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
+    """The first draw from this seed that passes every rule, solved."""
+    rng = np.random.default_rng(seed)
+    for _ in range(max_draws):
+        problem = Problem(spec, draw_given(spec, rng), seed)
+        if not failed_rules(_hand_only(problem)):
+            return solve(problem)
+    raise DrawError(
+        f"no hand-friendly problem in {max_draws} draws for these sizes and ranges; "
+        "try smaller sizes or narrower --x-range/--w-range"
+    )
+
+
+def make_problem(
+    seed: int | None = None,
+    source: str | None = None,
+    sheet_id: str | None = None,
+    spec: Spec | None = None,
+) -> Problem:
+    """A problem from exactly one of: a seed (drawn), a problem file, a sheet ID."""
+    if sum(x is not None for x in (seed, source, sheet_id)) > 1:
+        raise OptionError("give only one of --seed, --from and --id")
+    spec = spec or Spec()
+    if sheet_id is not None:
+        return decode_id(sheet_id)
+    if source is not None:
+        return from_matrices(load(source), spec)
+    if seed is None:
+        seed = new_seed()
+    if not isinstance(seed, int) or seed < 0:
+        raise OptionError(f"--seed must be a whole number of at least 0, not {seed}")
+    return draw(spec, seed).problem
+
+
+def new_seed() -> int:
+    """A fresh seed, short enough to read off a sheet."""
+    return secrets.randbelow(1_000_000)
+
+
+@dataclass(frozen=True)
+class StressReport:
+    draws: int
+    accepted: int
+    rejected_by: dict[str, int]
+
+    def lines(self) -> list[str]:
+        out = [f"{self.draws} draws, {self.accepted} kept ({self.accepted / self.draws:.1%})"]
+        for r in RULES:
+            n = self.rejected_by[r.name]
+            out.append(f"  {r.name:<13} rejects {n:>6} ({n / self.draws:6.1%})  {r.text}")
+        return out
+
+
+def stress(spec: Spec, seed: int, draws: int) -> StressReport:
+    """How often each rule rejects a uniform draw (each failing rule counts)."""
+    rng = np.random.default_rng(seed)
+    rejected = {r.name: 0 for r in RULES}
+    accepted = 0
+    for _ in range(draws):
+        failed = failed_rules(_hand_only(Problem(spec, draw_given(spec, rng))))
+        for name in failed:
+            rejected[name] += 1
+        accepted += not failed
+    return StressReport(draws, accepted, rejected)

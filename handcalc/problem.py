@@ -1,0 +1,328 @@
+"""What a problem is: its sizes and rules (Spec), its given matrices, its ID and its file.
+
+A sheet's ID encodes the whole problem, so `--id` brings back the same numbers on any
+machine and any numpy version; the seed alone cannot promise that.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from . import steps
+from .errors import OptionError, ProblemFileError
+
+# Bounds that keep a sheet workable by hand and its ID short; beyond them the option is absurd.
+LIMITS = {"tokens": (1, 10), "d_in": (1, 12), "d_k": (1, 8), "d_v": (1, 8), "heads": (1, 4)}
+ENTRY_LIMIT = 60
+CONVENTIONS = ("columns", "rows")
+
+
+@dataclass(frozen=True)
+class Level:
+    """A named preset of sizes and value ranges."""
+
+    name: str
+    tokens: int
+    d_in: int
+    d_k: int
+    x_range: tuple[int, int]
+    w_range: tuple[int, int]
+    about: str
+
+
+LEVELS = {
+    "easy": Level("easy", 3, 4, 2, (0, 1), (0, 1), "3 tokens, d_in 4, d_k 2, entries 0 and 1"),
+    "classic": Level("classic", 4, 6, 3, (0, 1), (-1, 1), "4 tokens, d_in 6, d_k 3"),
+    "hard": Level("hard", 5, 5, 3, (-1, 1), (-1, 1), "5 tokens, d_in 5, d_k 3, negative inputs"),
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Sizes, value ranges and rules: everything about a problem except its numbers."""
+
+    tokens: int = 4
+    d_in: int = 6
+    d_k: int = 3
+    d_v: int | None = None
+    heads: int = 1
+    convention: str = "columns"
+    causal: bool = False
+    rounding: str = "floor"
+    x_range: tuple[int, int] = (0, 1)
+    w_range: tuple[int, int] = (-1, 1)
+    level: str = "classic"
+
+    def __post_init__(self):
+        if self.d_v is None:
+            object.__setattr__(self, "d_v", self.d_k)
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, int) or not lo <= value <= hi:
+                flag = "--" + name.replace("_", "-")
+                raise OptionError(f"{flag} must be a whole number from {lo} to {hi}, not {value}")
+        if self.convention not in CONVENTIONS:
+            raise OptionError(f"--convention must be one of {', '.join(CONVENTIONS)}")
+        if self.rounding not in steps.ROUNDINGS:
+            raise OptionError(f"--rounding must be one of {', '.join(steps.ROUNDINGS)}")
+        for flag, (lo, hi) in (("--x-range", self.x_range), ("--w-range", self.w_range)):
+            if lo > hi:
+                raise OptionError(f"{flag} {lo}:{hi} is empty (the low end is above the high end)")
+            if max(abs(lo), abs(hi)) > 9:
+                raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
+
+    def exercise(self) -> steps.Exercise:
+        return steps.build(
+            self.tokens,
+            self.d_in,
+            self.d_k,
+            self.d_v,
+            self.heads,
+            self.convention,
+            self.causal,
+            self.rounding,
+        )
+
+    def rules_text(self) -> list[str]:
+        """The rules this sheet uses, in words, for its footer and the key."""
+        cols = self.convention == "columns"
+        half = (
+            "floor(S/2): halves round down, so floor(-3/2) = -2"
+            if self.rounding == "floor"
+            else "S/2 rounded toward zero, so -3/2 becomes -1"
+        )
+        rules = [
+            "tokens are " + ("columns" if cols else "rows"),
+            f"scaling: {half} (stands in for S/√{self.d_k})",
+            "softmax numerator: 3^x (stands in for e^x)",
+            "each " + ("column" if cols else "row") + " of A sums to 1",
+        ]
+        if self.causal:
+            rules.append("causal mask: a token attends only to itself and earlier tokens")
+        if self.heads > 1:
+            rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
+        return rules
+
+    @classmethod
+    def for_level(cls, level: str, **overrides) -> Spec:
+        if level not in LEVELS:
+            raise OptionError(f"--level must be one of {', '.join(LEVELS)}")
+        lv = LEVELS[level]
+        base = dict(
+            tokens=lv.tokens, d_in=lv.d_in, d_k=lv.d_k, x_range=lv.x_range, w_range=lv.w_range
+        )
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(level=level, **base)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A spec and its given matrices (rows of integers). The seed is kept for the record."""
+
+    spec: Spec
+    given: Mapping[str, tuple[tuple[int, ...], ...]]
+    seed: int | None = None
+    exercise: steps.Exercise = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        ex = self.spec.exercise()
+        object.__setattr__(self, "exercise", ex)
+        given = {}
+        for s in ex.given:
+            if s.name not in self.given:
+                raise ProblemFileError(f"the problem has no {s.name} matrix")
+            given[s.name] = _check_matrix(s.name, self.given[s.name], s.shape)
+        extra = set(self.given) - set(given)
+        if extra:
+            raise ProblemFileError(f"unexpected matrix {sorted(extra)[0]} in the problem")
+        object.__setattr__(self, "given", given)
+
+    @property
+    def id(self) -> str:
+        return encode_id(self)
+
+    def to_json(self) -> dict:
+        return {name: [list(row) for row in m] for name, m in self.given.items()}
+
+    def with_seed(self, seed: int | None) -> Problem:
+        return replace(self, seed=seed)
+
+
+def _check_matrix(name: str, m, shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    if not isinstance(m, (list, tuple)) or not m:
+        raise ProblemFileError(f"{name} must be a list of rows")
+    if not all(isinstance(r, (list, tuple)) for r in m):
+        raise ProblemFileError(f"{name} must be a list of rows (lists of integers)")
+    widths = {len(r) for r in m}
+    if len(widths) != 1:
+        raise ProblemFileError(f"{name} has ragged rows (lengths {sorted(widths)})")
+    got = (len(m), len(m[0]))
+    if got != tuple(shape):
+        raise ProblemFileError(
+            f"{name} is {got[0]}×{got[1]} but must be {shape[0]}×{shape[1]} for these sizes"
+        )
+    for r in m:
+        for x in r:
+            if isinstance(x, bool) or not isinstance(x, int):
+                if isinstance(x, float) and x.is_integer():
+                    continue
+                raise ProblemFileError(f"{name} holds {x!r}; entries must be integers")
+            if abs(x) > ENTRY_LIMIT:
+                raise ProblemFileError(
+                    f"{name} holds {x}; entries must lie within ±{ENTRY_LIMIT} for hand work"
+                )
+    return tuple(tuple(int(x) for x in r) for r in m)
+
+
+def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = None) -> Problem:
+    """A problem from a teacher's own matrices; sizes are read off their shapes."""
+    spec = spec or Spec()
+    if not isinstance(data, Mapping):
+        raise ProblemFileError("a problem file must be a JSON object of matrices")
+    if "X" not in data:
+        raise ProblemFileError("the problem has no X matrix")
+    heads = 1
+    while f"WQ{heads + 1}" in data:
+        heads += 1
+    if heads == 1 and "WQ1" in data:
+        raise ProblemFileError("a multi-head problem needs WQ1 and WQ2 at least")
+    wq, wv = ("WQ", "WV") if heads == 1 else ("WQ1", "WV1")
+    for name in ("X", wq, wv):
+        if name not in data:
+            raise ProblemFileError(f"the problem has no {name} matrix")
+        _check_rows(name, data[name])
+    x, q, v = data["X"], data[wq], data[wv]
+    cols = spec.convention == "columns"
+    d_in, tokens = (len(x), len(x[0])) if cols else (len(x[0]), len(x))
+    d_k = len(q) if cols else len(q[0])
+    d_v = len(v) if cols else len(v[0])
+    try:
+        sized = replace(spec, tokens=tokens, d_in=d_in, d_k=d_k, d_v=d_v, heads=heads)
+    except OptionError as e:
+        raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
+    return Problem(sized, {k: v for k, v in data.items()}, seed)
+
+
+def _check_rows(name, m) -> None:
+    if not isinstance(m, list) or not m or not all(isinstance(r, list) and r for r in m):
+        raise ProblemFileError(f"{name} must be a non-empty list of non-empty rows")
+
+
+def load(path) -> dict:
+    """Read a problem file's JSON, with one-line errors for every way it can be wrong."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise ProblemFileError(f"cannot read problem file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ProblemFileError(f"problem file {path} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ProblemFileError(
+            f"problem file {path} is not valid JSON (line {e.lineno}: {e.msg})"
+        ) from None
+
+
+# --- sheet IDs -----------------------------------------------------------------------------
+# An ID is one big number written in Crockford's base 32: a mixed-radix packing of the spec
+# (rules, sizes) and every given entry, then two check characters against typos.
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_VERSION = 1
+
+
+_HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
+
+
+def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
+    sp = problem.spec
+    return (
+        _VERSION,
+        CONVENTIONS.index(sp.convention),
+        int(sp.causal),
+        steps.ROUNDINGS.index(sp.rounding),
+        sp.heads - 1,
+        sp.tokens - 1,
+        sp.d_in - 1,
+        sp.d_k - 1,
+        sp.d_v - 1,
+        lo + ENTRY_LIMIT,
+        hi - lo,
+    )
+
+
+def encode_id(problem: Problem) -> str:
+    """The entries go in first (most significant), the header last, so decoding reads the
+    header off the bottom and then knows how many entries follow."""
+    entries = [x for m in problem.given.values() for row in m for x in row]
+    lo, hi = min(entries), max(entries)
+    n = 1  # a leading 1 keeps leading zero entries
+    for x in entries:
+        n = n * (hi - lo + 1) + (x - lo)
+    for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
+        n = n * radix + value
+    body = ""
+    while n:
+        n, d = divmod(n, 32)
+        body = _ALPHABET[d] + body
+    check = zlib.crc32(body.encode()) % 1024
+    text = body + _ALPHABET[check // 32] + _ALPHABET[check % 32]
+    return "-".join(text[i : i + 5] for i in range(0, len(text), 5))
+
+
+def decode_id(text: str) -> Problem:
+    """The problem an ID stands for; a one-line error for a mistyped or foreign ID."""
+    clean = "".join(str(text).split()).replace("-", "").upper()
+    clean = clean.translate(str.maketrans("OIL", "011"))
+    bad = ProblemFileError(f"{text!r} is not a handcalc sheet ID")
+    if len(clean) < 4 or len(clean) > 400 or any(c not in _ALPHABET for c in clean):
+        raise bad
+    body, check = clean[:-2], clean[-2:]
+    want = zlib.crc32(body.encode()) % 1024
+    if check != _ALPHABET[want // 32] + _ALPHABET[want % 32]:
+        raise ProblemFileError(f"sheet ID {text!r} does not check out (a typo?)")
+    n = 0
+    for c in body:
+        n = n * 32 + _ALPHABET.index(c)
+    header = []
+    for radix in reversed(_HEADER_RADICES):
+        n, value = divmod(n, radix)
+        header.append(value)
+    (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
+    if version != _VERSION:
+        raise bad
+    lo -= ENTRY_LIMIT
+    try:
+        spec = Spec(
+            tokens=tokens + 1,
+            d_in=d_in + 1,
+            d_k=d_k + 1,
+            d_v=d_v + 1,
+            heads=heads + 1,
+            convention=CONVENTIONS[conv],
+            causal=bool(causal),
+            rounding=steps.ROUNDINGS[rounding],
+        )
+    except OptionError:
+        raise bad from None
+    shapes = [s.shape for s in spec.exercise().given]
+    count = sum(r * c for r, c in shapes)
+    entries = []
+    for _ in range(count):
+        n, value = divmod(n, span + 1)
+        entries.append(value + lo)
+    if n != 1:
+        raise bad
+    entries.reverse()
+    given, at = {}, 0
+    for s, (r, c) in zip(spec.exercise().given, shapes):
+        given[s.name] = [entries[at + i * c : at + (i + 1) * c] for i in range(r)]
+        at += r * c
+    return Problem(spec, given)
