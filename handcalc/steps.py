@@ -204,7 +204,10 @@ def build(
 
     for h, sfx in enumerate(suffixes, start=1):
         head = None if heads == 1 else h
-        n = lambda role: role + sfx  # noqa: E731 - a local naming rule, read once per head
+
+        def n(role: str, sfx: str = sfx) -> str:
+            return role + sfx
+
         for role, w, d, title in (
             ("Q", "WQ", d_k, "Queries"),
             ("K", "WK", d_k, "Keys"),
