@@ -94,14 +94,14 @@ def test_invariants_over_seeds(spec):
         if spec.heads > 1:
             stacked = [row for h in range(1, spec.heads + 1) for row in sol.values[f"Z{h}"]]
             WO = sol.problem.given["WO"]
-            O = [
+            out = [
                 [
                     sum(WO[r][k] * stacked[k][c] for k in range(len(stacked)))
                     for c in range(spec.tokens)
                 ]
                 for r in range(len(WO))
             ]
-            assert [list(r) for r in sol.values["O"]] == O
+            assert [list(r) for r in sol.values["O"]] == out
         # the sheet ID brings back exactly this problem
         back = decode_id(sol.problem.id)
         assert back.given == sol.problem.given
