@@ -3,8 +3,8 @@
 
 sheet:
 	@scripts/install.sh
-	handcalc generate --seed 2026 -o out/worksheet.pdf
-	handcalc key --seed 2026 -o out/key.pdf
+	python3 -m handcalc generate --seed 2026 -o out/worksheet.pdf
+	python3 -m handcalc key --seed 2026 -o out/key.pdf
 	@echo "wrote out/worksheet.pdf and out/key.pdf"
 
 test:
