@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 
 import click
 
-from .errors import HandcalcError, OptionError
+from .errors import HandcalcError, OptionError, OutputError
 
 
 def _range(value: str | None, flag: str):
@@ -186,7 +187,9 @@ _FORMATS = ("html", "pdf")
 def _output_format(output: str, fmt: str | None) -> str:
     """The format asked for, else the one the output file's suffix names."""
     if fmt:
-        return fmt
+        if fmt.lower() not in _FORMATS:
+            raise OptionError(f"--format must be html or pdf, not {fmt!r}")
+        return fmt.lower()
     suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
     if suffix in _FORMATS:
         return suffix
@@ -208,7 +211,6 @@ def sheet_options(f):
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(_FORMATS),
             help="html or pdf (default: from the output's suffix).",
         ),
         click.option(
@@ -231,6 +233,10 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts):
     from .files import write_atomic
     from .solution import solve as solve_problem
 
+    if os.path.isdir(output):
+        raise OutputError(f"cannot write {output}: it is a folder")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise OutputError(f"cannot write {output}: its folder does not exist")
     fmt = _output_format(output, fmt)
     if fillable and fmt != "pdf":
         raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")

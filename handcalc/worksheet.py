@@ -91,6 +91,9 @@ class MatrixView:
     place_style: str
     place: str
     blank: bool
+    rows: int
+    cols: int
+    cell_chars: int
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,9 @@ def matrix_view(
         place_style=place_style,
         place=place,
         blank=blank,
+        rows=rows,
+        cols=cols,
+        cell_chars=chars,
     )
 
 
