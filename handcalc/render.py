@@ -20,10 +20,10 @@ _SOURCE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 def template_dir() -> Path:
     """The installed `handcalc.templates` package, or the checkout's `templates/` folder."""
     try:
-        found = resources.files("handcalc.templates")
-        path = Path(os.fspath(found))
-        if (path / "sheet.html").is_file():
-            return path
+        # A folder without __init__.py is a namespace package: join a file name to get a Path.
+        sheet = Path(os.fspath(resources.files("handcalc.templates").joinpath("sheet.html")))
+        if sheet.is_file():
+            return sheet.parent
     except (ModuleNotFoundError, TypeError):
         pass
     return _SOURCE_TEMPLATES

@@ -231,3 +231,46 @@ def test_commands_without_pdfs_never_import_weasyprint():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.stderr.strip() == "False"
+
+
+@pytest.mark.slow
+def test_installed_wheel_finds_its_templates(tmp_path):
+    """Build a wheel from a copy of the source, install it into a fresh venv, and make a PDF
+    from a folder outside any checkout: the guard against templates missing from the wheel."""
+    import shutil
+    import subprocess
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for part in ("handcalc", "templates"):
+        shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", src)
+    (src / "README.md").write_text("handcalc\n")
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(wheels.glob("handcalc-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    where = subprocess.run(
+        [python, "-c", "from handcalc import render; print(render.template_dir())"],
+        cwd=away,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(venv)) and where.endswith(os.path.join("handcalc", "templates"))
+    result = run_module("key", "--seed", "1", "-o", "k.pdf", cwd=away, python=python)
+    assert result.returncode == 0, result.stderr
+    assert "Answer key" in pdf_text(away / "k.pdf")
