@@ -289,7 +289,7 @@ def _pretty(name: str, step: steps.Step) -> str:
 
 def _label(step: steps.Step) -> str:
     name = _pretty(step.name, step)
-    if step.given:
+    if step.given or step.kind == "transpose":
         return name
     return f"{name} = {show(step.formula)}"
 
