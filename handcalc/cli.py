@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 
 import click
 
-from .errors import HandcalcError, OptionError
+from .errors import HandcalcError, OptionError, OutputError
 
 
 def _range(value: str | None, flag: str):
@@ -199,3 +200,92 @@ def stress(draws, **opts):
         raise OptionError("stress draws problems; --from and --id do not apply")
     report = run_stress(_spec(given), given["seed"] or 0, draws)
     click.echo("\n".join(report.lines()))
+
+
+_FORMATS = ("html", "pdf")
+
+
+def _output_format(output: str, fmt: str | None) -> str:
+    """The format asked for, else the one the output file's suffix names."""
+    if fmt:
+        if fmt.lower() not in _FORMATS:
+            raise OptionError(f"--format must be html or pdf, not {fmt!r}")
+        return fmt.lower()
+    suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    if suffix in _FORMATS:
+        return suffix
+    raise OptionError(
+        f"cannot tell the format of {output}: use --format html|pdf or a .html/.pdf name"
+    )
+
+
+def sheet_options(f):
+    """The options the sheet commands share: where to write, which format, paper and title."""
+    opts = [
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(),
+            required=True,
+            help="Where to write the sheet (.html or .pdf).",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            help="html or pdf (default: from the output's suffix).",
+        ),
+        click.option(
+            "--paper",
+            type=click.Choice(["a4", "letter"]),
+            default="a4",
+            show_default=True,
+            help="Paper size.",
+        ),
+        click.option("--title", help="Title printed at the top of the sheet."),
+        click.option("--student", help="Name printed on the name line."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts):
+    from . import worksheet
+    from .files import write_atomic
+    from .solution import solve as solve_problem
+
+    if os.path.isdir(output):
+        raise OutputError(f"cannot write {output}: it is a folder")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise OutputError(f"cannot write {output}: its folder does not exist")
+    fmt = _output_format(output, fmt)
+    if fillable and fmt != "pdf":
+        raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
+    problem = resolve_problem(opts)
+    view = worksheet.build(
+        solve_problem(problem), kind, paper=paper, title=title, student=student, fillable=fillable
+    )
+    from . import render
+
+    data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
+    write_atomic(output, data)
+    click.echo(f"wrote {output}  (ID {problem.id})")
+
+
+@main.command()
+@problem_options
+@sheet_options
+@click.option("--fillable", is_flag=True, help="PDF form fields for every answer cell.")
+@friendly
+def generate(output, fmt, paper, title, student, fillable, **opts):
+    """Write a blank worksheet (HTML or PDF)."""
+    _write_sheet("blank", output, fmt, paper, title, student, fillable, opts)
+
+
+@main.command()
+@problem_options
+@sheet_options
+@friendly
+def key(output, fmt, paper, title, student, **opts):
+    """Write the answer key (HTML or PDF): every value, the working, the exact track."""
+    _write_sheet("key", output, fmt, paper, title, student, False, opts)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from fractions import Fraction as F
 from pathlib import Path
 
@@ -42,3 +44,61 @@ def run_process(*args, cwd=None, env=None):
 def frac_matrix(rows):
     """Literal matrices in tests: ints and "p/q" strings become Fractions."""
     return tuple(tuple(F(x) for x in row) for row in rows)
+
+
+def run_cli(*args: str):
+    """The CLI in-process; stdout and stderr apart."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def run_module(*args: str, cwd=ROOT, python=sys.executable):
+    return subprocess.run(
+        [python, "-m", "handcalc", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def mat(a, b):
+    return [
+        [sum(Fraction(a[i][k]) * b[k][j] for k in range(len(b))) for j in range(len(b[0]))]
+        for i in range(len(a))
+    ]
+
+
+def hand_solution(given):
+    """The classic single-head column-convention exercise, worked without handcalc's code."""
+    x, wq, wk, wv = (given[k] for k in ("X", "WQ", "WK", "WV"))
+    q, k, v = mat(wq, x), mat(wk, x), mat(wv, x)
+    kt = [list(r) for r in zip(*k)]
+    s = mat(kt, q)
+    scaled = [[Fraction(math.floor(z / 2)) for z in r] for r in s]
+    e = [[Fraction(3) ** int(z) for z in r] for r in scaled]
+    colsum = [sum(c) for c in zip(*e)]
+    a = [[z / colsum[j] for j, z in enumerate(r)] for r in e]
+    z = mat(v, a)
+    return {
+        "Q": q,
+        "K": k,
+        "V": v,
+        "KT": kt,
+        "S": s,
+        "scaled": scaled,
+        "exp": e,
+        "colsum": colsum,
+        "A": a,
+        "Z": z,
+    }
+
+
+def shown(x) -> str:
+    """A fraction as the sheet prints it (with a true minus sign)."""
+    x = Fraction(x)
+    t = str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    return t.replace("-", "\u2212")
+
+
+@pytest.fixture(scope="session")
+def seed1():
+    from handcalc.draw import make_problem
+    from handcalc.solution import solve
+
+    return solve(make_problem(seed=1))

@@ -1,0 +1,123 @@
+"""How fast sheets render, how fast the CLI starts, and what the one-box matrix layout saves.
+
+Run from the repository root:  python benchmarks/bench_sheets.py
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import io
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pypdf import PdfReader  # noqa: E402
+
+from handcalc import render, worksheet  # noqa: E402
+from handcalc.draw import make_problem  # noqa: E402
+from handcalc.solution import solve  # noqa: E402
+
+REPEAT = 5
+
+
+def median_time(f, repeat: int = REPEAT) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def pages(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def startup(args: list[str]) -> tuple[float, bool]:
+    """Median wall time of `python -m handcalc ARGS`, and whether it imported WeasyPrint."""
+    cmd = [sys.executable, "-X", "importtime", "-m", "handcalc", *args]
+    times, imported = [], False
+    for _ in range(3):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        imported |= bool(re.search(r"\|\s+weasyprint\s*$", done.stderr, re.M))
+    return statistics.median(times), imported
+
+
+def as_tables(page: str, view: worksheet.Sheet) -> str:
+    """The same sheet with every matrix as a <table>, one cell per number."""
+    boxes = [m for s in view.sections for m in s.items]
+    if view.working:
+        boxes += [m for c in view.working.comparisons for m in (c.hand, c.exact, c.difference)]
+    it = iter(boxes)
+
+    def table(_match) -> str:
+        m = next(it)
+        k = m.cell_chars
+        per_row = len(m.lines) // m.rows
+        size = re.search(r"font-size:[\d.]+pt", m.box_style).group(0)
+        height = float(re.search(r"100% ([\d.]+)mm", m.box_style).group(1))
+        rows = []
+        for r in range(m.rows):
+            cells = [""] * m.cols
+            for line in m.lines[r * per_row : (r + 1) * per_row]:
+                text = "".join(seg.text for seg in line)
+                for c in range(m.cols):
+                    cells[c] += " " + text[c * k : (c + 1) * k].strip()
+            tds = "".join(
+                f'<td style="width:{k}ch;height:{height}mm">{htmlmod.escape(c)}</td>' for c in cells
+            )
+            rows.append(f"<tr>{tds}</tr>")
+        return f'<table class="tm {m.group}" style="{size}">{"".join(rows)}</table>'
+
+    css = (
+        "<style>.tm{border-collapse:collapse;font-family:'DejaVu Sans Mono',monospace}"
+        ".tm td{border:0.45pt solid #9a9a9a;text-align:center;padding:0}</style></head>"
+    )
+    out = re.sub(r'<div class="m [^"]*" style="[^"]*">.*?</div>', table, page, flags=re.S)
+    return out.replace("</head>", css, 1)
+
+
+def main() -> None:
+    sol = solve(make_problem(seed=1))
+    views = {kind: worksheet.build(sol, kind) for kind in ("blank", "key")}
+    render.render_pdf(views["blank"])  # warm up: WeasyPrint import, fonts
+
+    print(f"handcalc sheet benchmark (median of {REPEAT} runs, default sizes, A4)")
+    print()
+    print(f"{'':24}{'ms/sheet':>10}{'pages':>7}{'ms/page':>9}")
+    for kind, view in views.items():
+        pdf = render.render_pdf(view)
+        t = median_time(lambda v=view: render.render_pdf(v))
+        print(f"{kind + ' PDF':24}{t * 1000:>10.0f}{pages(pdf):>7}{t * 1000 / pages(pdf):>9.0f}")
+    for kind, view in views.items():
+        t = median_time(lambda v=view: render.render_html(v), repeat=20)
+        print(f"{kind + ' HTML':24}{t * 1000:>10.1f}")
+
+    print()
+    print("matrix layout: one box per matrix vs a <table> per matrix (same sheets)")
+    print(f"{'':24}{'box ms/page':>12}{'table ms/page':>15}")
+    for kind, view in views.items():
+        boxes = render.render_html(view)
+        tables = as_tables(boxes, view)
+        n_box, n_table = pages(render.render_pdf(boxes)), pages(render.render_pdf(tables))
+        tb = median_time(lambda h=boxes: render.render_pdf(h)) * 1000 / n_box
+        tt = median_time(lambda h=tables: render.render_pdf(h)) * 1000 / n_table
+        print(f"{kind:24}{tb:>12.0f}{tt:>15.0f}")
+
+    print()
+    print("start-up of python -m handcalc")
+    for args in (["--help"], ["solve", "--seed", "1", "--json"]):
+        t, imported = startup(args)
+        print(f"  {' '.join(args):28}{t * 1000:>7.0f} ms   imports WeasyPrint: {imported}")
+
+
+if __name__ == "__main__":
+    main()

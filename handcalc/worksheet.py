@@ -1,0 +1,597 @@
+"""Problem + solution -> the view model of a blank worksheet or an answer key.
+
+Every string and every size the templates print is decided here, so the templates only place
+things. The crossing layout is a plan of step roles on a grid, written once for the column
+convention; the row convention is the same plan transposed, and each head is the same plan
+again, so every variant of the step table lands somewhere without special cases.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import NamedTuple
+
+from . import numbers, steps
+from .draw import RULES as DRAWING_RULES
+from .solution import Solution
+
+DEFAULT_TITLE = "Self-attention by hand"
+
+# Paper in mm (portrait) and the page's fixed furniture, also in mm.
+PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}
+MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 21.0
+HEADER_H = 21.0
+BAND_H = 8.0
+BAND_INDENT = 4.0
+CELL_W, CELL_H = 10.0, 7.0
+MIN_SCALE = 0.55
+LABEL_H = 7.0
+COL_GAP, ROW_GAP = 3.0, 2.0
+MAX_FONT_PT = 10.0
+MM_PER_PT = 25.4 / 72
+CH_EM = 1233 / 2048  # advance of DejaVu Sans Mono, the sheet's cell font, in em
+
+MINUS = "\u2212"
+
+# The crossing plan for one head, in the column convention: (role, grid row, grid column).
+# A product's left factor sits in the grid column to its left, its right factor higher up in
+# its own grid column. "X" appears twice: a given may be printed as often as the layout wants.
+HEAD_PLAN = (
+    ("X", 0, 1),
+    ("WK", 1, 0),
+    ("K", 1, 1),
+    ("WQ", 2, 0),
+    ("Q", 2, 1),
+    ("KT", 3, 0),
+    ("S", 3, 1),
+    ("scaled", 3, 2),
+    ("exp", 3, 3),
+    ("colsum", 4, 3),
+    ("rowsum", 4, 3),
+    ("X", 5, 1),
+    ("A", 5, 2),
+    ("WV", 6, 0),
+    ("V", 6, 1),
+    ("Z", 6, 2),
+)
+OUTPUT_PLAN = (("Zcat", 0, 1), ("WO", 1, 0), ("O", 1, 1))
+
+INSTRUCTIONS = (
+    "Fill every empty box. Each product sits where its factors cross: the left factor is "
+    "printed to its left, the right factor above it. Write fractions exactly (9/46), "
+    "never rounded."
+)
+GRADING_RULE = (
+    "A cell is correct when it equals the key: a fraction equal to it, or a decimal that "
+    "rounds to it at the places written (at least two decimals for non-integers)."
+)
+
+
+class Segment(NamedTuple):
+    """A run of one text line inside a matrix: plain text, a masked cell, or a form field."""
+
+    kind: str
+    text: str = ""
+    name: str = ""
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    """One matrix drawn as one box: monospaced lines over a grid of CSS gradient lines."""
+
+    name: str
+    label: str
+    title: str
+    group: str
+    lines: tuple[tuple[Segment, ...], ...]
+    box_style: str
+    place_style: str
+    place: str
+    blank: bool
+    rows: int
+    cols: int
+    cell_chars: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """One page's crossing grid: a head of attention, or the heads' joint output."""
+
+    heading: str
+    band: str
+    items: tuple[MatrixView, ...]
+    grid_style: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A track-dependent step on both tracks: hand value, exact value, their difference."""
+
+    heading: str
+    hand: MatrixView
+    exact: MatrixView
+    difference: MatrixView
+    note: str
+
+
+@dataclass(frozen=True)
+class Working:
+    """The key's second page: one dot product per product, and the exact track."""
+
+    dot_products: tuple[str, ...]
+    comparisons: tuple[Comparison, ...]
+    grading_rule: str
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Everything the sheet template prints."""
+
+    kind: str
+    badge: str
+    title: str
+    student: str
+    page_css: str
+    sheet_id: str
+    seed: str
+    rules: tuple[str, ...]
+    drawing_rules: tuple[str, ...]
+    instructions: str
+    sections: tuple[Section, ...]
+    working: Working | None
+    fillable: bool
+    id_field: str
+
+
+# --- cells --------------------------------------------------------------------------------
+
+
+def show(text: str) -> str:
+    """Print minus signs as minus signs, and powers of x as superscripts."""
+    return text.replace("-", MINUS).replace("^x", "ˣ")
+
+
+def _cell_text(x) -> str:
+    if x is steps.MASKED:
+        return MINUS + "∞"
+    if isinstance(x, float):
+        return show(f"{x:.3f}")
+    return show(numbers.text(x))
+
+
+def _as_rows(value, step: steps.Step, convention: str) -> list[list]:
+    """A value as display rows; a vector lies along the tokens (a row, or a column for rows)."""
+    if not step.is_vector:
+        return [list(r) for r in value]
+    return [list(value)] if convention == "columns" else [[x] for x in value]
+
+
+def masked_cells(ex: steps.Exercise, step: steps.Step) -> set[tuple[int, int]]:
+    """Cells hidden by the causal mask in this step: the scores' mask carried through the
+    elementwise steps that follow them (scaled, exp, A)."""
+    if step.mask is not None:
+        n = step.rows
+        hidden = (lambda r, c: r > c) if step.mask == "below" else (lambda r, c: c > r)
+        return {(r, c) for r in range(n) for c in range(n) if hidden(r, c)}
+    if step.kind in ("scale", "exp", "normalise"):
+        return masked_cells(ex, ex[step.inputs[0]])
+    return set()
+
+
+def _center(text: str, width: int) -> str:
+    """Centred, any odd space going to the left so that numbers lean right."""
+    left = (width - len(text) + 1) // 2
+    return (" " * left + text).ljust(width)
+
+
+def _masked_text(step: steps.Step) -> str:
+    """What a masked cell holds: −∞ until 3^x turns it into 0."""
+    return MINUS + "∞" if step.kind in ("product", "scale") else "0"
+
+
+def _font_and_chars(width_mm: float, longest: int) -> tuple[float, int]:
+    """Chars per cell and a font size for which that many chars span exactly one cell."""
+    width_pt = width_mm / MM_PER_PT
+    chars = max(longest + 2, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
+    return round(width_pt / (CH_EM * chars), 3), chars
+
+
+def matrix_view(
+    ex: steps.Exercise,
+    step: steps.Step,
+    texts: list[list[str]] | None,
+    decimals: list[list[str]] | None,
+    cell: tuple[float, float],
+    place: str = "",
+    place_style: str = "",
+    fillable: bool = False,
+    label: str | None = None,
+    title: str | None = None,
+) -> MatrixView:
+    """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
+    grey line to each row (the key's 3-decimal values)."""
+    conv = ex.convention
+    shape = _as_rows(range(step.rows), step, conv) if step.is_vector else None
+    rows = len(shape) if shape else step.rows
+    cols = len(shape[0]) if shape else step.cols
+    masked = {(r, c) for r, c in masked_cells(ex, step)}
+    if step.is_vector and conv == "rows":
+        masked = set()
+    blank = texts is None
+    if blank:
+        texts = [
+            [_masked_text(step) if (r, c) in masked else "" for c in range(cols)]
+            for r in range(rows)
+        ]
+    longest = max((len(t) for row in texts + (decimals or []) for t in row), default=1)
+    w, h = cell
+    font, chars = _font_and_chars(w, longest)
+    two = decimals is not None and any(d for row in decimals for d in row)
+    line_mm = h / 2 if two else h
+    font = min(font, round(line_mm / MM_PER_PT * 0.8, 3))
+    seg_style = f"width:{chars}ch;height:{line_mm:.3f}mm"
+    lines = []
+    for r in range(rows):
+        passes = [texts[r]] + ([decimals[r]] if two else [])
+        for which, row_texts in enumerate(passes):
+            segs: list[Segment] = []
+            run = ""
+            for c, t in enumerate(row_texts):
+                if (r, c) in masked:
+                    if run:
+                        segs.append(Segment("text", run))
+                        run = ""
+                    segs.append(Segment("mask", _center(t, chars), style=seg_style))
+                elif blank and fillable and which == 0:
+                    if run:
+                        segs.append(Segment("text", run))
+                        run = ""
+                    r0, c0 = (c, None) if step.is_vector and conv == "columns" else (r, c)
+                    if step.is_vector and conv == "rows":
+                        r0, c0 = r, None
+                    name = steps.field_name(step.name, r0, c0)
+                    segs.append(Segment("input", name=name, style=seg_style))
+                else:
+                    run += _center(t, chars)
+            if run:
+                segs.append(Segment("text", run))
+            lines.append(tuple(segs))
+    box_style = (
+        f"font-size:{font}pt;line-height:{line_mm:.3f}mm;width:{cols * chars}ch;"
+        f"height:{rows * h:.3f}mm;background-size:{chars}ch 100%,100% {h:.3f}mm"
+    )
+    return MatrixView(
+        name=step.name,
+        label=label if label is not None else _label(step),
+        title=title if title is not None else step.title,
+        group=step.group,
+        lines=tuple(lines),
+        box_style=box_style,
+        place_style=place_style,
+        place=place,
+        blank=blank,
+        rows=rows,
+        cols=cols,
+        cell_chars=chars,
+    )
+
+
+def _pretty(name: str, step: steps.Step) -> str:
+    """A step's printed name: K2ᵀ rather than KT2."""
+    head = str(step.head) if step.head else ""
+    if step.role == "KT":
+        return f"K{head}ᵀ"
+    return step.role + head
+
+
+def _label(step: steps.Step) -> str:
+    name = _pretty(step.name, step)
+    if step.given or step.kind == "transpose":
+        return name
+    return f"{name} = {show(step.formula)}"
+
+
+# --- layout -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Placed:
+    step: steps.Step
+    row: int
+    col: int
+
+
+def _plan(ex: steps.Exercise, head: int | None, plan) -> list[_Placed]:
+    """The plan's roles resolved to this head's steps, transposed for the row convention."""
+    by_role = {}
+    for s in ex:
+        if s.head == head or (s.head is None and s.given and s.role in ("X", "WO")):
+            by_role.setdefault(s.role, s)
+    placed = []
+    for role, r, c in plan:
+        if role in by_role:
+            r, c = (r, c) if ex.convention == "columns" else (c, r)
+            placed.append(_Placed(by_role[role], r, c))
+    return placed
+
+
+def _display_shape(step: steps.Step, convention: str) -> tuple[int, int]:
+    if step.is_vector:
+        return (1, step.rows) if convention == "columns" else (step.rows, 1)
+    return step.rows, step.cols
+
+
+def _role_in_grid(p: _Placed, placed: list[_Placed]) -> str:
+    """How a box aligns in its grid cell: left factors hug the product to their right,
+    right factors sit on the product below them, the rest hang from the top left."""
+    for q in placed:
+        if q.step.kind != "product" or p.step.name not in q.step.inputs:
+            continue
+        if q.row == p.row and q.col == p.col + 1:
+            return "left"
+        if q.col == p.col and q.row == p.row + 1:
+            return "above"
+    return "product"
+
+
+def _grid_extent(placed: list[_Placed], convention: str):
+    n_rows = max(p.row for p in placed) + 1
+    n_cols = max(p.col for p in placed) + 1
+    heights, widths = [0] * n_rows, [0] * n_cols
+    for p in placed:
+        r, c = _display_shape(p.step, convention)
+        heights[p.row] = max(heights[p.row], r)
+        widths[p.col] = max(widths[p.col], c)
+    return heights, widths
+
+
+def _scale(heights, widths, avail_w: float, avail_h: float) -> tuple[float, float]:
+    """How much the cells must shrink, across and down, for the grid to fit the page."""
+    fixed_w = COL_GAP * (len(widths) - 1) + 5.0
+    fixed_h = (LABEL_H + ROW_GAP) * len(heights)
+    return (
+        min(1.0, (avail_w - fixed_w) / (sum(widths) * CELL_W)),
+        min(1.0, (avail_h - fixed_h) / (sum(heights) * CELL_H)),
+    )
+
+
+def _page_size(paper: str, sections_placed, convention: str):
+    """Portrait unless landscape lets the cells stay bigger; the cell size for that page,
+    and the width there is to centre the grids in."""
+    name, pw, ph = PAPERS[paper]
+    best = None
+    banded = len(sections_placed) > 1
+    for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
+        avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded
+        avail_h = h - MARGIN_TOP - MARGIN_BOTTOM - HEADER_H - BAND_H * banded
+        scales = [_scale(*_grid_extent(p, convention), avail_w, avail_h) for p in sections_placed]
+        sw = max(min(s[0] for s in scales), MIN_SCALE)
+        sh = max(min(s[1] for s in scales), MIN_SCALE)
+        if best is None or sw * sh > best[1] * best[2] + 1e-9:
+            best = (f"{name} {orient}", sw, sh, avail_w)
+    page, sw, sh, avail_w = best
+    return page, (CELL_W * sw, CELL_H * sh), avail_w
+
+
+def _section(
+    ex: steps.Exercise,
+    placed: list[_Placed],
+    cell: tuple[float, float],
+    avail_w: float,
+    cell_texts,
+    fillable: bool,
+    heading: str,
+    band: str,
+) -> Section:
+    """Boxes placed absolutely, in mm: far cheaper to lay out than a CSS grid or flexbox."""
+    heights, widths = _grid_extent(placed, ex.convention)
+    w, h = cell
+    col_w = [c * w for c in widths]
+    row_h = [r * h + LABEL_H for r in heights]
+    total_w = sum(col_w) + COL_GAP * (len(col_w) - 1)
+    total_h = sum(row_h) + ROW_GAP * (len(row_h) - 1)
+    x0 = max(0.0, (avail_w - total_w) / 2)
+    xs = [x0 + sum(col_w[:i]) + COL_GAP * i for i in range(len(col_w))]
+    ys = [sum(row_h[:i]) + ROW_GAP * i for i in range(len(row_h))]
+    items = []
+    for p in placed:
+        where = _role_in_grid(p, placed)
+        rows, cols = _display_shape(p.step, ex.convention)
+        x, y = xs[p.col], ys[p.row]
+        if where == "left":
+            x += col_w[p.col] - cols * w
+        if where == "above":
+            y += row_h[p.row] - rows * h - LABEL_H
+        texts, decimals = cell_texts(p.step)
+        items.append(
+            matrix_view(
+                ex,
+                p.step,
+                texts,
+                decimals,
+                cell,
+                place=where,
+                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
+                fillable=fillable and not p.step.given,
+            )
+        )
+    return Section(heading, band, tuple(items), f"height:{total_h:.3f}mm")
+
+
+def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
+    if ex.heads == 1:
+        return [("", "", _plan(ex, None, HEAD_PLAN))]
+    out = [
+        (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, HEAD_PLAN))
+        for h in range(1, ex.heads + 1)
+    ]
+    out.append(("All heads: concatenate, then project", "band-out", _plan(ex, None, OUTPUT_PLAN)))
+    placed_names = {p.step.name for _, _, ps in out for p in ps}
+    missing = [s.name for s in ex if s.name not in placed_names]
+    if missing:  # pragma: no cover - a new step kind without a place on the sheet
+        raise ValueError(f"the sheet has no place for {missing}")
+    return out
+
+
+# --- key values ---------------------------------------------------------------------------
+
+
+def _texts(value, step: steps.Step, convention: str) -> tuple[list[list[str]], list[list[str]]]:
+    rows = _as_rows(value, step, convention)
+    texts = [[_cell_text(x) for x in row] for row in rows]
+    decimals = [
+        [
+            ""
+            if x is steps.MASKED or isinstance(x, float) or Fraction(x).denominator == 1
+            else show(numbers.decimal(x))
+            for x in row
+        ]
+        for row in rows
+    ]
+    return texts, decimals
+
+
+def _term(x) -> str:
+    return f"({_cell_text(x)})"
+
+
+def dot_product(sol: Solution, step: steps.Step) -> str:
+    """One cell of a product written out: the row, the column, the terms, the sum."""
+    left, right = (sol.values[n] for n in step.inputs)
+    value = sol.values[step.name]
+    best = None
+    for r, row in enumerate(value):
+        for c, x in enumerate(row):
+            if x is steps.MASKED:
+                continue
+            pairs = [(left[r][k], right[k][c]) for k in range(len(right))]
+            live = sum(1 for a, b in pairs if a != 0 and b != 0)
+            if best is None or live > best[0]:
+                best = (live, r, c, pairs, x)
+    _, r, c, pairs, x = best
+    lname, rname = (_pretty(n, sol.exercise[n]) for n in step.inputs)
+    name = _pretty(step.name, step)
+    terms = " + ".join(f"{_term(a)}{_term(b)}" for a, b in pairs)
+    return (
+        f"{name}[{r + 1}][{c + 1}] = (row {r + 1} of {lname})·(column {c + 1} of {rname}) "
+        f"= {terms} = {_cell_text(x)}"
+    )
+
+
+_EXACT_NAME = {"scale": "S/√{d}", "exp": "e^x", "sum": "sums of e^x", "normalise": "softmax"}
+
+
+def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
+    ex = sol.exercise
+    d_k = sol.problem.spec.d_k
+    out = []
+    for name in ex.track_dependent():
+        step = ex[name]
+        hand = sol.values[name]
+        real = sol.exact[name]
+        rows_h = _as_rows(hand, step, ex.convention)
+        rows_e = _as_rows(real, step, ex.convention)
+        hand_t, exact_t, diff_t = [], [], []
+        for rh, re_ in zip(rows_h, rows_e):
+            hand_t.append(
+                [_cell_text(x) if x is steps.MASKED else show(numbers.decimal(x)) for x in rh]
+            )
+            exact_t.append(
+                [_cell_text(y) if x is steps.MASKED else show(f"{y:.3f}") for x, y in zip(rh, re_)]
+            )
+            diff_t.append(
+                [
+                    "" if x is steps.MASKED else show(f"{float(y) - float(Fraction(x)):+.3f}")
+                    for x, y in zip(rh, re_)
+                ]
+            )
+        exact_name = show(_EXACT_NAME.get(step.kind, step.formula).format(d=d_k))
+        pretty = _pretty(name, step)
+        views = [
+            matrix_view(ex, step, t, None, cell, label=lab, title=tit)
+            for t, lab, tit in (
+                (hand_t, f"{pretty} by hand", show(step.formula)),
+                (exact_t, f"{pretty} exact", exact_name),
+                (diff_t, "difference", "exact − hand"),
+            )
+        ]
+        worst = max(
+            (
+                abs(float(y) - float(Fraction(x)))
+                for rh, re_ in zip(rows_h, rows_e)
+                for x, y in zip(rh, re_)
+                if x is not steps.MASKED
+            ),
+            default=0.0,
+        )
+        out.append(
+            Comparison(
+                f"{step.title} ({pretty}): {show(step.formula)} beside {exact_name}",
+                *views,
+                note=f"largest difference {worst:.3f}",
+            )
+        )
+    return out
+
+
+# --- the sheet ----------------------------------------------------------------------------
+
+
+def build(
+    sol: Solution,
+    kind: str = "blank",
+    paper: str = "a4",
+    title: str | None = None,
+    student: str | None = None,
+    fillable: bool = False,
+) -> Sheet:
+    """The view model of a blank sheet (kind="blank") or an answer key (kind="key")."""
+    if kind not in ("blank", "key"):
+        raise ValueError(f"unknown sheet kind {kind!r}")
+    if paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}")
+    ex = sol.exercise
+    layout = _layout(ex)
+    page_size, cell, avail_w = _page_size(paper, [ps for _, _, ps in layout], ex.convention)
+
+    def cell_texts(step: steps.Step):
+        if step.given:
+            return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
+        if kind == "blank":
+            return None, None
+        return _texts(sol.values[step.name], step, ex.convention)
+
+    sections = tuple(
+        _section(ex, placed, cell, avail_w, cell_texts, fillable and kind == "blank", heading, band)
+        for heading, band, placed in layout
+    )
+    working = None
+    if kind == "key":
+        small = (CELL_W, CELL_H * 0.7)
+        working = Working(
+            dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
+            comparisons=tuple(_comparisons(sol, small)),
+            grading_rule=GRADING_RULE,
+        )
+    problem = sol.problem
+    return Sheet(
+        kind=kind,
+        badge="Answer key" if kind == "key" else "Worksheet",
+        title=title if title else DEFAULT_TITLE,
+        student=student or "",
+        page_css=f"size:{page_size};margin:{MARGIN_TOP}mm {MARGIN_SIDE}mm {MARGIN_BOTTOM}mm",
+        sheet_id=problem.id,
+        seed="" if problem.seed is None else str(problem.seed),
+        rules=tuple(show(r) for r in problem.spec.rules_text()),
+        drawing_rules=tuple(show(r.text) for r in DRAWING_RULES)
+        if problem.seed is not None
+        else (),
+        instructions=INSTRUCTIONS,
+        sections=sections,
+        working=working,
+        fillable=fillable and kind == "blank",
+        id_field="handcalc_id",
+    )
