@@ -13,24 +13,27 @@ scaled, exp, A). Wherever a value is needed, a hidden cell takes the key's value
 
 Steps are graded in table order (`steps.Exercise.worked`); givens (X, WQ, …) are not graded.
 For each step:
- 1. Fed inputs. Each input is the given matrix, or the *fed* value of an earlier worked step:
-    - the whole key, if the student left that step trivial: no readable cell, or every readable
-      cell the same number (all zeros, all ones, …);
-    - otherwise cell by cell: the key for a hidden, blank or unreadable cell and for a correct
-      cell, the target for a follow-through cell, the number as written for a wrong cell.
- 2. Target = steps.compute(step, fed inputs) on the sheet's hand track, where 3^x accepts only
-    whole x within ±EXP_LIMIT. If compute fails (a zero sum to divide by, 3^x of a fraction),
-    there is no target.
+ 1. Inputs. Each input is a given matrix or an earlier worked step seen two ways:
+    *credited*: the key for a hidden, blank or unreadable cell and for a correct cell, the
+    target a follow-through cell matched, the number as written for a wrong cell; and
+    *as written*: every readable cell as written, the key for hidden, blank, unreadable.
+    Either way, a step the student left trivial (no readable cell, or every readable cell the
+    same number: all zeros, all ones…) counts as the key, whole. The two views differ only
+    where decimals were written; a student who carries rounded decimals forward is followed.
+ 2. Targets = steps.compute(step, inputs) for the credited view, then the as-written view
+    (when its inputs differ), on the sheet's hand track, where 3^x accepts only a whole x
+    within ±EXP_LIMIT. A view whose compute fails (a zero sum to divide by, 3^x of a
+    fraction) gives no target.
  3. Verdict of each cell, first that applies: None if hidden; "wrong" if unreadable; "blank"
-    if empty; "correct" if it matches the key; "follow-through" if it matches the target;
-    else "wrong".
+    if empty; "correct" if it matches the key; "follow-through" if it matches a target (the
+    first it matches is what it is credited as); else "wrong".
  4. Mistakes, only if some readable cell is wrong. Each entry of MISTAKES for the step's role
-    recomputes the step the mistaken way from the same fed inputs; it is named when every
-    readable, graded cell the student wrote matches that mistaken value. If none is named and
-    exactly one graded cell is wrong, it is readable, no graded cell is blank and the step has
-    more than one graded cell, that cell is named as a slip (what was written, what its own
-    inputs give).
- 5. The step's fed value is made (step 1) for the steps after it.
+    recomputes the step the mistaken way from the credited inputs, then the as-written ones;
+    it is named when every readable, graded cell the student wrote matches that mistaken
+    value. If none is named and exactly one graded cell is wrong, it is readable, no graded
+    cell is blank and the step has more than one graded cell, that cell is named as a slip:
+    what was written, and what was expected (the first target, else the key).
+ 5. The step's two views (rule 1) are made for the steps after it.
 Score = 100 × (correct + follow-through) / graded cells. The first step with a wrong cell is
 "first_wrong".
 """
@@ -303,14 +306,17 @@ class Mistake:
 
 @dataclass(frozen=True)
 class StepResult:
-    """One step graded: verdicts shaped like the step (None where not graded), and why."""
+    """One step graded: verdicts shaped like the step (None where not graded), and why.
+
+    `expected` is what the student's own earlier answers give (the key if it cannot be
+    worked out from them)."""
 
     step: steps.Step
     verdicts: tuple
     mistakes: tuple[Mistake, ...]
     cells: tuple
     key: steps.Value
-    target: steps.Value | None
+    expected: steps.Value
 
     def flat(self) -> list[str]:
         return [at(self.verdicts, p) for p in positions(self.step) if at(self.verdicts, p)]
@@ -381,16 +387,18 @@ def hidden_cells(exercise: steps.Exercise, key: Mapping[str, steps.Value]) -> di
     return hidden
 
 
-def _verdict(cell: Cell, key, target) -> str:
+def _judge(cell: Cell, key, targets: list) -> tuple[str, object]:
+    """A cell's verdict (rule 3), and the value it is credited as for later steps."""
     if cell.unreadable:
-        return WRONG
+        return WRONG, key
     if cell.blank:
-        return BLANK
+        return BLANK, key
     if matches(cell.written, key):
-        return CORRECT
-    if target is not None and matches(cell.written, target):
-        return FOLLOW
-    return WRONG
+        return CORRECT, key
+    for t in targets:
+        if matches(cell.written, t):
+            return FOLLOW, t
+    return WRONG, cell.written.value
 
 
 def _trivial(cells, graded: list[Pos]) -> bool:
@@ -398,45 +406,48 @@ def _trivial(cells, graded: list[Pos]) -> bool:
     return len(values) <= 1
 
 
-def _fed(step, cells, verdicts, key, target, graded: list[Pos]):
-    """What this step hands to later steps (rule 1 of the module docstring)."""
-    if _trivial(cells, graded):
-        return key
-
-    def value(p: Pos):
-        v = at(verdicts, p)
-        if v == FOLLOW:
-            return at(target, p)
-        if v == WRONG and at(cells, p).written is not None:
-            return at(cells, p).written.value
-        return at(key, p)
-
-    return shaped(step, value)
+def _slip(s: steps.Step, cells, p: Pos, expected) -> Mistake:
+    r, c = p
+    where = f"row {r + 1}, column {c + 1}" if c is not None else f"entry {r + 1}"
+    wrote, right = at(cells, p).text, numbers.text(expected)
+    text = f"One slip in {s.name}, {where}: wrote {wrote}, expected {right}."
+    return Mistake("slip", text, steps.field_name(s.name, *p), wrote, right)
 
 
-def _mistakes(cx: Context, s: steps.Step, cells, verdicts, target, key, graded) -> list[Mistake]:
+def _mistakes(contexts: list[Context], s: steps.Step, cells, verdicts, expected, graded):
+    """Rule 4: the usual mistakes that explain every number written, else a single slip."""
     wrong = [p for p in graded if at(verdicts, p) == WRONG]
     readable_wrong = [p for p in wrong if at(cells, p).written is not None]
     if not readable_wrong:
         return []
     written = [p for p in graded if at(cells, p).written is not None]
-    found = []
+    found: list[Mistake] = []
     for way in MISTAKES:
         if s.role not in way.roles or any(m.kind == way.kind for m in found):
             continue
-        value = _attempt(way.redo, cx, s)
-        if value is not None and all(matches(at(cells, p).written, at(value, p)) for p in written):
-            found.append(Mistake(way.kind, way.say(cx, s)))
+        for cx in contexts:
+            value = _attempt(way.redo, cx, s)
+            if value is not None and all(
+                matches(at(cells, p).written, at(value, p)) for p in written
+            ):
+                found.append(Mistake(way.kind, way.say(cx, s)))
+                break
     blanks = [p for p in graded if at(verdicts, p) == BLANK]
     if found or len(wrong) != 1 or len(readable_wrong) != 1 or blanks or len(graded) < 2:
         return found
-    p = wrong[0]
-    expected = at(target if target is not None else key, p)
-    r, c = p
-    where = f"row {r + 1}, column {c + 1}" if c is not None else f"entry {r + 1}"
-    wrote = at(cells, p).text
-    text = f"One slip in {s.name}, {where}: wrote {wrote}, expected {numbers.text(expected)}."
-    return [Mistake("slip", text, steps.field_name(s.name, *p), wrote, numbers.text(expected))]
+    return [_slip(s, cells, wrong[0], at(expected, wrong[0]))]
+
+
+def _same(key: steps.Value, value: steps.Value) -> steps.Value:
+    """The key object itself when equal, so that `_target` can skip recomputing it."""
+    return key if value == key else value
+
+
+def _target(s: steps.Step, view: Mapping, key: Mapping, track: steps.Track):
+    """Rule 2 for one view; inputs that are the key's own give the key without working."""
+    if all(view[i] is key[i] for i in s.inputs):
+        return key[s.name]
+    return _attempt(steps.compute, s, view, track)
 
 
 def grade(solution: Solution, answers: Answers) -> Report:
@@ -447,23 +458,35 @@ def grade(solution: Solution, answers: Answers) -> Report:
     track = hand_track(rounding)
     grid = answers.grid(ex)
     hidden = hidden_cells(ex, key)
-    fed: dict[str, steps.Value] = {s.name: key[s.name] for s in ex.given}
+    credited: dict[str, steps.Value] = {s.name: key[s.name] for s in ex.given}
+    as_written = dict(credited)
     results: dict[str, StepResult] = {}
     for s in ex.worked:
         cells, k = grid[s.name], key[s.name]
-        target = _attempt(steps.compute, s, fed, track)
+        views = [credited]
+        if any(credited[i] != as_written[i] for i in s.inputs):
+            views.append(as_written)
+        targets = [_target(s, view, key, track) for view in views]
+        targets = [t for t in targets if t is not None]
         graded = [p for p in positions(s) if p not in hidden[s.name]]
+        judged = {p: _judge(at(cells, p), at(k, p), [at(t, p) for t in targets]) for p in graded}
+        verdicts = shaped(s, lambda p, judged=judged: judged[p][0] if p in judged else None)
+        expected = targets[0] if targets else k
+        contexts = [Context(ex, view, rounding) for view in views]
+        found = _mistakes(contexts, s, cells, verdicts, expected, graded)
+        results[s.name] = StepResult(s, verdicts, tuple(found), cells, k, expected)
+        if _trivial(cells, graded):
+            credited[s.name] = as_written[s.name] = k
+            continue
+        credited[s.name] = _same(
+            k, shaped(s, lambda p, j=judged, k=k: j[p][1] if p in j else at(k, p))
+        )
 
-        def verdict(p: Pos, s=s, cells=cells, k=k, target=target) -> str | None:
-            if p in hidden[s.name]:
-                return None
-            return _verdict(at(cells, p), at(k, p), None if target is None else at(target, p))
+        def seen(p: Pos, cells=cells, k=k, judged=judged):
+            written = at(cells, p).written
+            return written.value if p in judged and written is not None else at(k, p)
 
-        verdicts = shaped(s, verdict)
-        cx = Context(ex, fed, rounding)
-        found = _mistakes(cx, s, cells, verdicts, target, k, graded)
-        results[s.name] = StepResult(s, verdicts, tuple(found), cells, k, target)
-        fed[s.name] = _fed(s, cells, verdicts, k, target, graded)
+        as_written[s.name] = _same(k, shaped(s, seen))
     return Report(solution, answers, results)
 
 

@@ -28,7 +28,7 @@ def _where(p) -> str:
 
 
 def _expected(res: StepResult, p) -> str:
-    return numbers.text(at(res.target if res.target is not None else res.key, p))
+    return numbers.text(at(res.expected, p))
 
 
 def to_text(report: Report) -> str:
