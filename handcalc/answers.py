@@ -176,6 +176,11 @@ def load(path: str | os.PathLike) -> Answers:
             data = fh.read(_MAX_BYTES + 1)
     except OSError as e:
         raise AnswersError(f"cannot read {source}: {e.strerror}") from None
+    return from_bytes(data, source)
+
+
+def from_bytes(data: bytes, source: str = "answers") -> Answers:
+    """Answers from a file's bytes: a PDF form if it starts like a PDF, else JSON text."""
     if len(data) > _MAX_BYTES:
         raise AnswersError(f"{source} is too big to be an answers file")
     if data.lstrip()[:5] == b"%PDF-":

@@ -5,7 +5,7 @@ import time
 from fractions import Fraction
 
 import pytest
-from students import CONFIGS, T, cellwise, graded_cells, hidden, mm, solution, work
+from students import CONFIGS, SLIPPED, T, cellwise, graded_cells, hidden, mm, solution, work
 
 from handcalc import answers, numbers, steps
 from handcalc.grading import BLANK, CORRECT, FOLLOW, WRONG, grade, matches
@@ -121,33 +121,6 @@ def test_rows_convention_uses_rowsum_and_causal_hides_the_upper_triangle():
 
 
 # --- follow-through, worked by hand --------------------------------------------------------
-
-# Seed 1, column convention. Key:
-#   Q  = [[-2, 0, -1, -1], [0, -2, 0, -1], [0, 0, 1, 1]]
-#   Kᵀ = [[0, -1, 0], [-1, 1, 0], [-1, 1, 2], [-1, 2, 1]]
-#   V  = [[0, -1, -1, 0], [2, 2, 2, 2], [1, 1, 0, -1]]
-# The student writes Q[0][1] = 1 instead of 0, so query 1 is (1, -2, 0) and column 1 of
-# S = Kᵀ·q1 = (2, -3, -3, -5) (key: 2, -2, -2, -4); floor(S/2) = (1, -2, -2, -3);
-# 3^x = (3, 1/9, 1/9, 1/27), summing to 88/27; A = (81, 3, 3, 1)/88;
-# Z column 1 = V·a = (-6/88, 2, 83/88) = (-3/44, 2, 83/88) (key: -3/17, 2, 29/34).
-SLIPPED = {
-    "id": solution(1).problem.id,
-    "Q": [[-2, 1, -1, -1], [0, -2, 0, -1], [0, 0, 1, 1]],
-    "K": [[0, -1, -1, -1], [-1, 1, 1, 2], [0, 0, 2, 1]],
-    "V": [[0, -1, -1, 0], [2, 2, 2, 2], [1, 1, 0, -1]],
-    "KT": [[0, -1, 0], [-1, 1, 0], [-1, 1, 2], [-1, 2, 1]],
-    "S": [[0, 2, 0, 1], [2, -3, 1, 0], [2, -3, 3, 2], [2, -5, 2, 0]],
-    "scaled": [[0, 1, 0, 0], [1, -2, 0, 0], [1, -2, 1, 1], [1, -3, 1, 0]],
-    "exp": [[1, 3, 1, 1], [3, "1/9", 1, 1], [3, "1/9", 3, 3], [3, "1/27", 3, 1]],
-    "colsum": [10, "88/27", 8, 6],
-    "A": [
-        ["1/10", "81/88", "1/8", "1/6"],
-        ["3/10", "3/88", "1/8", "1/6"],
-        ["3/10", "3/88", "3/8", "1/2"],
-        ["3/10", "1/88", "3/8", "1/6"],
-    ],
-    "Z": [["-3/5", "-3/44", "-1/2", "-2/3"], [2, 2, 2, 2], ["1/10", "83/88", "-1/8", "1/6"]],
-}
 
 
 def test_one_slip_in_q_is_wrong_there_and_follows_through_later():
