@@ -19,7 +19,7 @@ from .errors import AnswersError
 ID_FIELD = "handcalc_id"
 STUDENT_FIELDS = ("student", "handcalc_student")
 _META = ("student", "id")
-_MAX_BYTES = 5_000_000
+_MAX_BYTES = 50_000_000  # a filled sheet embeds its form font whole
 
 
 @dataclass(frozen=True)
