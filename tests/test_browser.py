@@ -260,6 +260,7 @@ def test_hostile_title_and_name_stay_text(browser, tmp_path):
 
 def _shot(page, tmp_path, name):
     path = tmp_path / name
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     keep = os.environ.get("HANDCALC_SHOTS")
     if keep:
