@@ -249,7 +249,7 @@ def sheet_options(f):
     return f
 
 
-def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts):
+def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, interactive=False):
     from . import worksheet
     from .files import write_atomic
     from .solution import solve as solve_problem
@@ -261,9 +261,17 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts):
     fmt = _output_format(output, fmt)
     if fillable and fmt != "pdf":
         raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
+    if interactive and fmt != "html":
+        raise OptionError("--interactive makes a web page; write a .html or use --format html")
     problem = resolve_problem(opts)
     view = worksheet.build(
-        solve_problem(problem), kind, paper=paper, title=title, student=student, fillable=fillable
+        solve_problem(problem),
+        kind,
+        paper=paper,
+        title=title,
+        student=student,
+        fillable=fillable,
+        interactive=interactive,
     )
     from . import render
 
@@ -296,10 +304,17 @@ def answers(output, **opts):
 @problem_options
 @sheet_options
 @click.option("--fillable", is_flag=True, help="PDF form fields for every answer cell.")
+@click.option(
+    "--interactive",
+    is_flag=True,
+    help="HTML to fill in and check on screen, cell by cell; it prints as the blank sheet.",
+)
 @friendly
-def generate(output, fmt, paper, title, student, fillable, **opts):
+def generate(output, fmt, paper, title, student, fillable, interactive, **opts):
     """Write a blank worksheet (HTML or PDF)."""
-    _write_sheet("blank", output, fmt, paper, title, student, fillable, opts)
+    if fillable and interactive:
+        raise OptionError("--fillable is for PDF sheets, --interactive for web pages; pick one")
+    _write_sheet("blank", output, fmt, paper, title, student, fillable, opts, interactive)
 
 
 @main.command()

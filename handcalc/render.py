@@ -41,11 +41,27 @@ def environment() -> jinja2.Environment:
     )
 
 
+# The interactive sheet's scripts, inlined in this order: the grader, then the page.
+SCRIPTS = ("grading.js", "sheet.js")
+
+
+def _script() -> str:
+    text = "\n".join((template_dir() / name).read_text(encoding="utf-8") for name in SCRIPTS)
+    if "</script" in text.lower() or "<!--" in text:
+        raise ValueError("an inlined script must not contain </script or <!--")
+    return text
+
+
 def render_html(view: Sheet) -> str:
-    """A self-contained HTML page: the stylesheet is inlined and nothing is fetched."""
+    """A self-contained HTML page: the stylesheet (and for an interactive sheet, its scripts)
+    is inlined and nothing is fetched."""
     env = environment()
     css = (template_dir() / "sheet.css").read_text(encoding="utf-8")
-    return env.get_template("sheet.html").render(sheet=view, css=css)
+    js = ""
+    if view.interactive:
+        css += (template_dir() / "interactive.css").read_text(encoding="utf-8")
+        js = _script()
+    return env.get_template("sheet.html").render(sheet=view, css=css, js=js)
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from . import numbers, steps
 from .draw import RULES as DRAWING_RULES
+from .interactive import page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
@@ -76,6 +77,9 @@ class Segment(NamedTuple):
     text: str = ""
     name: str = ""
     style: str = ""
+    label: str = ""
+    row: int = 0
+    col: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,10 @@ class Sheet:
     working: Working | None
     fillable: bool
     id_field: str
+    interactive: bool = False
+    data: dict | None = None
+    screen_style: str = ""
+    print_foot: str = ""
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -185,6 +193,13 @@ def _center(text: str, width: int) -> str:
     """Centred, any odd space going to the left so that numbers lean right."""
     left = (width - len(text) + 1) // 2
     return (" " * left + text).ljust(width)
+
+
+def _cell_label(name: str, row: int, col: int | None) -> str:
+    """What a screen reader says for an answer box: "S, row 2, column 3", "colsum, entry 3"."""
+    if col is None:
+        return f"{name}, entry {row + 1}"
+    return f"{name}, row {row + 1}, column {col + 1}"
 
 
 def _masked_text(step: steps.Step) -> str:
@@ -253,7 +268,8 @@ def matrix_view(
                     if step.is_vector and conv == "rows":
                         r0, c0 = r, None
                     name = steps.field_name(step.name, r0, c0)
-                    segs.append(Segment("input", name=name, style=seg_style))
+                    spoken = _cell_label(step.name, r0, c0)
+                    segs.append(Segment("input", "", name, seg_style, spoken, r, c))
                 else:
                     run += _center(t, chars)
             if run:
@@ -397,7 +413,8 @@ def _section(
     xs = [x0 + sum(col_w[:i]) + COL_GAP * i for i in range(len(col_w))]
     ys = [sum(row_h[:i]) + ROW_GAP * i for i in range(len(row_h))]
     items = []
-    for p in placed:
+    # Reading order in the document is the tab order: top to bottom, then left to right.
+    for p in sorted(placed, key=lambda p: (p.row, p.col)):
         where = _role_in_grid(p, placed)
         rows, cols = _display_shape(p.step, ex.convention)
         x, y = xs[p.col], ys[p.row]
@@ -537,6 +554,21 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
     return out
 
 
+def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...]) -> str:
+    """The footer as plain lines, for a browser that prints it in the page's margin box."""
+    seed = f" · seed {problem.seed}" if problem.seed is not None else ""
+    lines = [f"Worksheet · sheet ID {problem.id}{seed}", f"Rules: {'; '.join(rules)}."]
+    if drawing:
+        lines.append(f"Numbers drawn so that {'; '.join(drawing)}.")
+    return "\n".join(lines)
+
+
+def _css_string(text: str) -> str:
+    """A quoted CSS string that no text can break out of (or close the <style> with)."""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;()=-")
+    return '"' + "".join(c if c in safe else f"\\{ord(c):x} " for c in text) + '"'
+
+
 # --- the sheet ----------------------------------------------------------------------------
 
 
@@ -547,10 +579,16 @@ def build(
     title: str | None = None,
     student: str | None = None,
     fillable: bool = False,
+    interactive: bool = False,
 ) -> Sheet:
-    """The view model of a blank sheet (kind="blank") or an answer key (kind="key")."""
+    """The view model of a blank sheet (kind="blank") or an answer key (kind="key").
+
+    `interactive` makes a blank sheet to fill in and check on screen: an input in every
+    blank cell and the problem's data (never its key) for the page's own grader."""
     if kind not in ("blank", "key"):
         raise ValueError(f"unknown sheet kind {kind!r}")
+    if interactive and kind != "blank":
+        raise ValueError("only a blank sheet can be interactive")
     if paper not in PAPERS:
         raise ValueError(f"unknown paper {paper!r}")
     ex = sol.exercise
@@ -565,7 +603,16 @@ def build(
         return _texts(sol.values[step.name], step, ex.convention)
 
     sections = tuple(
-        _section(ex, placed, cell, avail_w, cell_texts, fillable and kind == "blank", heading, band)
+        _section(
+            ex,
+            placed,
+            cell,
+            avail_w,
+            cell_texts,
+            (fillable or interactive) and kind == "blank",
+            heading,
+            band,
+        )
         for heading, band, placed in layout
     )
     working = None
@@ -577,6 +624,10 @@ def build(
             grading_rule=GRADING_RULE,
         )
     problem = sol.problem
+    rules = tuple(show(r) for r in problem.spec.rules_text())
+    drawing = tuple(show(r.text) for r in DRAWING_RULES) if problem.seed is not None else ()
+    # On screen the page is as wide as the paper, less nothing: the margins become padding.
+    page_width = avail_w + 2 * MARGIN_SIDE + BAND_INDENT * (len(layout) > 1)
     return Sheet(
         kind=kind,
         badge="Answer key" if kind == "key" else "Worksheet",
@@ -585,13 +636,15 @@ def build(
         page_css=f"size:{page_size};margin:{MARGIN_TOP}mm {MARGIN_SIDE}mm {MARGIN_BOTTOM}mm",
         sheet_id=problem.id,
         seed="" if problem.seed is None else str(problem.seed),
-        rules=tuple(show(r) for r in problem.spec.rules_text()),
-        drawing_rules=tuple(show(r.text) for r in DRAWING_RULES)
-        if problem.seed is not None
-        else (),
+        rules=rules,
+        drawing_rules=drawing,
         instructions=INSTRUCTIONS,
         sections=sections,
         working=working,
         fillable=fillable and kind == "blank",
         id_field="handcalc_id",
+        interactive=interactive,
+        data=page_data(problem) if interactive else None,
+        screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
+        print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
     )

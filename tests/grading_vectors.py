@@ -1,0 +1,268 @@
+"""Shared grading test vectors: problems, answers, and what handcalc's Python grader says.
+
+The interactive sheet grades in JavaScript (templates/grading.js); these vectors hold both
+graders to one answer. Remake the committed file after a deliberate change to the grader:
+
+    python -m tests.grading_vectors        (writes tests/vectors/grading.json)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+from handcalc import answers as answers_io
+from handcalc import grading, numbers, report, steps
+from handcalc.draw import make_problem
+from handcalc.interactive import page_data
+from handcalc.problem import Spec, decode_id
+from handcalc.solution import solve
+
+PATH = Path(__file__).resolve().parent / "vectors" / "grading.json"
+VERSION = 1
+
+
+# --- writing answers the ways students do --------------------------------------------------
+
+
+def frac(x) -> str | int | None:
+    """A key value as a student writes it exactly: 3, "-9/46"; a masked cell stays blank."""
+    if x is steps.MASKED:
+        return None
+    x = Fraction(x)
+    return x.numerator if x.denominator == 1 else numbers.text(x)
+
+
+def dec(places: int):
+    def write(x):
+        if x is steps.MASKED:
+            return None
+        return numbers.decimal(Fraction(x), places)
+
+    return write
+
+
+def as_answer(step: steps.Step, value, write=frac):
+    if step.is_vector:
+        return [write(x) for x in value]
+    return [[write(x) for x in row] for row in value]
+
+
+def full(sol, write=frac, values=None) -> dict:
+    """Every worked step written out from `values` (default: the key)."""
+    values = values or sol.values
+    return {s.name: as_answer(s, values[s.name], write) for s in sol.exercise.worked}
+
+
+def follow(sol, changed: dict) -> dict:
+    """The key with some steps replaced, and every later step worked from the replacements,
+    as a student who carries a mistake forward correctly would."""
+    ex = sol.exercise
+    track = grading.hand_track(sol.problem.spec.rounding)
+    values = dict(sol.values)
+    for s in ex.worked:
+        if s.name in changed:
+            values[s.name] = changed[s.name]
+        elif any(i in changed or values[i] is not sol.values[i] for i in s.inputs):
+            values[s.name] = steps.compute(s, values, track)
+    return values
+
+
+def tweak(value, r, c, new):
+    rows = [list(row) for row in value]
+    rows[r][c] = new
+    return tuple(tuple(row) for row in rows)
+
+
+def blank_steps(ans: dict, *names) -> dict:
+    return {k: (None if k in names else v) for k, v in ans.items()}
+
+
+# --- the cases -------------------------------------------------------------------------
+
+
+def _sol(seed: int, **spec):
+    return solve(make_problem(seed=seed, spec=Spec(**spec)))
+
+
+def cases() -> list[tuple[str, object, dict]]:
+    """(name, solution, answers) for every behaviour both graders must agree on."""
+    out = []
+    sol = _sol(1)
+    v = sol.values
+    out.append(("right work", sol, full(sol)))
+    out.append(("all blank", sol, {}))
+    out.append(("blank steps and cells", sol, blank_steps(full(sol), "A", "Z")))
+    some = full(sol)
+    some["S"] = [list(r) for r in some["S"]]
+    some["S"][1][2] = None
+    out.append(("one blank cell", sol, some))
+
+    decimals = full(sol)
+    decimals["A"] = as_answer(sol.exercise["A"], v["A"], dec(3))
+    decimals["Z"] = as_answer(sol.exercise["Z"], v["Z"], dec(2))
+    out.append(("decimals to 3 and 2 places", sol, decimals))
+    short = full(sol)
+    short["A"] = as_answer(sol.exercise["A"], v["A"], dec(1))
+    out.append(("decimals to 1 place are too short", sol, short))
+    carried = full(sol)
+    carried["colsum"] = as_answer(sol.exercise["colsum"], v["colsum"], dec(2))
+    rough = tuple(Fraction(numbers.decimal(x, 2)) for x in v["colsum"])
+    rounded_a = steps.normalise(v["exp"], rough, "columns")
+    carried["A"] = as_answer(sol.exercise["A"], rounded_a, dec(4))
+    out.append(("rounded decimals carried forward", sol, carried))
+
+    notation = full(sol)
+    notation["Q"] = [[str(x).replace("-", "\u2212") + " " for x in row] for row in notation["Q"]]
+    notation["K"] = [[f"+{x}" if x >= 0 else f"{2 * x}/2" for x in row] for row in notation["K"]]
+    notation["A"] = [[f" {x} ".replace("/", " / ") for x in row] for row in notation["A"]]
+    out.append(("true minus signs, spaces, unreduced fractions", sol, notation))
+
+    slipped = tweak(v["S"], 1, 1, v["S"][1][1] + 3)
+    out.append(
+        ("slip in S, follow-through after", sol, full(sol, values=follow(sol, {"S": slipped})))
+    )
+    slip_only = full(sol)
+    slip_only["S"] = as_answer(sol.exercise["S"], slipped)
+    out.append(("slip in S, key after", sol, slip_only))
+    two = tweak(slipped, 2, 3, v["S"][2][3] - 1)
+    out.append(("two wrong cells are no slip", sol, full(sol, values=follow(sol, {"S": two}))))
+    weird = full(sol)
+    weird["K"] = [list(r) for r in weird["K"]]
+    weird["K"][0][0] = "seven"
+    weird["K"][0][1] = "1/0"
+    out.append(("unreadable cells", sol, weird))
+    zeros = full(sol, values=follow(sol, {"Q": tuple(tuple(0 for _ in r) for r in v["Q"])}))
+    out.append(("trivial step earns no follow-through", sol, zeros))
+
+    ex = sol.exercise
+    out.append(
+        (
+            "weights swapped",
+            sol,
+            full(sol, values=follow(sol, {"Q": v["K"], "K": v["Q"]})),
+        )
+    )
+    out.append(
+        (
+            "scores transposed",
+            sol,
+            full(sol, values=follow(sol, {"S": steps.transpose(v["S"])})),
+        )
+    )
+    odd = next(
+        s
+        for s in (_sol(seed) for seed in range(1, 50))
+        if any(x < 0 and x % 2 for r in s["S"] for x in r)
+    )
+    trunc_half = steps.elementwise(odd["S"], lambda x: Fraction(math.trunc(Fraction(x) / 2)))
+    out.append(("rounding toward zero", odd, full(odd, values=follow(odd, {"scaled": trunc_half}))))
+    out.append(("not scaled", sol, full(sol, values=follow(sol, {"scaled": v["S"]}))))
+    exp_unscaled = steps.compute(ex["exp"], {**v, "scaled": v["S"]}, grading.hand_track("floor"))
+    out.append(
+        ("exp of unscaled scores", sol, full(sol, values=follow(sol, {"exp": exp_unscaled})))
+    )
+    e_x = full(sol)
+    e_x["exp"] = [[f"{math.exp(x):.3f}" for x in row] for row in v["scaled"]]
+    out.append(("e^x instead of 3^x", sol, e_x))
+    rowsums = steps.sums(v["exp"], "rows", Fraction(0))
+    out.append(("row sums", sol, full(sol, values=follow(sol, {"colsum": rowsums}))))
+    by_rows = steps.normalise(v["exp"], rowsums, "rows")
+    out.append(("rows normalised", sol, full(sol, values=follow(sol, {"A": by_rows}))))
+    z_at = steps.matmul(v["V"], steps.transpose(v["A"]), Fraction(0))
+    out.append(("Z = V·Aᵀ", sol, full(sol, values=follow(sol, {"Z": z_at}))))
+    square = _sol(2, tokens=3, d_k=3)
+    sv = square.values
+    z_av = steps.matmul(sv["A"], sv["V"], Fraction(0))
+    out.append(("Z = A·V", square, full(square, values=follow(square, {"Z": z_av}))))
+
+    zero = _sol(3, rounding="zero")
+    floored = steps.elementwise(zero.values["S"], lambda x: Fraction(math.floor(Fraction(x) / 2)))
+    out.append(
+        (
+            "floor on a round-toward-zero sheet",
+            zero,
+            full(zero, values=follow(zero, {"scaled": floored})),
+        )
+    )
+
+    causal = _sol(4, causal=True)
+    cv = causal.values
+    out.append(("causal, right work", causal, full(causal)))
+    cslip = tweak(cv["S"], 2, 3, cv["S"][2][3] + 2)
+    out.append(("causal, slip", causal, full(causal, values=follow(causal, {"S": cslip}))))
+    s_step = causal.exercise["S"]
+    plain = steps.matmul(*(cv[i] for i in s_step.inputs), Fraction(0))
+    flipped = steps.apply_mask(steps.transpose(plain), s_step.mask)
+    out.append(("causal, transposed", causal, full(causal, values=follow(causal, {"S": flipped}))))
+
+    rows = _sol(5, convention="rows")
+    rv = rows.values
+    rx = rows.exercise
+    out.append(("rows, right work", rows, full(rows)))
+    rslip = tweak(rv["S"], 0, 1, rv["S"][0][1] - 2)
+    out.append(("rows, slip", rows, full(rows, values=follow(rows, {"S": rslip}))))
+    colsums = steps.sums(rv["exp"], "columns", Fraction(0))
+    out.append(("rows, column sums", rows, full(rows, values=follow(rows, {"rowsum": colsums}))))
+    rz = steps.matmul(steps.transpose(rv["A"]), rv["V"], Fraction(0))
+    out.append(("rows, Z = Aᵀ·V", rows, full(rows, values=follow(rows, {rx["Z"].name: rz}))))
+
+    heads = _sol(6, heads=2)
+    hv = heads.values
+    out.append(("2 heads, right work", heads, full(heads)))
+    hslip = tweak(hv["S2"], 1, 0, hv["S2"][1][0] + 1)
+    out.append(("2 heads, slip in head 2", heads, full(heads, values=follow(heads, {"S2": hslip}))))
+    out.append(
+        (
+            "2 heads, weights swapped in head 1",
+            heads,
+            full(heads, values=follow(heads, {"Q1": hv["K1"], "K1": hv["Q1"]})),
+        )
+    )
+    hb = blank_steps(full(heads), "Zcat")
+    out.append(("2 heads, Zcat blank", heads, hb))
+    return out
+
+
+# --- expectations --------------------------------------------------------------------------
+
+
+def expect(sol, answers: dict) -> dict:
+    """What the Python grader says: `handcalc check --json` without the file and the rule."""
+    got = grading.grade(sol, answers_io.parse_text(json.dumps(answers), "vector"))
+    out = report.to_json(got)
+    out.pop("file", None)
+    out.pop("rule", None)
+    return out
+
+
+def vector(name: str, sol, answers: dict) -> dict:
+    answers = {"id": sol.problem.id, "student": "Vector", **answers}
+    return {
+        "name": name,
+        "sheet": page_data(sol.problem),
+        "answers": answers,
+        "expected": expect(sol, answers),
+    }
+
+
+def build() -> dict:
+    return {"version": VERSION, "vectors": [vector(*c) for c in cases()]}
+
+
+def regrade(v: dict) -> dict:
+    """The Python grader's verdict on a committed vector, from its sheet ID and answers."""
+    return expect(solve(decode_id(v["sheet"]["id"])), v["answers"])
+
+
+def main() -> None:
+    data = build()
+    PATH.parent.mkdir(exist_ok=True)
+    PATH.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {len(data['vectors'])} vectors to {PATH.name}")
+
+
+if __name__ == "__main__":
+    main()
