@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what handcalc needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install.sh          the tool: Pango and fonts for WeasyPrint, then the package
-#   scripts/install.sh --test   also the test tools: poppler-utils, Debian's chromium, pytest…
+#   scripts/install.sh --test   also the test tools: poppler-utils, Debian's chromium, node, pytest…
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(poppler-utils chromium)
+  packages+=(poppler-utils chromium nodejs)
 fi
 
 missing=()
