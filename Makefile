@@ -3,6 +3,7 @@
 
 sheet:
 	@scripts/install.sh
+	@mkdir -p out
 	python3 -m handcalc generate --seed 2026 -o out/worksheet.pdf
 	python3 -m handcalc key --seed 2026 -o out/key.pdf
 	@echo "wrote out/worksheet.pdf and out/key.pdf"
