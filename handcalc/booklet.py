@@ -168,7 +168,7 @@ def write_class_set(
     `split`, with the manifest beside them."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
-    if fillable and split is None and fmt == "pdf":
+    if fillable and split is None:
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
     jobs = [Job(s.problem, kind, paper, title, s.name, fillable) for s in students]
     if split is not None:

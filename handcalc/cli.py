@@ -348,6 +348,10 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **cla
     fmt = _output_format(output, fmt) if output is not None else (fmt or "pdf").lower()
     if fmt not in _FORMATS:
         raise OptionError(f"--format must be html or pdf, not {fmt!r}")
+    if fillable and fmt != "pdf":
+        raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
+    if fillable and split is None:
+        raise OptionError("--fillable class sets need --split DIR (one form file per student)")
     names = class_names(count, roster)
     spec = _spec(given)
     class_seed = given["seed"]
