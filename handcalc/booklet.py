@@ -10,7 +10,6 @@ folder and moved into place only once every sheet is done.
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
 import shutil
@@ -20,10 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
-from . import classset
+from . import classset, pdfjoin
 from .classset import Student
 from .errors import OptionError, OutputError
-from .files import write_atomic
+from .files import atomic_file, write_atomic
 from .problem import Problem
 
 
@@ -69,6 +68,11 @@ def render_sheet(job: Job) -> bytes:
     return render.render_pdf(sheet_view(job))
 
 
+def render_parts(job: Job) -> pdfjoin.Parts:
+    """One sheet's PDF split into objects for the booklet (runs in a worker process)."""
+    return pdfjoin.split(render_sheet(job))
+
+
 def _ignore_ctrl_c() -> None:
     # Ctrl-C reaches the whole process group; the parent alone handles it, by stopping the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -82,30 +86,12 @@ def default_workers(jobs: int) -> int:
     return max(1, min(cores, jobs))
 
 
-def render_pdfs(
-    jobs: list[Job], workers: int | None = None, renderer: Callable[[Job], bytes] = render_sheet
-) -> Iterator[bytes]:
-    """Every job's PDF, in the jobs' order, rendered by spawned worker processes."""
+def render_all(jobs: list[Job], workers: int | None, renderer: Callable) -> Iterator:
+    """`renderer(job)` for every job, in the jobs' order, run by spawned worker processes."""
     workers = workers or default_workers(len(jobs))
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=_ignore_ctrl_c) as pool:
         yield from pool.imap(renderer, jobs)
-
-
-def merge(pdfs: Iterable[bytes], title: str) -> tuple[bytes, list[int]]:
-    """One booklet from many PDFs, and the page each of them starts on (from 1)."""
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    starts = []
-    for data in pdfs:
-        starts.append(len(writer.pages) + 1)
-        for page in PdfReader(io.BytesIO(data)).pages:
-            writer.add_page(page)
-    writer.add_metadata({"/Title": title, "/Producer": "handcalc"})
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue(), starts
 
 
 def _ticking(items: Iterable, progress: Callable[[int], None] | None) -> Iterator:
@@ -162,10 +148,11 @@ def write_class_set(
     fillable: bool = False,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
-    renderer: Callable[[Job], bytes] = render_sheet,
+    renderer: Callable | None = None,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
-    `split`, with the manifest beside them."""
+    `split`, with the manifest beside them. `renderer` replaces the worker's job function
+    (render_parts for a booklet, render_sheet for split files)."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
@@ -182,14 +169,15 @@ def write_class_set(
         raise OutputError(f"cannot write {output}: its folder does not exist")
     heading = title or "handcalc class set"
     if fmt == "pdf":
-        with closing(render_pdfs(jobs, workers, renderer)) as pdfs:
-            data, starts = merge(_ticking(pdfs, progress), heading)
+        parts = render_all(jobs, workers, renderer or render_parts)
+        with closing(parts), atomic_file(output) as fh:
+            starts = pdfjoin.join(_ticking(parts, progress), fh, heading)
     else:
         from . import render
 
         views = [sheet_view(j) for j in _ticking(jobs, progress)]
-        data, starts = render.render_class_html(views, heading).encode(), [None] * len(jobs)
-    write_atomic(output, data)
+        starts = [None] * len(jobs)
+        write_atomic(output, render.render_class_html(views, heading).encode())
     name = os.path.basename(output)
     _write_manifest(folder, students, kind, class_seed, [name] * len(jobs), starts)
     manifest = os.path.join(os.path.dirname(output), classset.MANIFEST_JSON)
@@ -199,7 +187,7 @@ def write_class_set(
 def _write_split(students, jobs, kind, class_seed, split, fmt, workers, progress, renderer):
     names = classset.split_names(students, kind, fmt)
     if fmt == "pdf":
-        datas = render_pdfs(jobs, workers, renderer)
+        datas = render_all(jobs, workers, renderer or render_sheet)
     else:
         from . import render
 

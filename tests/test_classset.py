@@ -237,7 +237,14 @@ def test_class_option_errors_are_one_line(tmp_path, args, message):
 
 
 def fail_on_c(job):
-    """A renderer that breaks on the third student (runs in a worker process)."""
+    """A booklet renderer that breaks on the third student (runs in a worker process)."""
+    if job.student == "C":
+        raise RuntimeError("worker failed on C")
+    return booklet.render_parts(job)
+
+
+def fail_file_on_c(job):
+    """The same for --split, whose workers return whole PDF files."""
     if job.student == "C":
         raise RuntimeError("worker failed on C")
     return booklet.render_sheet(job)
@@ -264,7 +271,9 @@ def test_a_failed_split_leaves_no_file_and_keeps_the_users(tmp_path, abc, exists
         out.mkdir()
         (out / "1-A.pdf").write_bytes(b"the user's own")
     with pytest.raises(RuntimeError, match="worker failed on C"):
-        booklet.write_class_set(abc, "blank", 11, split=str(out), renderer=fail_on_c, workers=2)
+        booklet.write_class_set(
+            abc, "blank", 11, split=str(out), renderer=fail_file_on_c, workers=2
+        )
     if exists:
         assert os.listdir(out) == ["1-A.pdf"]
         assert (out / "1-A.pdf").read_bytes() == b"the user's own"
@@ -324,3 +333,36 @@ def test_progress_bar_shows_on_a_terminal_only(monkeypatch, capsys):
             tick(1)
     err = capsys.readouterr().err
     assert "rendering 3 sheets" in err and "100%" in err
+
+
+def test_booklet_is_a_well_formed_pdf_with_its_title(booklets, tmp_path):
+    folder, _ = booklets
+    reader = PdfReader(folder / "keys.pdf", strict=True)
+    assert reader.metadata.title == "handcalc class set"
+    assert reader.metadata.producer == "handcalc"
+    assert len(reader.pages) == len(page_ids(folder / "keys.pdf"))
+    # object numbers are written, not copied: a title that looks like a reference stays text
+    from handcalc import pdfjoin
+
+    with open(tmp_path / "t.pdf", "wb") as fh:
+        parts = pdfjoin.split((folder / "class.pdf").read_bytes())
+        assert pdfjoin.join([parts, parts], fh, "Zoë (1 0 R) \\0") == [1, 5]
+    again = PdfReader(tmp_path / "t.pdf", strict=True)
+    assert again.metadata.title == "Zoë (1 0 R) \\0"
+    assert page_ids(tmp_path / "t.pdf") == page_ids(folder / "class.pdf") * 2
+
+
+def test_the_parent_process_never_imports_weasyprint(tmp_path):
+    code = (
+        "import sys\n"
+        "from handcalc.cli import main\n"
+        f"main(['generate', '--count', '2', '--seed', '1', '-o', {str(tmp_path / 'c.pdf')!r}],"
+        " standalone_mode=False)\n"
+        "print('weasyprint' in sys.modules, 'pypdf' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False False"
+    assert len(PdfReader(tmp_path / "c.pdf").pages) == 2
