@@ -10,6 +10,7 @@ _EXPORTS = {
     "Solution": "solution",
     "solve": "solution",
     "make_problem": "draw",
+    "grade": "grading",
 }
 
 __all__ = sorted(_EXPORTS)

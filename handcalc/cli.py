@@ -301,6 +301,26 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts):
 
 @main.command()
 @problem_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Where to write the blank answers file (JSON).",
+)
+@friendly
+def answers(output, **opts):
+    """Write a blank answers file for a problem: every worked step as nulls, and its ID."""
+    from .answers import blank
+    from .files import write_atomic
+
+    p = resolve_problem(opts)
+    write_atomic(output, (json.dumps(blank(p), indent=1) + "\n").encode())
+    click.echo(f"wrote {output}  (ID {p.id})")
+
+
+@main.command()
+@problem_options
 @sheet_options
 @click.option("--fillable", is_flag=True, help="PDF form fields for every answer cell.")
 @friendly
@@ -377,3 +397,54 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **cla
     where = output if output is not None else f"{len(written.files)} files in {split}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
     click.echo(f"wrote {written.manifest}")
+
+
+@main.command()
+@problem_options
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Write a gradebook: one row per answers file.",
+)
+@friendly
+def check(files, as_json, csv_path, **opts):
+    """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
+
+    The sheet comes from --seed, --from or --id, or else from each file's own ID."""
+    from . import grading, report
+    from .answers import load
+    from .files import write_atomic
+
+    named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
+    if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
+        raise OptionError("check needs --seed, --from or --id with size or rule options")
+    fixed = resolve_problem(opts) if named else None
+    solved: dict = {}
+    rows, failed = [], 0
+    for path in files:
+        try:
+            rows.append(grading.check(load(path), fixed, solved))
+        except HandcalcError as e:
+            if len(files) == 1:
+                raise
+            click.echo(f"Error: {e}", err=True)
+            rows.append((path, str(e)))
+            failed += 1
+    reports = [r for r in rows if isinstance(r, grading.Report)]
+    if as_json:
+        objs = [report.to_json(r) for r in reports]
+        click.echo(json.dumps(objs[0] if len(files) == 1 else objs, ensure_ascii=False))
+    elif csv_path:
+        for r in reports:
+            who = f" ({r.answers.student})" if r.answers.student else ""
+            click.echo(f"{r.answers.source}{who}: {r.percent:.1f} %")
+    else:
+        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+    if csv_path:
+        write_atomic(csv_path, report.gradebook(rows))
+        click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
+    if failed:
+        sys.exit(1)

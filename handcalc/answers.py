@@ -1,0 +1,200 @@
+"""A student's answers in: answers files (JSON) and filled PDF forms, checked against a sheet.
+
+Reading happens in two stages, because the sheet may be named inside the file itself:
+`load(path)` reads what was written (and the sheet ID, if any); `Answers.grid(exercise)` then
+lays it out cell by cell for that sheet, with one-line errors for wrong shapes and names.
+pypdf is imported only when a PDF is given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import numbers, steps
+from .errors import AnswersError
+
+ID_FIELD = "handcalc_id"
+STUDENT_FIELDS = ("student", "handcalc_student")
+_META = ("student", "id")
+_MAX_BYTES = 50_000_000  # a filled sheet embeds its form font whole
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One answer box: the text as written, and the number read from it.
+
+    `written` is None for a blank box and for one that could not be read; `error` says why
+    it could not be read."""
+
+    text: str | None = None
+    written: numbers.Written | None = None
+    error: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        return self.written is None and self.error is None
+
+    @property
+    def unreadable(self) -> bool:
+        return self.error is not None
+
+
+BLANK = Cell()
+
+
+def read_cell(raw) -> Cell:
+    """A cell from a JSON value or a form field's text; never raises."""
+    if raw is None:
+        return BLANK
+    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)[:60]
+    if isinstance(raw, (list, dict)):
+        return Cell(text, None, f"cannot read {text!r} as a number")
+    try:
+        written = numbers.parse(raw)
+    except AnswersError as e:
+        return Cell(text, None, str(e))
+    return BLANK if written is None else Cell(text, written)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What one file holds: step values by name (JSON) or form fields by cell name (PDF)."""
+
+    source: str
+    student: str | None = None
+    sheet_id: str | None = None
+    steps: Mapping[str, object] = field(default_factory=dict)
+    fields: Mapping[str, str | None] | None = None
+
+    def grid(self, exercise: steps.Exercise) -> dict[str, tuple]:
+        """Every worked step's cells, shaped like the step (rows of Cells, or a flat tuple)."""
+        if self.fields is not None:
+            return {s.name: _from_fields(s, self.fields) for s in exercise.worked}
+        known = {s.name for s in exercise.steps}
+        for name in self.steps:
+            if name not in known:
+                worked = ", ".join(s.name for s in exercise.worked)
+                raise AnswersError(
+                    f"{self.source}: unknown step {name!r} (this sheet's steps are {worked})"
+                )
+        return {s.name: _from_json(s, self.steps.get(s.name), self.source) for s in exercise.worked}
+
+
+def _from_fields(step: steps.Step, fields: Mapping[str, str | None]) -> tuple:
+    if step.is_vector:
+        return tuple(
+            read_cell(fields.get(steps.field_name(step.name, r))) for r in range(step.rows)
+        )
+    return tuple(
+        tuple(read_cell(fields.get(steps.field_name(step.name, r, c))) for c in range(step.cols))
+        for r in range(step.rows)
+    )
+
+
+def _size(step: steps.Step) -> str:
+    return "×".join(map(str, step.shape))
+
+
+def _from_json(step: steps.Step, value, source: str) -> tuple:
+    if value is None or value == "":
+        return _from_fields(step, {})
+    where = f"{source}: {step.name}"
+    if step.is_vector:
+        if not isinstance(value, list) or any(isinstance(x, list) for x in value):
+            raise AnswersError(f"{where} must be a flat list of {step.rows} numbers")
+        if len(value) != step.rows:
+            raise AnswersError(f"{where} must have {step.rows} entries, got {len(value)}")
+        return tuple(read_cell(x) for x in value)
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise AnswersError(f"{where} must be a list of rows ({_size(step)})")
+    widths = sorted({len(row) for row in value})
+    if len(widths) > 1:
+        raise AnswersError(f"{where} has rows of different lengths ({widths})")
+    got = f"{len(value)}×{widths[0] if widths else 0}"
+    if got != _size(step):
+        raise AnswersError(f"{where} must be {_size(step)}, got {got}")
+    return tuple(tuple(read_cell(x) for x in row) for row in value)
+
+
+def from_json(data, source: str = "answers") -> Answers:
+    """Answers from a parsed answers file: an object of step matrices, "student" and "id"."""
+    if not isinstance(data, dict):
+        raise AnswersError(f"{source}: an answers file must be a JSON object of step matrices")
+    student, sheet_id = data.get("student"), data.get("id")
+    if student is not None and not isinstance(student, str):
+        raise AnswersError(f'{source}: "student" must be a name (text)')
+    if sheet_id is not None and not isinstance(sheet_id, str):
+        raise AnswersError(f'{source}: "id" must be the sheet ID as text')
+    work = {k: v for k, v in data.items() if k not in _META}
+    return Answers(source, student or None, sheet_id or None, work)
+
+
+def from_fields(fields: Mapping[str, str | None], source: str = "form") -> Answers:
+    """Answers from a filled form's text fields, named by `steps.field_name`."""
+    sheet_id = fields.get(ID_FIELD)
+    if not sheet_id or not isinstance(sheet_id, str):
+        raise AnswersError(f"{source} is not a handcalc sheet (it has no {ID_FIELD} field)")
+    student = next((fields[k] for k in STUDENT_FIELDS if fields.get(k)), None)
+    return Answers(source, student, sheet_id.strip(), {}, dict(fields))
+
+
+def _pdf_fields(data: bytes, source: str) -> dict[str, str | None]:
+    import io
+
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        fields = reader.get_form_text_fields()
+    except Exception:  # pypdf raises many kinds on a damaged file; all mean "unreadable"
+        raise AnswersError(f"{source} is not a readable PDF") from None
+    return {str(k): (None if v is None else str(v)) for k, v in fields.items()}
+
+
+def parse_text(text: str, source: str = "answers") -> Answers:
+    """Answers from the text of an answers file."""
+    try:
+        # Decimals stay text, so "0.20" keeps the places the student wrote.
+        data = json.loads(text, parse_float=str, parse_constant=str)
+    except json.JSONDecodeError as e:
+        raise AnswersError(f"{source} is not valid JSON (line {e.lineno}: {e.msg})") from None
+    except (ValueError, RecursionError):
+        raise AnswersError(
+            f"{source} is not an answers file (numbers or nesting too big)"
+        ) from None
+    return from_json(data, source)
+
+
+def load(path: str | os.PathLike) -> Answers:
+    """Answers from a file: a filled handcalc PDF form, or an answers file (JSON)."""
+    source = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_MAX_BYTES + 1)
+    except OSError as e:
+        raise AnswersError(f"cannot read {source}: {e.strerror}") from None
+    return from_bytes(data, source)
+
+
+def from_bytes(data: bytes, source: str = "answers") -> Answers:
+    """Answers from a file's bytes: a PDF form if it starts like a PDF, else JSON text."""
+    if len(data) > _MAX_BYTES:
+        raise AnswersError(f"{source} is too big to be an answers file")
+    if data.lstrip()[:5] == b"%PDF-":
+        return from_fields(_pdf_fields(data, source), source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AnswersError(f"{source} is neither a PDF nor an answers file (JSON text)") from None
+    return parse_text(text, source)
+
+
+def blank(problem) -> dict:
+    """A blank answers file for a problem: its ID, a student line, every worked step as nulls."""
+    out: dict = {"id": problem.id, "student": None}
+    for s in problem.exercise.worked:
+        out[s.name] = [None] * s.rows if s.is_vector else [[None] * s.cols for _ in range(s.rows)]
+    return out

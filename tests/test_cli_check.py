@@ -1,0 +1,137 @@
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handcalc.cli import main
+
+from .students import SLIPPED, solution, work
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def dump(path, data):
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def one_line_error(result):
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+def test_answers_writes_a_blank_file_that_check_grades_as_blank(tmp_path):
+    out = tmp_path / "blank.json"
+    result = run("answers", "--seed", 1, "-o", out)
+    assert result.exit_code == 0 and f"wrote {out}" in result.output
+    data = json.loads(out.read_text())
+    assert data["id"] == solution(1).problem.id
+    assert data["S"] == [[None] * 4] * 4 and data["colsum"] == [None] * 4
+    report = json.loads(run("check", out, "--json").output)
+    assert report["percent"] == 0 and report["counts"]["blank"] == 128
+
+
+def test_check_takes_the_sheet_from_the_answers_id(tmp_path):
+    path = dump(tmp_path / "ada.json", {**SLIPPED, "student": "Ada"})
+    result = run("check", path, "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.output)
+    assert report["percent"] == pytest.approx(100 * 127 / 128)
+    assert report["student"] == "Ada" and report["first_wrong"] == "Q"
+    assert report["steps"]["Z"]["cells"][0] == ["correct", "follow-through", "correct", "correct"]
+    text = run("check", path).output
+    assert "score 99.2 %  (127 of 128 cells: 111 correct, 16 follow-through; 1 wrong" in text
+    assert "One slip in Q, row 1, column 2: wrote 1, expected 0." in text
+
+
+def test_check_with_problem_options_and_the_solve_json_as_answers(tmp_path):
+    solved = json.loads(run("solve", "--seed", 7, "--convention", "rows", "--json").output)
+    path = dump(tmp_path / "key.json", solved["steps"])  # no "id": the options name the sheet
+    report = json.loads(run("check", "--seed", 7, "--convention", "rows", path, "--json").output)
+    assert report["percent"] == 100 and report["id"] == solved["id"]
+    assert "rowsum" in report["steps"]
+
+
+def test_answers_for_another_sheet_are_refused(tmp_path):
+    path = dump(tmp_path / "a.json", work(solution(1)))
+    line = one_line_error(run("check", "--seed", 2, path))
+    other = solution(2).problem.id
+    assert line == f"Error: {path}: answers are for sheet {solution(1).problem.id}, not {other}"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{", "is not valid JSON (line 1"),
+        ('{"S": [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]}', "S must be 4×4, got 3×4"),
+        ('{"id": "sheet 12!"}', "'sheet 12!' is not a handcalc sheet ID"),
+        ("{}", 'has no "id"; name its sheet with --seed, --from or --id'),
+    ],
+)
+def test_bad_answers_files_are_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    extra = ["--seed", 1] if "S must" in message else []
+    assert message in one_line_error(run("check", *extra, path))
+
+
+def test_missing_file_and_lone_size_options_are_one_line(tmp_path):
+    assert "No such file" in one_line_error(run("check", tmp_path / "none.json"))
+    line = one_line_error(run("check", "--tokens", 3, tmp_path / "none.json"))
+    assert "check needs --seed, --from or --id" in line
+
+
+def test_a_class_gradebook_keeps_going_past_a_bad_file(tmp_path):
+    files = []
+    for seed in (1, 2, 3):
+        files.append(dump(tmp_path / f"s{seed}.json", work(solution(seed), student=f"S{seed}")))
+    files.insert(1, dump(tmp_path / "broken.json", {"id": 3}))
+    grades = tmp_path / "grades.csv"
+    result = run("check", *files, "--csv", grades)
+    assert result.exit_code == 1
+    assert 'broken.json: "id" must be the sheet ID as text' in result.output
+    rows = list(csv.DictReader(grades.read_text(encoding="utf-8").splitlines()))
+    assert [r["student"] for r in rows] == ["S1", "", "S2", "S3"]
+    assert [r["percent"] for r in rows] == ["100.0", "", "100.0", "100.0"]
+    assert rows[2]["id"] == solution(2).problem.id and rows[0]["S"] == "100.0"
+    assert rows[1]["error"].endswith('"id" must be the sheet ID as text')
+
+
+def test_many_files_as_json_is_a_list(tmp_path):
+    files = [dump(tmp_path / f"{s}.json", work(solution(s))) for s in (4, 5)]
+    out = json.loads(run("check", *files, "--json").output)
+    assert [r["percent"] for r in out] == [100, 100]
+    assert [r["id"] for r in out] == [solution(4).problem.id, solution(5).problem.id]
+
+
+def test_check_on_json_imports_neither_weasyprint_nor_pypdf(tmp_path):
+    path = dump(tmp_path / "a.json", work(solution(1)))
+    code = (
+        "import sys\n"
+        "from handcalc.cli import main\n"
+        f"main(['check', {str(path)!r}, '--json'], standalone_mode=False)\n"
+        "heavy = [m for m in ('weasyprint', 'pypdf') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out.splitlines()[0])["percent"] == 100
+    assert out.splitlines()[-1] == "HEAVY []"
+
+
+def test_every_new_command_has_help():
+    for name in ("answers", "check"):
+        assert main.commands[name].help
