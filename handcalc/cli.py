@@ -409,14 +409,24 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **cla
     type=click.Path(dir_okay=False),
     help="Write a gradebook: one row per answers file.",
 )
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="Grade a class set: match the files to this manifest's students "
+    "(the gradebook defaults to gradebook.csv beside it).",
+)
 @friendly
-def check(files, as_json, csv_path, **opts):
+def check(files, as_json, csv_path, manifest, **opts):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
-    The sheet comes from --seed, --from or --id, or else from each file's own ID."""
+    The sheet comes from --seed, --from or --id, or else from each file's own ID, or
+    with --manifest from the class set's manifest."""
     from . import grading, report
     from .answers import load
     from .files import write_atomic
+
+    if manifest is not None:
+        return _check_class(manifest, files, as_json, csv_path, opts)
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
@@ -447,4 +457,33 @@ def check(files, as_json, csv_path, **opts):
         write_atomic(csv_path, report.gradebook(rows))
         click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
+        sys.exit(1)
+
+
+def _check_class(manifest, files, as_json, csv_path, opts):
+    """check --manifest: one gradebook row per student of a class set."""
+    from . import report
+    from .classgrade import grade_class
+    from .files import write_atomic
+
+    given = [k for k, v in opts.items() if v is not None]
+    if given:
+        flag = "--" + {"sheet_id": "id", "source": "from"}.get(given[0], given[0]).replace("_", "-")
+        raise OptionError(f"--manifest names each student's sheet; drop {flag}")
+    if csv_path is None:
+        csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")
+    rows, errors, missing = grade_class(manifest, files)
+    reports = [r for r in rows if not isinstance(r, tuple)]
+    for e in errors:
+        click.echo(f"Error: {e}", err=True)
+    for name in missing:
+        click.echo(f"no answers from {name}", err=True)
+    if as_json:
+        click.echo(json.dumps([report.to_json(r) for r in reports], ensure_ascii=False))
+    else:
+        for r in reports:
+            click.echo(f"{r.answers.student}: {r.percent:.1f} %  ({r.answers.source})")
+    write_atomic(csv_path, report.gradebook(rows))
+    click.echo(f"wrote {csv_path}  ({len(reports)} students, {len(errors)} failed)", err=True)
+    if errors:
         sys.exit(1)
