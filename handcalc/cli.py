@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -226,8 +227,7 @@ def sheet_options(f):
             "-o",
             "--output",
             type=click.Path(),
-            required=True,
-            help="Where to write the sheet (.html or .pdf).",
+            help="Where to write the sheet, or a class set's booklet (.html or .pdf).",
         ),
         click.option(
             "--format",
@@ -243,6 +243,26 @@ def sheet_options(f):
         ),
         click.option("--title", help="Title printed at the top of the sheet."),
         click.option("--student", help="Name printed on the name line."),
+        click.option(
+            "--count",
+            type=int,
+            help="A class set: this many sheets, each a different problem from one --seed.",
+        ),
+        click.option(
+            "--roster",
+            type=click.Path(dir_okay=False),
+            help="A class set: one sheet per name in this CSV file's 'name' column.",
+        ),
+        click.option(
+            "--split",
+            type=click.Path(file_okay=False),
+            help="A class set: one file per student in this folder, instead of a booklet.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 64),
+            help="Processes rendering a class set's PDFs (default: one per core).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -250,6 +270,15 @@ def sheet_options(f):
 
 
 def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, interactive=False):
+    class_opts = {k: opts.pop(k) for k in ("count", "roster", "split", "workers")}
+    if class_opts["count"] is not None or class_opts["roster"] or class_opts["split"]:
+        if interactive:
+            raise OptionError("--interactive makes one sheet; drop --count, --roster and --split")
+        return _write_class(kind, output, fmt, paper, title, student, fillable, opts, **class_opts)
+    if class_opts["workers"] is not None:
+        raise OptionError("--workers is for class sets (--count or --roster)")
+    if output is None:
+        raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
     from .files import write_atomic
     from .solution import solve as solve_problem
@@ -326,6 +355,67 @@ def key(output, fmt, paper, title, student, **opts):
     _write_sheet("key", output, fmt, paper, title, student, False, opts)
 
 
+@contextlib.contextmanager
+def _progress(total: int, label: str):
+    """A progress bar on a terminal's stderr; nothing at all when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **class_opts):
+    """A class set: one different problem per student, drawn from one class seed."""
+    from .booklet import write_class_set
+    from .classset import class_names, draw_class
+    from .draw import new_seed
+
+    count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
+    given = _take(opts)
+    for flag, key in (("--id", "sheet_id"), ("--from", "source")):
+        if given[key] is not None:
+            raise OptionError(f"a class set draws a problem per student; drop {flag}")
+    if student is not None:
+        raise OptionError("a class set takes its names from --roster; drop --student")
+    if output is not None and split is not None:
+        raise OptionError("give -o FILE for one booklet or --split DIR, not both")
+    if output is None and split is None:
+        raise OptionError("a class set needs -o FILE (one booklet) or --split DIR")
+    fmt = _output_format(output, fmt) if output is not None else (fmt or "pdf").lower()
+    if fmt not in _FORMATS:
+        raise OptionError(f"--format must be html or pdf, not {fmt!r}")
+    if fillable and fmt != "pdf":
+        raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
+    if fillable and split is None:
+        raise OptionError("--fillable class sets need --split DIR (one form file per student)")
+    names = class_names(count, roster)
+    spec = _spec(given)
+    class_seed = given["seed"]
+    if class_seed is None:
+        class_seed = new_seed()
+        click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
+    students = draw_class(spec, class_seed, names)
+    what = "keys" if kind == "key" else "sheets"
+    with _progress(len(students), f"rendering {len(students)} {what}") as tick:
+        written = write_class_set(
+            students,
+            kind,
+            class_seed,
+            output=output,
+            split=split,
+            fmt=fmt,
+            paper=paper,
+            title=title,
+            fillable=fillable,
+            workers=workers,
+            progress=tick,
+        )
+    where = output if output is not None else f"{len(written.files)} files in {split}"
+    click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
+    click.echo(f"wrote {written.manifest}")
+
+
 @main.command()
 @problem_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -336,14 +426,24 @@ def key(output, fmt, paper, title, student, **opts):
     type=click.Path(dir_okay=False),
     help="Write a gradebook: one row per answers file.",
 )
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="Grade a class set: match the files to this manifest's students "
+    "(the gradebook defaults to gradebook.csv beside it).",
+)
 @friendly
-def check(files, as_json, csv_path, **opts):
+def check(files, as_json, csv_path, manifest, **opts):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
-    The sheet comes from --seed, --from or --id, or else from each file's own ID."""
+    The sheet comes from --seed, --from or --id, or else from each file's own ID, or
+    with --manifest from the class set's manifest."""
     from . import grading, report
     from .answers import load
     from .files import write_atomic
+
+    if manifest is not None:
+        return _check_class(manifest, files, as_json, csv_path, opts)
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
@@ -374,4 +474,33 @@ def check(files, as_json, csv_path, **opts):
         write_atomic(csv_path, report.gradebook(rows))
         click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
+        sys.exit(1)
+
+
+def _check_class(manifest, files, as_json, csv_path, opts):
+    """check --manifest: one gradebook row per student of a class set."""
+    from . import report
+    from .classgrade import grade_class
+    from .files import write_atomic
+
+    given = [k for k, v in opts.items() if v is not None]
+    if given:
+        flag = "--" + {"sheet_id": "id", "source": "from"}.get(given[0], given[0]).replace("_", "-")
+        raise OptionError(f"--manifest names each student's sheet; drop {flag}")
+    if csv_path is None:
+        csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")
+    rows, errors, missing = grade_class(manifest, files)
+    reports = [r for r in rows if not isinstance(r, tuple)]
+    for e in errors:
+        click.echo(f"Error: {e}", err=True)
+    for name in missing:
+        click.echo(f"no answers from {name}", err=True)
+    if as_json:
+        click.echo(json.dumps([report.to_json(r) for r in reports], ensure_ascii=False))
+    else:
+        for r in reports:
+            click.echo(f"{r.answers.student}: {r.percent:.1f} %  ({r.answers.source})")
+    write_atomic(csv_path, report.gradebook(rows))
+    click.echo(f"wrote {csv_path}  ({len(reports)} students, {len(errors)} failed)", err=True)
+    if errors:
         sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -10,6 +11,13 @@ from .errors import OutputError
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write to a temporary file beside `path`, then rename it into place."""
+    with atomic_file(path) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """A file to write bit by bit that appears at `path` only once it is complete."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -20,7 +28,7 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
         raise OutputError(f"cannot write {path}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException as e:

@@ -64,6 +64,18 @@ def render_html(view: Sheet) -> str:
     return env.get_template("sheet.html").render(sheet=view, css=css, js=js)
 
 
+def render_class_html(views: list[Sheet], title: str) -> str:
+    """Many sheets in one HTML page, each starting a new printed page. They share one
+    stylesheet and one @page rule, so they must share their paper and sizes."""
+    if len({v.page_css for v in views}) > 1:
+        raise ValueError("sheets of one HTML class set must share their paper and sizes")
+    env = environment()
+    css = (template_dir() / "sheet.css").read_text(encoding="utf-8")
+    return env.get_template("class.html").render(
+        sheets=views, css=css, title=title, page_css=views[0].page_css
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def _font_config():
     from weasyprint.text.fonts import FontConfiguration

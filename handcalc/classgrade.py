@@ -1,0 +1,82 @@
+"""Grading a class: match each handed-in answers file to its student in a class set's manifest.
+
+A file is matched by its sheet ID (an answers file's "id", a filled PDF's handcalc_id field),
+or, when it has none, by its "student" name. Every student in the manifest gets a gradebook
+row, in class order: one who handed nothing in is graded on an empty sheet (0 %). A file that
+matches no student, or a student already matched, is a row of its own with the error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from . import answers as answers_mod
+from . import grading
+from .classset import read_manifest
+from .errors import AnswersError, HandcalcError
+from .problem import decode_id
+
+NOTHING_HANDED_IN = "(nothing handed in)"
+
+
+def _canonical(sheet_id: str) -> str | None:
+    try:
+        return decode_id(sheet_id).id
+    except HandcalcError:
+        return None
+
+
+def _key(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def match(rows: list[dict], sub: answers_mod.Answers) -> int:
+    """The manifest row an answers file belongs to; a one-line error when there is none."""
+    if sub.sheet_id:
+        own = _canonical(sub.sheet_id)
+        for i, row in enumerate(rows):
+            if own is not None and row["id"] == own:
+                return i
+        raise AnswersError(f"{sub.source}: sheet ID {sub.sheet_id} is not in this class")
+    if sub.student:
+        hits = [i for i, row in enumerate(rows) if _key(row["student"]) == _key(sub.student)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise AnswersError(
+                f"{sub.source}: {len(hits)} students are named {sub.student!r}; "
+                'add the sheet\'s "id" to the answers'
+            )
+        raise AnswersError(f"{sub.source}: no student named {sub.student!r} in this class")
+    raise AnswersError(f'{sub.source} has neither an "id" nor a "student" to match it by')
+
+
+def grade_class(manifest_path: str, files: Sequence[str]):
+    """Gradebook rows (grading Reports, or (file, error) pairs) and the errors, one a line."""
+    manifest = read_manifest(manifest_path)
+    rows = manifest["students"]
+    matched: dict[int, answers_mod.Answers] = {}
+    extra: list[tuple[str, str]] = []
+    for path in files:
+        try:
+            sub = answers_mod.load(path)
+            i = match(rows, sub)
+            if i in matched:
+                raise AnswersError(
+                    f"{path}: {rows[i]['student']} already handed in {matched[i].source}"
+                )
+            matched[i] = sub
+        except HandcalcError as e:
+            extra.append((path, str(e)))
+    solved: dict = {}
+    graded: list = []
+    for i, row in enumerate(rows):
+        sub = matched.get(i) or answers_mod.Answers(NOTHING_HANDED_IN, sheet_id=row["id"])
+        sub = dataclasses.replace(sub, student=row["student"])
+        try:
+            graded.append(grading.check(sub, decode_id(row["id"]), solved))
+        except HandcalcError as e:
+            extra.append((sub.source, str(e)))
+    missing = [row["student"] for i, row in enumerate(rows) if i not in matched]
+    return graded + extra, [e for _, e in extra], missing

@@ -1,0 +1,208 @@
+"""A class set: one different problem per student, all from one class seed, and its manifest.
+
+Student k (counting from 1) gets the first problem drawn from seed `class_seed * 1000 + j`,
+for j = k, k + 1, ..., whose matrices no earlier student has: usually j = k, so a sheet's seed
+reads as "class seed, then the student's number". The manifest records each student's name,
+sheet ID, seed and where the sheet is, so a class's answers can be matched to its problems.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .draw import draw
+from .errors import DrawError, HandcalcError, OptionError
+from .problem import Problem, Spec
+
+SEED_STRIDE = 1000
+MAX_STUDENTS = 500
+MANIFEST_JSON, MANIFEST_CSV = "manifest.json", "manifest.csv"
+MANIFEST_VERSION = 1
+COLUMNS = ("number", "student", "id", "seed", "file", "page", "key_file", "key_page")
+FILE_COLUMNS = {"blank": ("file", "page"), "key": ("key_file", "key_page")}
+
+
+class RosterError(HandcalcError):
+    """A roster file that names no students, or names one blank."""
+
+
+class ManifestError(HandcalcError):
+    """A manifest file that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Student:
+    """One student of a class set: their number (from 1), name and problem."""
+
+    number: int
+    name: str
+    problem: Problem
+
+    @property
+    def seed(self) -> int:
+        return self.problem.seed
+
+    @property
+    def id(self) -> str:
+        return self.problem.id
+
+
+def student_seeds(class_seed: int):
+    """The seeds students draw from, in order; each student takes the next unused one."""
+    if not isinstance(class_seed, int) or class_seed < 0:
+        raise OptionError(f"--seed must be a whole number of at least 0, not {class_seed}")
+    return (class_seed * SEED_STRIDE + j for j in range(1, SEED_STRIDE))
+
+
+def draw_class(spec: Spec, class_seed: int, names: list[str]) -> list[Student]:
+    """One problem per name, no two with the same matrices (the ID encodes them all)."""
+    seeds = student_seeds(class_seed)
+    seen: set[str] = set()
+    students = []
+    for number, name in enumerate(names, 1):
+        for seed in seeds:
+            problem = draw(spec, seed).problem
+            if problem.id not in seen:
+                break
+        else:
+            raise DrawError(
+                f"only {len(students)} different problems in {SEED_STRIDE - 1} seeds for these "
+                "sizes and ranges; widen --x-range/--w-range or make the class smaller"
+            )
+        seen.add(problem.id)
+        students.append(Student(number, name, problem))
+    return students
+
+
+def class_names(count: int | None, roster: str | None) -> list[str]:
+    """The students' names: the roster's, or "Student 1" ... "Student N"."""
+    names = read_roster(roster) if roster else None
+    if names is not None and count is not None and count != len(names):
+        raise OptionError(f"--count {count} but {roster} names {len(names)} students; drop one")
+    if names is None:
+        if count is None:
+            raise OptionError("a class set needs --count N or --roster FILE")
+        names = [f"Student {k}" for k in range(1, count + 1)]
+    if not 1 <= len(names) <= MAX_STUDENTS:
+        raise OptionError(f"a class set has 1 to {MAX_STUDENTS} students, not {len(names)}")
+    return names
+
+
+def read_roster(path: str) -> list[str]:
+    """Names from a CSV file's `name` column (any other columns are ignored)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise RosterError(f"cannot read roster {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise RosterError(f"roster {path} is not UTF-8 text") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise RosterError(f"roster {path} is not a CSV file ({e})") from None
+    if not rows:
+        raise RosterError(f"roster {path} is empty; it needs a header line with a name column")
+    header = [h.strip().lower() for h in rows[0]]
+    if "name" not in header:
+        raise RosterError(f"roster {path} has no 'name' column in its header line")
+    col = header.index("name")
+    names = []
+    for line, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue  # an empty line, often the last
+        name = row[col].strip() if col < len(row) else ""
+        if not name:
+            raise RosterError(f"roster {path} line {line}: the name is blank")
+        names.append(" ".join(name.split()))
+    if not names:
+        raise RosterError(f"roster {path} names no students")
+    return names
+
+
+def file_stem(student: Student, width: int) -> str:
+    """A file name for a student that any file system takes: their number (so names are
+    unique and sort in class order), then their name in plain ASCII letters and digits."""
+    plain = unicodedata.normalize("NFKD", student.name).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:40].strip("-")
+    return f"{student.number:0{width}d}-{plain or 'student'}"
+
+
+def split_names(students: list[Student], kind: str, fmt: str) -> list[str]:
+    width = len(str(len(students)))
+    suffix = "-key" if kind == "key" else ""
+    return [f"{file_stem(s, width)}{suffix}.{fmt}" for s in students]
+
+
+# --- the manifest --------------------------------------------------------------------------
+
+
+def manifest_rows(students, kind, files, pages, previous: dict | None = None) -> list[dict]:
+    """One row per student. The other kind's file and page are kept from the manifest already
+    in the folder when it lists the same class (the blank booklet, then its keys)."""
+    kept = previous.get("students", []) if previous else []
+    if [r.get("id") for r in kept] != [s.id for s in students]:
+        kept = [{} for _ in students]
+    file_col, page_col = FILE_COLUMNS[kind]
+    rows = []
+    for s, f, p, old in zip(students, files, pages, kept):
+        row = {c: old.get(c) for c in COLUMNS}
+        row.update(number=s.number, student=s.name, id=s.id, seed=s.seed)
+        row[file_col], row[page_col] = f, p
+        rows.append(row)
+    return rows
+
+
+def manifest_json(class_seed: int, rows: list[dict]) -> bytes:
+    doc = {"handcalc_manifest": MANIFEST_VERSION, "class_seed": class_seed, "students": rows}
+    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def manifest_csv(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows:
+        w.writerow(["" if r[c] is None else _cell(r[c]) for c in COLUMNS])
+    return buf.getvalue().encode("utf-8")
+
+
+def _cell(value) -> str:
+    """Spreadsheets run a cell starting with = + - @ as a formula; quote such names."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def read_manifest(path: str) -> dict:
+    """A manifest written by a class set; a one-line error for anything else."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as e:
+        raise ManifestError(f"cannot read manifest {path}: {e.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ManifestError(f"{path} is not a handcalc manifest (JSON)") from None
+    if not isinstance(doc, dict) or doc.get("handcalc_manifest") != MANIFEST_VERSION:
+        raise ManifestError(f"{path} is not a handcalc manifest")
+    students = doc.get("students")
+    if not isinstance(students, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("id"), str) for r in students
+    ):
+        raise ManifestError(f"{path} is not a handcalc manifest (no students with IDs)")
+    return doc
+
+
+def previous_manifest(folder: str) -> dict | None:
+    path = os.path.join(folder, MANIFEST_JSON)
+    if not os.path.isfile(path):
+        return None
+    try:
+        return read_manifest(path)
+    except ManifestError:
+        return None

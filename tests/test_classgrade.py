@@ -1,0 +1,113 @@
+"""check --manifest: a class's answers matched to its students and graded into one gradebook."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from handcalc.problem import decode_id
+from handcalc.solution import solve
+
+from .conftest import run_process
+
+
+def key_answers(sheet_id: str, **extra) -> dict:
+    """A perfect answers file: every worked step copied from the key."""
+    steps = solve(decode_id(sheet_id)).to_json()["steps"]
+    return {**steps, **extra}
+
+
+@pytest.fixture
+def handed_in(tmp_path, cli):
+    """A class of four (HTML, so no PDF is rendered) and three students' answers."""
+    result = cli("generate", "--count", 4, "--seed", 5, "-o", tmp_path / "class.html")
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["students"]
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    perfect = key_answers(rows[0]["id"], id=rows[0]["id"].lower().replace("-", ""))
+    (subs / "a.json").write_text(json.dumps(perfect))
+    slip = key_answers(rows[1]["id"], student="  student   2 ")  # matched by name alone
+    slip["Q"][0][0] = slip["Q"][0][0] + 1  # one arithmetic slip in one cell
+    (subs / "b.json").write_text(json.dumps(slip))
+    (subs / "d.json").write_text(json.dumps(key_answers(rows[3]["id"], id=rows[3]["id"])))
+    return tmp_path, rows, subs
+
+
+def gradebook(path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def test_a_class_is_graded_into_one_row_per_student(handed_in, cli):
+    folder, rows, subs = handed_in
+    files = sorted(subs.iterdir(), reverse=True)  # the order handed in does not matter
+    result = cli("check", "--manifest", folder / "manifest.json", *files)
+    assert result.exit_code == 0, result.output
+    book = gradebook(folder / "gradebook.csv")
+    assert [r["student"] for r in book] == ["Student 1", "Student 2", "Student 3", "Student 4"]
+    assert [r["id"] for r in book] == [r["id"] for r in rows]
+    assert [r["percent"] for r in book][0] == "100.0"
+    assert [r["percent"] for r in book][3] == "100.0"
+    assert 90 < float(book[1]["percent"]) < 100
+    assert book[1]["Z"] == "100.0"  # follow-through: Z built on the slip still earns credit
+    assert float(book[1]["Q"]) < 100
+    assert book[2]["percent"] == "0.0" and book[2]["file"] == "(nothing handed in)"
+    assert {"S", "A", "colsum", "Z", "error"} <= set(book[0])
+    assert "no answers from Student 3" in result.stderr
+    assert "Student 2: " in result.output
+
+
+def test_unmatched_files_are_one_line_errors_and_rows_of_their_own(handed_in, tmp_path):
+    folder, rows, subs = handed_in
+    (subs / "x.json").write_text(json.dumps(key_answers(rows[2]["id"], id="0000-0000")))
+    (subs / "y.json").write_text(json.dumps(key_answers(rows[2]["id"], student="Nobody")))
+    (subs / "z.json").write_text(json.dumps(key_answers(rows[0]["id"], id=rows[0]["id"])))
+    out = tmp_path / "book.csv"
+    files = sorted(subs.iterdir())
+    done = run_process("check", "--manifest", folder / "manifest.json", "--csv", out, *files)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        f"Error: {subs / 'x.json'}: sheet ID 0000-0000 is not in this class",
+        f"Error: {subs / 'y.json'}: no student named 'Nobody' in this class",
+        f"Error: {subs / 'z.json'}: Student 1 already handed in {subs / 'a.json'}",
+    ]
+    book = gradebook(out)
+    assert [r["student"] for r in book[:4]] == [r["student"] for r in rows]
+    assert [r["file"] for r in book[4:]] == [str(subs / n) for n in ("x.json", "y.json", "z.json")]
+    assert all(r["error"] and not r["percent"] for r in book[4:])
+    assert book[2]["percent"] == "0.0"  # student 3's answers never matched
+
+
+def test_manifest_rejects_problem_options_and_foreign_files(handed_in, cli, tmp_path):
+    folder, _, subs = handed_in
+    done = run_process(
+        "check", "--manifest", folder / "manifest.json", "--seed", 3, subs / "a.json"
+    )
+    assert done.returncode == 1 and "drop --seed" in done.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    done = run_process("check", "--manifest", bad, subs / "a.json")
+    assert done.returncode == 1 and "is not a handcalc manifest" in done.stderr
+
+
+def test_a_filled_pdf_from_a_split_class_is_matched_by_its_id_field(tmp_path, cli):
+    from .test_answers import fill
+
+    out = tmp_path / "forms"
+    result = cli("generate", "--count", 2, "--seed", 5, "--split", out, "--fillable")
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["students"]
+    assert [r["file"] for r in rows] == ["1-Student-1.pdf", "2-Student-2.pdf"]
+    filled = tmp_path / "handed-in.pdf"
+    filled.write_bytes(fill((out / rows[1]["file"]).read_bytes(), key_answers(rows[1]["id"])))
+    result = cli("check", "--manifest", out / "manifest.json", filled)
+    assert result.exit_code == 0, result.output
+    book = gradebook(out / "gradebook.csv")
+    assert [(r["student"], r["percent"]) for r in book] == [
+        ("Student 1", "0.0"),
+        ("Student 2", "100.0"),
+    ]
