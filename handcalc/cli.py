@@ -169,23 +169,32 @@ def solve(as_json, **opts):
         click.echo(text.solution(sol), nl=False)
 
 
+def json_output(what: str):
+    """The -o option of the commands that write one JSON file."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False),
+        required=True,
+        help=f"Where to write the {what} (JSON).",
+    )
+
+
+def _write_json(output: str, data, problem) -> None:
+    from .files import write_atomic
+
+    write_atomic(output, (json.dumps(data, indent=1) + "\n").encode())
+    click.echo(f"wrote {output}  (ID {problem.id})")
+
+
 @main.command()
 @problem_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="Where to write the problem file (JSON).",
-)
+@json_output("problem file")
 @friendly
 def problem(output, **opts):
     """Save a problem's matrices as a problem file, for --from."""
-    from .files import write_atomic
-
     p = resolve_problem(opts)
-    write_atomic(output, (json.dumps(p.to_json(), indent=1) + "\n").encode())
-    click.echo(f"wrote {output}  (ID {p.id})")
+    _write_json(output, p.to_json(), p)
 
 
 @main.command()
@@ -311,22 +320,14 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, inter
 
 @main.command()
 @problem_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="Where to write the blank answers file (JSON).",
-)
+@json_output("blank answers file")
 @friendly
 def answers(output, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID."""
     from .answers import blank
-    from .files import write_atomic
 
     p = resolve_problem(opts)
-    write_atomic(output, (json.dumps(blank(p), indent=1) + "\n").encode())
-    click.echo(f"wrote {output}  (ID {p.id})")
+    _write_json(output, blank(p), p)
 
 
 @main.command()
