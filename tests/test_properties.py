@@ -55,7 +55,7 @@ def independent_exact(given, spec):
     ids=["classic", "easy", "hard", "causal", "rows", "heads2", "dv2", "zero"],
 )
 def test_invariants_over_seeds(spec):
-    count = 1000 if spec == Spec() else 200
+    count = 1000
     for seed in range(count):
         sol = draw.draw(spec, seed)
         ex = sol.exercise
