@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .draw import draw
 from .errors import DrawError, HandcalcError, OptionError
+from .files import read_text
 from .problem import Problem, Spec
 
 SEED_STRIDE = 1000
@@ -96,13 +97,7 @@ def class_names(count: int | None, roster: str | None) -> list[str]:
 
 def read_roster(path: str) -> list[str]:
     """Names from a CSV file's `name` column (any other columns are ignored)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-    except OSError as e:
-        raise RosterError(f"cannot read roster {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise RosterError(f"roster {path} is not UTF-8 text") from None
+    text = read_text(path, "roster", RosterError)
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as e:
@@ -181,12 +176,10 @@ def _cell(value) -> str:
 
 def read_manifest(path: str) -> dict:
     """A manifest written by a class set; a one-line error for anything else."""
+    text = read_text(path, "manifest", ManifestError)
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except OSError as e:
-        raise ManifestError(f"cannot read manifest {path}: {e.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc = json.loads(text)
+    except json.JSONDecodeError:
         raise ManifestError(f"{path} is not a handcalc manifest (JSON)") from None
     if not isinstance(doc, dict) or doc.get("handcalc_manifest") != MANIFEST_VERSION:
         raise ManifestError(f"{path} is not a handcalc manifest")

@@ -1,4 +1,4 @@
-"""Writing output so that a failure never leaves a half-written file behind."""
+"""Reading input and writing output: one-line errors, and never a half-written file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ import os
 import tempfile
 
 from .errors import OutputError
+
+
+def read_text(path, what: str, error: type[Exception]) -> str:
+    """A UTF-8 text file (a leading BOM is dropped), or `error` saying in one line why not."""
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            return fh.read()
+    except OSError as e:
+        raise error(f"cannot read {what} {os.fspath(path)}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise error(f"{what} {os.fspath(path)} is not UTF-8 text") from None
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:

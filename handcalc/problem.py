@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from . import steps
 from .errors import OptionError, ProblemFileError
+from .files import read_text
 
 # Bounds that keep a sheet workable by hand and its ID short; beyond them the option is absurd.
 LIMITS = {"tokens": (1, 10), "d_in": (1, 12), "d_k": (1, 8), "d_v": (1, 8), "heads": (1, 4)}
@@ -215,13 +216,7 @@ def _check_rows(name, m) -> None:
 
 def load(path) -> dict:
     """Read a problem file's JSON, with one-line errors for every way it can be wrong."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as e:
-        raise ProblemFileError(f"cannot read problem file {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise ProblemFileError(f"problem file {path} is not UTF-8 text") from None
+    text = read_text(path, "problem file", ProblemFileError)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
