@@ -199,7 +199,13 @@ def problem(output, **opts):
 
 @main.command()
 @problem_options
-@click.option("--draws", type=click.IntRange(1, 1_000_000), default=2000, show_default=True)
+@click.option(
+    "--draws",
+    type=click.IntRange(1, 1_000_000),
+    default=2000,
+    show_default=True,
+    help="How many random draws to test against the rules.",
+)
 @friendly
 def stress(draws, **opts):
     """How often each hand-friendly rule rejects a random draw, for these sizes."""
