@@ -331,8 +331,10 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, inter
 def answers(output, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID."""
     from .answers import blank
+    from .solution import solve as solve_problem
 
     p = resolve_problem(opts)
+    solve_problem(p)  # refuse a sheet that could never be graded
     _write_json(output, blank(p), p)
 
 

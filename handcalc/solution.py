@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import numbers, steps
+from .errors import ProblemFileError
 from .problem import Problem
 
 
@@ -41,7 +42,13 @@ def solve(problem: Problem) -> Solution:
     """Work every step of the problem on both tracks."""
     ex = problem.exercise
     spec = problem.spec
-    values = steps.run(ex, problem.given, steps.simplified(spec.rounding))
+    try:
+        values = steps.run(ex, problem.given, steps.simplified(spec.rounding))
+    except ValueError:
+        raise ProblemFileError(
+            f"this problem's scaled scores go beyond ±{steps.EXP_LIMIT}, too big to work by "
+            "hand; use smaller entries"
+        ) from None
     real = steps.run(ex, problem.given, steps.exact(spec.d_k))
     exact = {name: real[name] for name in ex.track_dependent()}
     return Solution(problem, values, exact)

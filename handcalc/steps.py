@@ -44,7 +44,15 @@ def _trunc_half(x: Fraction) -> Fraction:
     return Fraction(math.trunc(Fraction(x) / 2))
 
 
+# 3^x is worked exactly, so its size is bounded: a huge power would take minutes to write out
+# and overflow the exact track's e^x. Drawn sheets stay far inside (scaled within -2…3).
+EXP_LIMIT = 60
+
+
 def _three_to(x: Fraction) -> Fraction:
+    x = Fraction(x)
+    if x.denominator != 1 or abs(x) > EXP_LIMIT:
+        raise ValueError(f"3^x needs a whole x within ±{EXP_LIMIT}, not {x}")
     return Fraction(3) ** int(x)
 
 

@@ -162,3 +162,24 @@ def test_stress_reports_every_rule(cli):
     for rule in RULES:
         assert rule.name in out.output
     assert "200 draws" in out.output
+
+
+@pytest.mark.parametrize("command", ["solve", "key", "answers", "check"])
+def test_a_legal_file_too_big_to_work_is_refused_in_one_line(cli, tmp_path, command):
+    """Entries of 5 are legal, but they make scaled scores of 50 and more: 3^50 is no hand
+    work, and e^x of such scores once overflowed the exact track with a traceback."""
+    big = {
+        "X": [[5, -5], [5, 5]],
+        "WQ": [[5, 5], [5, 5]],
+        "WK": [[5, 5], [5, 5]],
+        "WV": [[1, 0], [0, 1]],
+    }
+    source = write(tmp_path, big)
+    args = {
+        "solve": [],
+        "key": ["-o", tmp_path / "k.pdf"],
+        "answers": ["-o", tmp_path / "a.json"],
+        "check": [write(tmp_path, {"Q": [[1, 2], [3, 4]]}, "answers.json")],
+    }[command]
+    assert_one_line_error(cli(command, "--from", source, *args), "beyond ±60")
+    assert not (tmp_path / "k.pdf").exists() and not (tmp_path / "a.json").exists()
