@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from . import classset, pdfjoin
 from .classset import Student
 from .errors import OptionError, OutputError
-from .files import atomic_file, write_atomic
+from .files import atomic_file, check_target, write_atomic
 from .problem import Problem
 
 
@@ -162,11 +162,8 @@ def write_class_set(
         return _write_split(
             students, jobs, kind, class_seed, split, fmt, workers, progress, renderer
         )
+    check_target(output)
     folder = os.path.dirname(os.path.abspath(output))
-    if os.path.isdir(output):
-        raise OutputError(f"cannot write {output}: it is a folder")
-    if not os.path.isdir(folder):
-        raise OutputError(f"cannot write {output}: its folder does not exist")
     heading = title or "handcalc class set"
     if fmt == "pdf":
         parts = render_all(jobs, workers, renderer or render_parts)

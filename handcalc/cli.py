@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .errors import HandcalcError, OptionError, OutputError
+from .errors import HandcalcError, OptionError
 
 
 def _range(value: str | None, flag: str):
@@ -295,13 +295,10 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, inter
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
-    from .files import write_atomic
+    from .files import check_target, write_atomic
     from .solution import solve as solve_problem
 
-    if os.path.isdir(output):
-        raise OutputError(f"cannot write {output}: it is a folder")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        raise OutputError(f"cannot write {output}: its folder does not exist")
+    check_target(output)
     fmt = _output_format(output, fmt)
     if fillable and fmt != "pdf":
         raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")

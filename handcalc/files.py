@@ -26,17 +26,33 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
         fh.write(data)
 
 
+def check_target(path: str | os.PathLike) -> str:
+    """The real path an output will be written to, or a one-line OutputError saying why it
+    cannot be: checked before any slow work, so a doomed run fails at once."""
+    shown = os.fspath(path)
+    real = os.path.realpath(shown)
+    if os.path.isdir(real):
+        raise OutputError(f"cannot write {shown}: it is a folder")
+    if os.path.exists(real) and not os.path.isfile(real):
+        raise OutputError(f"cannot write {shown}: it is not a regular file")
+    if not os.path.isdir(os.path.dirname(real)):
+        raise OutputError(f"cannot write {shown}: its folder does not exist")
+    return real
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike):
-    """A file to write bit by bit that appears at `path` only once it is complete."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise OutputError(f"cannot write {path}: it is a folder")
+    """A file to write bit by bit that appears at `path` only once it is complete.
+
+    A symlink is followed (its target is replaced, the link kept); anything else that is not a
+    regular file (a device, a pipe) is refused, since renaming over it would destroy it."""
+    shown = os.fspath(path)
+    path = check_target(shown)
+    folder = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".handcalc-", suffix=".part", dir=folder)
     except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror}") from None
+        raise OutputError(f"cannot write {shown}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -48,5 +64,5 @@ def atomic_file(path: str | os.PathLike):
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path}: {e.strerror}") from None
+            raise OutputError(f"cannot write {shown}: {e.strerror}") from None
         raise

@@ -183,3 +183,18 @@ def test_a_legal_file_too_big_to_work_is_refused_in_one_line(cli, tmp_path, comm
     }[command]
     assert_one_line_error(cli(command, "--from", source, *args), "beyond ±60")
     assert not (tmp_path / "k.pdf").exists() and not (tmp_path / "a.json").exists()
+
+
+def test_output_never_destroys_a_pipe_and_writes_through_a_symlink(cli, tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    assert_one_line_error(cli("problem", "--seed", "5", "-o", pipe), "not a regular file")
+    assert pipe.is_fifo()
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("old")
+    link.symlink_to(target)
+    assert cli("problem", "--seed", "5", "-o", link).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["X"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "pipe.json", "target.json"]
