@@ -158,12 +158,14 @@ def write_class_set(
     if fillable and split is None:
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
     jobs = [Job(s.problem, kind, paper, title, s.name, fillable) for s in students]
+    folder = split if split is not None else os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(folder):
+        classset.check_same_class(folder, students)
     if split is not None:
         return _write_split(
             students, jobs, kind, class_seed, split, fmt, workers, progress, renderer
         )
     check_target(output)
-    folder = os.path.dirname(os.path.abspath(output))
     heading = title or "handcalc class set"
     if fmt == "pdf":
         parts = render_all(jobs, workers, renderer or render_parts)

@@ -191,6 +191,21 @@ def read_manifest(path: str) -> dict:
     return doc
 
 
+def check_same_class(folder: str, students: list[Student]) -> None:
+    """Refuse to overwrite the manifest of another class: its sheets would no longer match
+    their students when the class is graded."""
+    previous = previous_manifest(folder)
+    if previous is None:
+        return
+    if [r.get("id") for r in previous.get("students", [])] != [s.id for s in students]:
+        where = os.path.join(folder, MANIFEST_JSON)
+        seed = previous.get("class_seed")
+        raise OptionError(
+            f"{where} belongs to another class (class seed {seed}); "
+            "write this class to another folder"
+        )
+
+
 def previous_manifest(folder: str) -> dict | None:
     path = os.path.join(folder, MANIFEST_JSON)
     if not os.path.isfile(path):

@@ -366,3 +366,19 @@ def test_the_parent_process_never_imports_weasyprint(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False False"
     assert len(PdfReader(tmp_path / "c.pdf").pages) == 2
+
+
+def test_a_second_class_never_replaces_the_first_ones_manifest(cli, tmp_path):
+    folder = tmp_path / "D"
+    args = ("--count", 2, "--format", "html", "--split", folder)
+    assert cli("generate", "--seed", 5, *args).exit_code == 0
+    before = (folder / "manifest.json").read_bytes()
+    assert cli("key", "--seed", 5, *args).exit_code == 0  # the same class's keys: welcome
+    with_keys = (folder / "manifest.json").read_bytes()
+    keys = [r["key_file"] for r in json.loads(with_keys)["students"]]
+    assert [r["key_file"] for r in json.loads(before)["students"]] == [None, None]
+    assert keys == ["1-Student-1-key.html", "2-Student-2-key.html"]
+    other = cli("key", "--seed", 6, *args)
+    assert other.exit_code != 0 and "belongs to another class" in other.output
+    assert (folder / "manifest.json").read_bytes() == with_keys
+    assert len(list(folder.glob("*.html"))) == 4
