@@ -9,9 +9,9 @@ from fractions import Fraction
 
 from .errors import AnswersError
 
-_INT = re.compile(r"[+-]?\d+")
-_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
-_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+)")
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
+_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+)", re.ASCII)
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"})
 
 

@@ -133,6 +133,8 @@ def cases() -> list[tuple[str, object, dict]]:
     weird["K"] = [list(r) for r in weird["K"]]
     weird["K"][0][0] = "seven"
     weird["K"][0][1] = "1/0"
+    weird["K"][0][2] = "\uff13"  # a full-width 3: ASCII digits only, in both languages
+    weird["K"][0][3] = "\u0663/4"  # an Arabic-Indic 3 over 4
     out.append(("unreadable cells", sol, weird))
     zeros = full(sol, values=follow(sol, {"Q": tuple(tuple(0 for _ in r) for r in v["Q"])}))
     out.append(("trivial step earns no follow-through", sol, zeros))
