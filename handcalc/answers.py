@@ -143,14 +143,21 @@ def from_fields(fields: Mapping[str, str | None], source: str = "form") -> Answe
 
 def _pdf_fields(data: bytes, source: str) -> dict[str, str | None]:
     import io
+    import logging
 
     import pypdf
 
+    # pypdf logs its repairs of a damaged file to stderr; the one-line error says enough
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         fields = reader.get_form_text_fields()
     except Exception:  # pypdf raises many kinds on a damaged file; all mean "unreadable"
         raise AnswersError(f"{source} is not a readable PDF") from None
+    finally:
+        log.setLevel(level)
     return {str(k): (None if v is None else str(v)) for k, v in fields.items()}
 
 

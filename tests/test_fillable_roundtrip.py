@@ -65,3 +65,15 @@ def test_the_key_typed_into_the_form_scores_full_marks(cli, tmp_path):
     fill(blank, work(solution(1)), filled)
     report = json.loads(cli("check", filled, "--json").output)
     assert report["percent"] == 100.0
+
+
+def test_a_damaged_pdf_is_one_line_on_stderr_and_nothing_else(tmp_path):
+    from .conftest import run_process
+
+    blank = tmp_path / "blank.pdf"
+    assert run_process("generate", "--seed", 1, "--fillable", "-o", blank).returncode == 0
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(blank.read_bytes()[:20000])
+    done = run_process("check", damaged)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"Error: {damaged} is not a readable PDF"]
