@@ -17,7 +17,7 @@ from .classset import read_manifest
 from .errors import AnswersError, HandcalcError
 from .problem import decode_id
 
-NOTHING_HANDED_IN = "(nothing handed in)"
+NOTHING_HANDED_IN = "nothing handed in"
 
 
 def _canonical(sheet_id: str) -> str | None:

@@ -83,6 +83,8 @@ def draw_class(spec: Spec, class_seed: int, names: list[str]) -> list[Student]:
 
 def class_names(count: int | None, roster: str | None) -> list[str]:
     """The students' names: the roster's, or "Student 1" ... "Student N"."""
+    if count is not None and not 1 <= count <= MAX_STUDENTS:
+        raise OptionError(f"--count must be from 1 to {MAX_STUDENTS}, not {count}")
     names = read_roster(roster) if roster else None
     if names is not None and count is not None and count != len(names):
         raise OptionError(f"--count {count} but {roster} names {len(names)} students; drop one")

@@ -424,7 +424,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **cla
 
 @main.command()
 @problem_options
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--csv",
@@ -450,6 +450,8 @@ def check(files, as_json, csv_path, manifest, **opts):
 
     if manifest is not None:
         return _check_class(manifest, files, as_json, csv_path, opts)
+    if not files:
+        raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):

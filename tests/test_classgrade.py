@@ -54,7 +54,7 @@ def test_a_class_is_graded_into_one_row_per_student(handed_in, cli):
     assert 90 < float(book[1]["percent"]) < 100
     assert book[1]["Z"] == "100.0"  # follow-through: Z built on the slip still earns credit
     assert float(book[1]["Q"]) < 100
-    assert book[2]["percent"] == "0.0" and book[2]["file"] == "(nothing handed in)"
+    assert book[2]["percent"] == "0.0" and book[2]["file"] == "nothing handed in"
     assert {"S", "A", "colsum", "Z", "error"} <= set(book[0])
     assert "no answers from Student 3" in result.stderr
     assert "Student 2: " in result.output
@@ -110,4 +110,23 @@ def test_a_filled_pdf_from_a_split_class_is_matched_by_its_id_field(tmp_path, cl
     assert [(r["student"], r["percent"]) for r in book] == [
         ("Student 1", "0.0"),
         ("Student 2", "100.0"),
+    ]
+
+
+def test_a_class_that_handed_nothing_in_gets_a_gradebook_of_zeros(tmp_path, cli):
+    assert cli("generate", "--count", 2, "--seed", 3, "-o", tmp_path / "c.html").exit_code == 0
+    result = cli("check", "--manifest", tmp_path / "manifest.json")
+    assert result.exit_code == 0, result.output
+    book = list(csv.DictReader(io.StringIO((tmp_path / "gradebook.csv").read_text())))
+    assert [(r["student"], r["percent"]) for r in book] == [
+        ("Student 1", "0.0"),
+        ("Student 2", "0.0"),
+    ]
+
+
+def test_check_without_files_or_manifest_is_one_line(cli):
+    result = cli("check")
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        "Error: give the answers files to check (JSON, or filled PDF sheets)"
     ]
