@@ -285,6 +285,9 @@ def sheet_options(f):
 
 
 def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, interactive=False):
+    from .worksheet import check_title
+
+    check_title(title)
     class_opts = {k: opts.pop(k) for k in ("count", "roster", "split", "workers")}
     if class_opts["count"] is not None or class_opts["roster"] or class_opts["split"]:
         if interactive:

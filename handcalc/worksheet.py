@@ -15,10 +15,32 @@ from typing import NamedTuple
 
 from . import numbers, steps
 from .draw import RULES as DRAWING_RULES
+from .errors import OptionError
 from .interactive import page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
+# The header has room for one line of title: a long title is set smaller, down to 9 pt, which
+# holds about TITLE_LIMIT characters; a longer one is refused by the CLI.
+TITLE_LIMIT = 80
+TITLE_ONE_LINE_AT_16PT = 40
+
+
+def check_title(title: str | None) -> None:
+    """A title too long for the header is refused before any work is done."""
+    if title is not None and len(title) > TITLE_LIMIT:
+        raise OptionError(
+            f"--title is {len(title)} characters long; at most {TITLE_LIMIT} fit on the sheet"
+        )
+
+
+def title_style(title: str) -> str:
+    """A font size that keeps this title on one line (16 pt for a short one)."""
+    if len(title) <= TITLE_ONE_LINE_AT_16PT:
+        return ""
+    size = max(9.0, 16.0 * TITLE_ONE_LINE_AT_16PT / len(title))
+    return f"font-size:{size:.1f}pt"
+
 
 # Paper in mm (portrait) and the page's fixed furniture, also in mm.
 PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}
@@ -148,6 +170,7 @@ class Sheet:
     working: Working | None
     fillable: bool
     id_field: str
+    title_style: str = ""
     interactive: bool = False
     data: dict | None = None
     screen_style: str = ""
@@ -632,6 +655,7 @@ def build(
         kind=kind,
         badge="Answer key" if kind == "key" else "Worksheet",
         title=title if title else DEFAULT_TITLE,
+        title_style=title_style(title or DEFAULT_TITLE),
         student=student or "",
         page_css=f"size:{page_size};margin:{MARGIN_TOP}mm {MARGIN_SIDE}mm {MARGIN_BOTTOM}mm",
         sheet_id=problem.id,

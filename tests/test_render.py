@@ -275,3 +275,18 @@ def test_installed_wheel_finds_its_templates(tmp_path):
     result = run_module("key", "--seed", "1", "-o", "k.pdf", cwd=away, python=python)
     assert result.returncode == 0, result.stderr
     assert "Answer key" in pdf_text(away / "k.pdf")
+
+
+def test_a_long_title_is_set_smaller_on_one_line_and_a_too_long_one_refused(tmp_path):
+    title = "Week 3: Self-attention by hand - Ms. O'Brien's class, group B, room 4"
+    out = tmp_path / "long.pdf"
+    done = run_module("generate", "--seed", "7", "--title", title, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    text = PdfReader(str(out)).pages[0].extract_text()
+    assert title in text.replace("\n", " ")
+    refused = run_module("generate", "--seed", "7", "--title", "W" * 81, "-o", str(out) + "x")
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip()
+        == "Error: --title is 81 characters long; at most 80 fit on the sheet"
+    )
