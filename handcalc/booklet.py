@@ -36,6 +36,7 @@ class Job:
     title: str | None
     student: str
     fillable: bool
+    working: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def sheet_view(job: Job):
         title=job.title,
         student=job.student,
         fillable=job.fillable,
+        working=job.working,
     )
 
 
@@ -146,6 +148,7 @@ def write_class_set(
     paper: str = "a4",
     title: str | None = None,
     fillable: bool = False,
+    working: bool = True,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     renderer: Callable | None = None,
@@ -157,7 +160,7 @@ def write_class_set(
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
-    jobs = [Job(s.problem, kind, paper, title, s.name, fillable) for s in students]
+    jobs = [Job(s.problem, kind, paper, title, s.name, fillable, working) for s in students]
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     if os.path.isdir(folder):
         classset.check_same_class(folder, students)

@@ -284,7 +284,9 @@ def sheet_options(f):
     return f
 
 
-def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, interactive=False):
+def _write_sheet(
+    kind, output, fmt, paper, title, student, fillable, opts, interactive=False, working=True
+):
     from .worksheet import check_title
 
     check_title(title)
@@ -292,7 +294,9 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, inter
     if class_opts["count"] is not None or class_opts["roster"] or class_opts["split"]:
         if interactive:
             raise OptionError("--interactive makes one sheet; drop --count, --roster and --split")
-        return _write_class(kind, output, fmt, paper, title, student, fillable, opts, **class_opts)
+        return _write_class(
+            kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
+        )
     if class_opts["workers"] is not None:
         raise OptionError("--workers is for class sets (--count or --roster)")
     if output is None:
@@ -316,6 +320,7 @@ def _write_sheet(kind, output, fmt, paper, title, student, fillable, opts, inter
         student=student,
         fillable=fillable,
         interactive=interactive,
+        working=working,
     )
     from . import render
 
@@ -358,10 +363,16 @@ def generate(output, fmt, paper, title, student, fillable, interactive, **opts):
 @main.command()
 @problem_options
 @sheet_options
+@click.option(
+    "--working/--no-working",
+    default=True,
+    show_default=True,
+    help="Add a page of working: one dot product per product, the exact track beside.",
+)
 @friendly
-def key(output, fmt, paper, title, student, **opts):
+def key(output, fmt, paper, title, student, working, **opts):
     """Write the answer key (HTML or PDF): every value, the working, the exact track."""
-    _write_sheet("key", output, fmt, paper, title, student, False, opts)
+    _write_sheet("key", output, fmt, paper, title, student, False, opts, working=working)
 
 
 @contextlib.contextmanager
@@ -374,7 +385,7 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
-def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **class_opts):
+def _write_class(kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts):
     """A class set: one different problem per student, drawn from one class seed."""
     from .booklet import write_class_set
     from .classset import class_names, draw_class
@@ -417,6 +428,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, **cla
             paper=paper,
             title=title,
             fillable=fillable,
+            working=working,
             workers=workers,
             progress=tick,
         )

@@ -603,8 +603,10 @@ def build(
     student: str | None = None,
     fillable: bool = False,
     interactive: bool = False,
+    working: bool = True,
 ) -> Sheet:
-    """The view model of a blank sheet (kind="blank") or an answer key (kind="key").
+    """The view model of a blank sheet (kind="blank") or an answer key (kind="key"); a key
+    without `working` is one page: no dot products, no exact track.
 
     `interactive` makes a blank sheet to fill in and check on screen: an input in every
     blank cell and the problem's data (never its key) for the page's own grader."""
@@ -638,10 +640,10 @@ def build(
         )
         for heading, band, placed in layout
     )
-    working = None
-    if kind == "key":
+    shown_working = None
+    if kind == "key" and working:
         small = (CELL_W, CELL_H * 0.7)
-        working = Working(
+        shown_working = Working(
             dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
             comparisons=tuple(_comparisons(sol, small)),
             grading_rule=GRADING_RULE,
@@ -664,7 +666,7 @@ def build(
         drawing_rules=drawing,
         instructions=INSTRUCTIONS,
         sections=sections,
-        working=working,
+        working=shown_working,
         fillable=fillable and kind == "blank",
         id_field="handcalc_id",
         interactive=interactive,

@@ -383,3 +383,12 @@ def test_a_second_class_never_replaces_the_first_ones_manifest(cli, tmp_path):
     assert other.exit_code != 0 and "belongs to another class" in other.output
     assert (folder / "manifest.json").read_bytes() == with_keys
     assert len(list(folder.glob("*.html"))) == 4
+
+
+def test_a_key_booklet_without_working_has_one_page_per_student(cli, tmp_path):
+    out = tmp_path / "keys.pdf"
+    result = cli("key", "--count", 3, "--seed", 3, "--no-working", "-o", out, "--workers", 1)
+    assert result.exit_code == 0, result.output
+    assert len(PdfReader(out).pages) == 3
+    rows = json.loads((tmp_path / "manifest.json").read_text())["students"]
+    assert [r["key_page"] for r in rows] == [1, 2, 3]

@@ -290,3 +290,15 @@ def test_a_long_title_is_set_smaller_on_one_line_and_a_too_long_one_refused(tmp_
         refused.stderr.strip()
         == "Error: --title is 81 characters long; at most 80 fit on the sheet"
     )
+
+
+def test_a_key_without_working_is_one_page_with_every_value(tmp_path):
+    out = tmp_path / "brief.pdf"
+    assert run_module("key", "--seed", "1", "--no-working", "-o", str(out)).returncode == 0
+    reader = PdfReader(str(out))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Working" not in text
+    sol = hand_solution(make_problem(seed=1).given)
+    for value in (sol["A"][0][1], sol["colsum"][1], sol["Z"][2][1]):
+        assert shown(value) in text
