@@ -221,12 +221,22 @@ def stress(draws, **opts):
 _FORMATS = ("html", "pdf")
 
 
-def _output_format(output: str, fmt: str | None) -> str:
-    """The format asked for, else the one the output file's suffix names."""
+def _output_format(output: str | None, fmt: str | None, fillable: bool = False) -> str:
+    """The format asked for, else the one the output file's suffix names (PDF for a folder
+    of split files); a fillable sheet must be a PDF."""
+    fmt = _named_format(output, fmt)
+    if fillable and fmt != "pdf":
+        raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
+    return fmt
+
+
+def _named_format(output: str | None, fmt: str | None) -> str:
     if fmt:
         if fmt.lower() not in _FORMATS:
             raise OptionError(f"--format must be html or pdf, not {fmt!r}")
         return fmt.lower()
+    if output is None:
+        return "pdf"
     suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
     if suffix in _FORMATS:
         return suffix
@@ -306,9 +316,7 @@ def _write_sheet(
     from .solution import solve as solve_problem
 
     check_target(output)
-    fmt = _output_format(output, fmt)
-    if fillable and fmt != "pdf":
-        raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
+    fmt = _output_format(output, fmt, fillable)
     if interactive and fmt != "html":
         raise OptionError("--interactive makes a web page; write a .html or use --format html")
     problem = resolve_problem(opts)
@@ -402,12 +410,8 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
         raise OptionError("give -o FILE for one booklet or --split DIR, not both")
     if output is None and split is None:
         raise OptionError("a class set needs -o FILE (one booklet) or --split DIR")
-    fmt = _output_format(output, fmt) if output is not None else (fmt or "pdf").lower()
-    if fmt not in _FORMATS:
-        raise OptionError(f"--format must be html or pdf, not {fmt!r}")
-    if fillable and fmt != "pdf":
-        raise OptionError("--fillable makes PDF form fields; write a .pdf or use --format pdf")
-    if fillable and split is None:
+    fmt = _output_format(output, fmt, fillable)
+    if fillable and split is None:  # write_class_set says so too, but only after the draw
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
     names = class_names(count, roster)
     spec = _spec(given)

@@ -150,9 +150,6 @@ class Problem:
     def to_json(self) -> dict:
         return {name: [list(row) for row in m] for name, m in self.given.items()}
 
-    def with_seed(self, seed: int | None) -> Problem:
-        return replace(self, seed=seed)
-
 
 def _check_matrix(name: str, m, shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     if not isinstance(m, (list, tuple)) or not m:
