@@ -170,9 +170,9 @@ def _read_only(field_name: str):
     return finish
 
 
-def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
-    """PDF bytes for a view model (or already rendered HTML). A fillable sheet gets AcroForm
-    fields named like the answer cells, and a read-only `handcalc_id` field."""
+def layout(page: Sheet | str, fillable: bool | None = None):
+    """WeasyPrint's laid-out document for a view model (or already rendered HTML), before
+    any PDF is written: what `render_pdf` spends most of its time on."""
     from weasyprint import HTML
 
     if isinstance(page, Sheet):
@@ -182,12 +182,17 @@ def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
         html = page
     fetcher = _fetcher_class()()
     document = HTML(string=html, base_url=template_dir().as_uri() + "/", url_fetcher=fetcher)
-    options = {
-        "font_config": _font_config(),
-        "stylesheets": [_font_faces()],
-        "pdf_forms": bool(fillable),
-    }
-    if fillable:
-        options["finisher"] = _read_only("handcalc_id")
+    return document.render(
+        font_config=_font_config(), stylesheets=[_font_faces()], pdf_forms=bool(fillable)
+    )
+
+
+def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
+    """PDF bytes for a view model (or already rendered HTML). A fillable sheet gets AcroForm
+    fields named like the answer cells, and a read-only `handcalc_id` field."""
+    if isinstance(page, Sheet):
+        fillable = page.fillable if fillable is None else fillable
+    document = layout(page, fillable)
+    finisher = _read_only("handcalc_id") if fillable else None
     with _pinned_font_time():
-        return document.write_pdf(**options)
+        return document.write_pdf(finisher=finisher, pdf_forms=bool(fillable))
