@@ -286,7 +286,14 @@ def sheet_options(f):
         click.option(
             "--workers",
             type=click.IntRange(1, 64),
-            help="Processes rendering a class set's PDFs (default: one per core).",
+            help="Processes rendering a class set's PDFs (default and most: one per core, "
+            "and no more than the sheets).",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="A class set: replace a manifest in the folder that handcalc did not write "
+            "or that lists another class.",
         ),
     ]
     for opt in reversed(opts):
@@ -300,15 +307,16 @@ def _write_sheet(
     from .worksheet import check_title
 
     check_title(title)
-    class_opts = {k: opts.pop(k) for k in ("count", "roster", "split", "workers")}
+    class_opts = {k: opts.pop(k) for k in ("count", "roster", "split", "workers", "force")}
     if class_opts["count"] is not None or class_opts["roster"] or class_opts["split"]:
         if interactive:
             raise OptionError("--interactive makes one sheet; drop --count, --roster and --split")
         return _write_class(
             kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
         )
-    if class_opts["workers"] is not None:
-        raise OptionError("--workers is for class sets (--count or --roster)")
+    for flag in ("workers", "force"):
+        if class_opts[flag]:
+            raise OptionError(f"--{flag} is for class sets (--count or --roster)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
@@ -399,7 +407,9 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     from .classset import class_names, draw_class
     from .draw import new_seed
 
-    count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
+    count, roster, split, workers, force = (
+        class_opts[k] for k in ("count", "roster", "split", "workers", "force")
+    )
     given = _take(opts)
     for flag, key in (("--id", "sheet_id"), ("--from", "source")):
         if given[key] is not None:
@@ -435,6 +445,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             working=working,
             workers=workers,
             progress=tick,
+            force=force,
         )
     where = output if output is not None else f"{len(written.files)} files in {split}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")

@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 
 from . import numbers, text
+from .files import spreadsheet_cell
 from .grading import BLANK, CORRECT, FOLLOW, RULE, VERDICTS, WRONG, Report, StepResult, at
 
 _SHOW_WRONG = 4
@@ -104,10 +105,7 @@ def to_json(report: Report) -> dict:
     }
 
 
-def _safe(value: str | None) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula; quote such text."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+_safe = spreadsheet_cell
 
 
 def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
