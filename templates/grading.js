@@ -109,6 +109,7 @@
   var INT = /^[+-]?\d+$/;
   var FRACTION = /^([+-]?\d+)\s*\/\s*([+-]?\d+)$/;
   var DECIMAL = /^[+-]?(\d+\.\d*|\.\d+)$/;
+  var DECIMAL_COMMA = /^([+-]?)(\d+),(\d+)$/;
   var MINUS_SIGNS = /[\u2212\u2013\ufe63\uff0d]/g;
 
   function quoted(text) {
@@ -143,6 +144,20 @@
       return {
         value: new Frac(sign * BigInt(digits), 10n ** BigInt(parts[1].length)),
         places: parts[1].length,
+      };
+    }
+    /* A decimal comma, unless it could separate thousands (numbers.py says the rule). */
+    m = DECIMAL_COMMA.exec(s);
+    if (m) {
+      if (m[3].length === 3 && /[1-9]/.test(m[2])) {
+        throw new Fail(
+          "cannot read " + quoted(raw) + ": the comma may separate thousands; write " +
+            m[1] + m[2] + "." + m[3] + " or " + m[1] + m[2] + m[3]
+        );
+      }
+      return {
+        value: new Frac(BigInt(m[1] + m[2] + m[3]), 10n ** BigInt(m[3].length)),
+        places: m[3].length,
       };
     }
     throw new Fail("cannot read " + quoted(raw) + " as a number");

@@ -114,6 +114,14 @@ def cases() -> list[tuple[str, object, dict]]:
     carried["A"] = as_answer(sol.exercise["A"], rounded_a, dec(4))
     out.append(("rounded decimals carried forward", sol, carried))
 
+    commas = full(sol)
+    commas["A"] = as_answer(sol.exercise["A"], v["A"], lambda x: dec(4)(x).replace(".", ","))
+    commas["colsum"] = [dec(2)(x).replace(".", ",") for x in v["colsum"]]
+    commas["Z"] = as_answer(sol.exercise["Z"], v["Z"], lambda x: dec(2)(x).replace(".", ","))
+    commas["Z"][0][0] = "1,234"  # a comma before three digits may separate thousands: refused
+    commas["Z"][0][1] = "1,2,5"
+    out.append(("decimal commas, and commas that could separate thousands", sol, commas))
+
     notation = full(sol)
     notation["Q"] = [[str(x).replace("-", "\u2212") + " " for x in row] for row in notation["Q"]]
     notation["K"] = [[f"+{x}" if x >= 0 else f"{2 * x}/2" for x in row] for row in notation["K"]]
