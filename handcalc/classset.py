@@ -123,11 +123,36 @@ def read_roster(path: str) -> list[str]:
     return names
 
 
+# Latin letters that do not decompose into a base letter and marks (NFKD leaves them whole).
+_LETTERS = str.maketrans(
+    {
+        "ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss",
+        "ẞ": "Ss", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
+        "ł": "l", "Ł": "L", "ı": "i", "ħ": "h", "Ħ": "H", "ŋ": "ng", "Ŋ": "Ng",
+    }
+)  # fmt: skip
+
+
+def plain_letters(name: str) -> str:
+    """A name in ASCII, letters kept: accents dropped, Søren → Soren, Straße → Strasse;
+    letters of other scripts have no ASCII spelling here and are left out."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    return decomposed.encode("ascii", "ignore").decode()
+
+
+def fold_name(name: str | None) -> str:
+    """A name as it is compared when guessing who was meant: plain letters, no punctuation,
+    one space between words, case folded ("Chloé O'Brien" and "chloe obrien" fold alike)."""
+    decomposed = unicodedata.normalize("NFKD", (name or "").translate(_LETTERS))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w\s]+", "", bare).split()).casefold()
+
+
 def file_stem(student: Student, width: int) -> str:
     """A file name for a student that any file system takes: their number (so names are
     unique and sort in class order), then their name in plain ASCII letters and digits."""
-    plain = unicodedata.normalize("NFKD", student.name).encode("ascii", "ignore").decode()
-    plain = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:40].strip("-")
+    plain = re.sub(r"[^A-Za-z0-9]+", "-", plain_letters(student.name)).strip("-")
+    plain = plain[:40].strip("-")
     return f"{student.number:0{width}d}-{plain or 'student'}"
 
 

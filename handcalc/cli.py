@@ -181,9 +181,11 @@ def json_output(what: str):
 
 
 def _write_json(output: str, data, problem) -> None:
+    """Write `data` as JSON, or as given when it is already JSON text."""
     from .files import write_atomic
 
-    write_atomic(output, (json.dumps(data, indent=1) + "\n").encode())
+    text = data if isinstance(data, str) else json.dumps(data, indent=1) + "\n"
+    write_atomic(output, text.encode())
     click.echo(f"wrote {output}  (ID {problem.id})")
 
 
@@ -343,12 +345,12 @@ def _write_sheet(
 @friendly
 def answers(output, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID."""
-    from .answers import blank
+    from .answers import blank, to_text
     from .solution import solve as solve_problem
 
     p = resolve_problem(opts)
     solve_problem(p)  # refuse a sheet that could never be graded
-    _write_json(output, blank(p), p)
+    _write_json(output, to_text(blank(p)), p)
 
 
 @main.command()

@@ -99,6 +99,28 @@ def test_the_blank_answers_file_has_every_worked_step_as_nulls():
     assert report.percent == 0 and report.first_wrong is None
 
 
+def test_an_answers_file_as_text_puts_one_matrix_row_on_each_line():
+    sol = solution(1, "heads")
+    data = answers.blank(sol.problem)
+    data["S1"][1][2] = "9/46"
+    text = answers.to_text(data)
+    assert json.loads(text) == data
+    lines = text.splitlines()
+    s1 = lines.index(' "S1": [')
+    assert lines[s1 + 1 : s1 + 6] == [
+        "  [null, null, null, null],",
+        '  [null, null, "9/46", null],',
+        "  [null, null, null, null],",
+        "  [null, null, null, null]",
+        " ],",
+    ]
+    assert ' "colsum2": [null, null, null, null],' in lines
+    assert lines[1] == f' "id": "{sol.problem.id}",' and lines[-1] == "}"
+    # as many lines as keys and matrix rows, plus the braces and each matrix's closing line
+    matrices = [v for v in data.values() if isinstance(v, list) and isinstance(v[0], list)]
+    assert len(lines) == 2 + len(data) + sum(len(m) + 1 for m in matrices)
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -98,6 +98,7 @@ def test_a_repeated_problem_is_skipped_and_an_exhausted_space_is_an_error():
 
 def test_split_file_names_are_safe_and_unique():
     names = ["Zoë Ünal", "../../etc/passwd", "李雷", "a/b\\c:d*?", "Zoë Ünal", "CON"]
+    names += ["Søren Ørsted", "Łukasz Straße", "Ærø Þór"]
     students = classset.draw_class(Spec(), 1, names)
     files = classset.split_names(students, "key", "pdf")
     assert files == [
@@ -107,6 +108,9 @@ def test_split_file_names_are_safe_and_unique():
         "4-a-b-c-d-key.pdf",
         "5-Zoe-Unal-key.pdf",
         "6-CON-key.pdf",
+        "7-Soren-Orsted-key.pdf",
+        "8-Lukasz-Strasse-key.pdf",
+        "9-Aero-Thor-key.pdf",
     ]
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", f) for f in files)
 
