@@ -68,7 +68,7 @@ def nearest_name(names: Sequence[str], name: str) -> str | None:
 
 def _suggestion(names: Sequence[str], name: str) -> str:
     near = nearest_name(names, name)
-    return f"; did you mean {near!r}? (write that in \"student\")" if near else ""
+    return f'; did you mean {near!r}? (write that in "student")' if near else ""
 
 
 def grade_class(manifest_path: str, files: Sequence[str]):

@@ -163,7 +163,9 @@ def test_manifest_matches_every_booklet_page_to_its_key(booklets):
     for r, end in zip(rows, starts[1:]):
         assert set(key_ids[r["key_page"] - 1 : end - 1]) == {r["id"]}
     csv_lines = (folder / "manifest.csv").read_text(encoding="utf-8").splitlines()
-    assert csv_lines[0] == "number,student,id,seed,file,page,key_file,key_page"
+    assert csv_lines[0] == (
+        "number,student,id,seed,file,page,key_file,key_page,screen_file,answers_file"
+    )
     assert csv_lines[4].startswith("4,'=SUM(A1),")  # a spreadsheet would run it as a formula
 
 
