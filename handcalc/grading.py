@@ -488,7 +488,7 @@ def grade(solution: Solution, answers: Answers) -> Report:
             k, shaped(s, lambda p, j=judged, k=k: j[p][1] if p in j else at(k, p))
         )
 
-        def seen(p: Pos, cells=cells, k=k, own=set(own)):
+        def seen(p: Pos, cells=cells, k=k, own=frozenset(own)):
             written = at(cells, p).written
             return written.value if p in own and written is not None else at(k, p)
 
