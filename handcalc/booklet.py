@@ -35,6 +35,7 @@ class Job:
     student: str
     fillable: bool
     working: bool = True
+    interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def sheet_view(job: Job):
         student=job.student,
         fillable=job.fillable,
         working=job.working,
+        interactive=job.interactive,
     )
 
 
@@ -119,14 +121,22 @@ def write_class_set(
     force: bool = False,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
-    `split`, with the manifest beside them, all written together or not at all. `renderer`
-    replaces the worker's job function (render_parts for a booklet, render_sheet for split
-    files). `force` replaces a manifest that is not this class's."""
+    `split`, with the manifest beside them, all written together or not at all. Kind
+    "interactive" (a self-checking page) and "answers" (a blank answers file) are one file per
+    student only. `renderer` replaces the worker's job function (render_parts for a booklet,
+    render_sheet for split files). `force` replaces a manifest that is not this class's."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
-    jobs = [Job(s.problem, kind, paper, title, s.name, fillable, working) for s in students]
+    if kind in ("interactive", "answers") and split is None:
+        what = "self-checking pages" if kind == "interactive" else "answers files"
+        raise OptionError(f"a class's {what} need --split DIR (one file per student)")
+    sheet_kind = "key" if kind == "key" else "blank"
+    jobs = [
+        Job(s.problem, sheet_kind, paper, title, s.name, fillable, working, kind == "interactive")
+        for s in students
+    ]
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     with locked(folder), Staging() as out:
         previous = classset.previous_class(folder, students, force)
@@ -134,8 +144,9 @@ def write_class_set(
             out.folder(split)
             names = classset.split_names(students, kind, fmt)
             files = [os.path.join(split, n) for n in names]
-            pages: list[int | None] = [1 if fmt == "pdf" else None] * len(jobs)
-            datas = _render_files(jobs, fmt, workers, renderer)
+            sheets = fmt == "pdf" and kind in ("blank", "key")
+            pages: list[int | None] = [1 if sheets else None] * len(jobs)
+            datas = _render_files(students, jobs, kind, fmt, workers, renderer)
             with closing(datas):
                 for path, data in zip(files, _ticking(datas, progress)):
                     out.write(path, data)
@@ -163,10 +174,21 @@ def _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer) -
     return [None] * len(jobs)
 
 
-def _render_files(jobs, fmt, workers, renderer) -> Iterator[bytes]:
-    """Each sheet as a file of its own, in class order."""
+def _render_files(students, jobs, kind, fmt, workers, renderer) -> Iterator[bytes]:
+    """Each student's file of its own, in class order."""
+    if kind == "answers":
+        return (answers_file(s) for s in students)
     if fmt == "pdf":
         return render_all(jobs, workers, renderer or render_sheet)
     from . import render
 
     return (render.render_html(sheet_view(j)).encode() for j in jobs)
+
+
+def answers_file(student: Student) -> bytes:
+    """A student's blank answers file: their name and sheet ID filled in, every step blank."""
+    from . import answers
+
+    data = answers.blank(student.problem)
+    data["student"] = student.name
+    return answers.to_text(data).encode("utf-8")
