@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -89,11 +90,30 @@ INSTALL_HINT = (
 
 
 def fast_subsetting() -> bool:
-    """Whether WeasyPrint will subset fonts with HarfBuzz (fast) rather than fontTools: the
-    same test as its `Font.subset`, read at call time."""
-    from weasyprint.pdf import fonts
+    """Whether WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools: the test
+    of its `Font.subset`, read from WeasyPrint when it is loaded, else asked of the system's
+    libraries the way WeasyPrint finds them (a class set's parent process never loads it)."""
+    fonts = sys.modules.get("weasyprint.pdf.fonts")
+    if fonts is not None:
+        return bool(fonts.harfbuzz_subset) and bool(fonts.harfbuzz.hb_version_atleast(4, 1, 0))
+    subset = _library("harfbuzz-subset", "libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib")
+    harfbuzz = _library("harfbuzz", "libharfbuzz.so.0", "libharfbuzz.0.dylib")
+    return (
+        subset is not None and harfbuzz is not None and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+    )
 
-    return bool(fonts.harfbuzz_subset) and bool(fonts.harfbuzz.hb_version_atleast(4, 1, 0))
+
+def _library(name: str, *files: str):
+    import ctypes
+    import ctypes.util
+
+    for file in (*files, ctypes.util.find_library(name)):
+        if file:
+            try:
+                return ctypes.CDLL(file)
+            except OSError:
+                pass
+    return None
 
 
 def slow_pdf_note() -> str | None:

@@ -233,3 +233,23 @@ def test_the_wheel_ships_the_fonts(tmp_path):
     inside = set(zipfile.ZipFile(wheel).namelist())
     for path in [*SHIPPED, FONTS / "fonts.css", FONTS / "LICENSE.txt"]:
         assert f"handcalc/templates/fonts/{path.name}" in inside
+
+
+def test_the_probe_without_weasyprint_agrees_with_weasyprint():
+    """A class set's parent process asks the system's libraries, not WeasyPrint: both answers
+    must be the same."""
+    code = (
+        "import sys\n"
+        "from handcalc import render\n"
+        "probed = render.fast_subsetting()\n"
+        "assert 'weasyprint' not in sys.modules\n"
+        "from weasyprint.pdf import fonts\n"
+        "told = bool(fonts.harfbuzz_subset) and bool(fonts.harfbuzz.hb_version_atleast(4, 1, 0))\n"
+        "print(probed, told)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    probed, told = done.stdout.split()
+    assert probed == told
