@@ -6,8 +6,8 @@ import csv
 import io
 from collections.abc import Sequence
 
-from . import numbers, text
-from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult, at
+from . import text
+from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult
 
 _SHOW_WRONG = 4
 
@@ -25,10 +25,6 @@ def _counts_text(counts: dict[str, int]) -> str:
 def _where(p) -> str:
     r, c = p
     return f"row {r + 1} col {c + 1}" if c is not None else f"entry {r + 1}"
-
-
-def _expected(res: StepResult, p) -> str:
-    return numbers.text(at(res.expected, p))
 
 
 def _revealed_text(counts: dict[str, int]) -> str:
@@ -68,12 +64,11 @@ def to_text(report: Report) -> str:
         out += [f"{pad}{m.text}" for m in res.mistakes]
         wrong = [(q, cell) for q, cell in res.wrong_cells() if not cell.unreadable]
         if wrong and not any(m.kind == "slip" for m in res.mistakes):
-            shown = "; ".join(
-                f"{_where(q)} wrote {cell.text}, expected {_expected(res, q)}"
-                for q, cell in wrong[:_SHOW_WRONG]
-            )
-            more = f" (and {len(wrong) - _SHOW_WRONG} more)" if len(wrong) > _SHOW_WRONG else ""
-            out.append(f"{pad}wrong: {shown}{more}")
+            for n, (q, cell) in enumerate(wrong[:_SHOW_WRONG]):
+                label = "wrong: " if n == 0 else " " * len("wrong: ")
+                out.append(f"{pad}{label}{_where(q)} wrote {cell.text} ({res.say_expected(q)})")
+            if len(wrong) > _SHOW_WRONG:
+                out.append(f"{pad}       (and {len(wrong) - _SHOW_WRONG} more)")
         for field, cell in res.unreadable:
             out.append(f"{pad}unreadable: {field} {cell.text!r} ({cell.error})")
     out += ["", "Rule: " + RULE]

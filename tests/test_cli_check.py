@@ -53,7 +53,7 @@ def test_check_takes_the_sheet_from_the_answers_id(tmp_path):
     assert report["steps"]["Z"]["cells"][0] == ["correct", "follow-through", "correct", "correct"]
     text = run("check", path).output
     assert "score 99.2 %  (127 of 128 cells: 111 correct, 16 follow-through; 1 wrong" in text
-    assert "One slip in Q, row 1, column 2: wrote 1, expected 0." in text
+    assert "One slip in Q, row 1, column 2: wrote 1; key: 0." in text
 
 
 def test_check_with_problem_options_and_the_solve_json_as_answers(tmp_path):
@@ -135,3 +135,33 @@ def test_check_on_json_imports_neither_weasyprint_nor_pypdf(tmp_path):
 def test_every_new_command_has_help():
     for name in ("answers", "check"):
         assert main.commands[name].help
+
+
+def test_a_wrong_cell_says_the_key_and_what_the_students_own_steps_give(tmp_path):
+    # Seed 1: exp column 2 is (3, 1/3, 1/3, 1/9), colsum 34/9, so A column 2 is
+    # (27, 3, 3, 1)/34. The student sums it to 52/9 and works A from that: (27, 3, 3, 1)/52,
+    # but writes 3/16 and 1/2 in its first two cells.
+    sol = solution(1)
+    ans = work(sol, {"colsum": [10, "52/9", 8, 6]})
+    ans["A"][0][1], ans["A"][1][1] = "3/16", "1/2"
+    assert ans["A"][2][1] == "3/52"  # the rest of the column follows the student's colsum
+    text = run("check", dump(tmp_path / "a.json", ans)).output
+    assert "wrote 3/16, expected" not in text
+    assert "wrong: row 1 col 2 wrote 3/16 (from your colsum: 27/52; key: 27/34)" in text
+    assert "       row 2 col 2 wrote 1/2 (from your colsum: 3/52; key: 3/34)" in text
+    assert "One slip in colsum, entry 2: wrote 52/9; key: 34/9." in text
+
+
+def test_a_too_short_decimal_says_how_many_places_are_needed(tmp_path):
+    sol = solution(1)
+    ans = work(sol)
+    ans["A"][0][1] = "0.8"  # 27/34 = 0.794…: right to one place, but two are needed
+    ans["A"][2][3] = "0,50"  # 1/2 with a decimal comma: correct
+    one = run("check", dump(tmp_path / "one.json", ans)).output
+    assert (
+        "One slip in A, row 1, column 2: wrote 0.8; key: 27/34; write at least 2 decimals." in one
+    )
+    short = work(sol, decimals=1)
+    many = run("check", dump(tmp_path / "many.json", short)).output
+    assert "wrong: row 2 col 2 wrote 0.3 (key: 1/3; write at least 2 decimals)" in many
+    assert "       row 1 col 3 wrote 0.1 (key: 1/8; write at least 2 decimals)" in many
