@@ -298,7 +298,14 @@ def sheet_options(f):
         click.option(
             "--workers",
             type=click.IntRange(1, 64),
-            help="Processes rendering a class set's PDFs (default: one per core).",
+            help="Processes rendering a class set's PDFs (default and most: one per core, "
+            "and no more than the sheets).",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="A class set: replace a manifest in the folder that handcalc did not write "
+            "or that lists another class.",
         ),
     ]
     for opt in reversed(opts):
@@ -312,14 +319,15 @@ def _write_sheet(
     from .worksheet import check_title
 
     check_title(title)
-    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers")}
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
     if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
         kind = "interactive" if interactive else kind
         return _write_class(
             kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
         )
-    if class_opts["workers"] is not None:
-        raise OptionError("--workers is for class sets (--count or --roster)")
+    for flag in ("workers", "force"):
+        if class_opts[flag]:
+            raise OptionError(f"--{flag} is for class sets (--count or --roster)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
@@ -456,7 +464,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     from .classset import choose_class
 
     count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
-    manifest = class_opts["manifest"]
+    manifest, force = class_opts["manifest"], class_opts.get("force", False)
     given = _take(opts)
     for flag, key in (("--id", "sheet_id"), ("--from", "source")):
         if given[key] is not None:
@@ -510,6 +518,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             working=working,
             workers=workers,
             progress=tick,
+            force=force,
         )
     where = output if output is not None else f"{len(written.files)} files in {split}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")

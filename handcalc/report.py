@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 
 from . import text
+from .files import spreadsheet_cell
 from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult
 
 _SHOW_WRONG = 4
@@ -107,10 +108,7 @@ def to_json(report: Report) -> dict:
     }
 
 
-def _safe(value: str | None) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula; quote such text."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+_safe = spreadsheet_cell
 
 
 def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
