@@ -139,3 +139,56 @@ def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
             ]
         )
     return buf.getvalue().encode("utf-8")
+
+
+def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
+    """One line per answers file for a table: who, which file, the score and where it first
+    went wrong, or the error that kept it from being graded."""
+    out = []
+    for r in rows:
+        if isinstance(r, Report):
+            first = r.first_wrong
+            out.append(
+                {
+                    "student": r.answers.student,
+                    "file": r.answers.source,
+                    "id": r.solution.problem.id,
+                    "percent": r.percent,
+                    "first_wrong": first.step.name if first else None,
+                    "error": None,
+                }
+            )
+        else:
+            out.append(
+                {
+                    "student": None,
+                    "file": r[0],
+                    "id": None,
+                    "percent": None,
+                    "first_wrong": None,
+                    "error": r[1],
+                }
+            )
+    return out
+
+
+def summary(rows: Sequence[Report | tuple[str, str]]) -> str:
+    """The summary table: a line per file (student, file, score, first wrong step), and the
+    class mean over the files graded."""
+    lines = [("student", "file", "score", "first wrong")]
+    for r in summary_rows(rows):
+        if r["error"] is not None:
+            lines.append((r["student"] or "-", r["file"], "error", r["error"]))
+            continue
+        score = f"{r['percent']:.1f} %"
+        lines.append((r["student"] or "-", r["file"], score, r["first_wrong"] or "-"))
+    widths = [max(len(line[c]) for line in lines) for c in range(3)]
+    out = [
+        f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip()
+        for a, b, c, d in lines
+    ]
+    graded = [r.percent for r in rows if isinstance(r, Report)]
+    mean = f"mean {sum(graded) / len(graded):.1f} %" if graded else "none graded"
+    failed = len(rows) - len(graded)
+    out.append(f"{len(graded)} graded, {failed} failed; {mean}")
+    return "\n".join(out) + "\n"

@@ -111,9 +111,40 @@ def test_a_class_gradebook_keeps_going_past_a_bad_file(tmp_path):
 
 def test_many_files_as_json_is_a_list(tmp_path):
     files = [dump(tmp_path / f"{s}.json", work(solution(s))) for s in (4, 5)]
-    out = json.loads(run("check", *files, "--json").output)
+    out = json.loads(run("check", *files, "--json").stdout)
     assert [r["percent"] for r in out] == [100, 100]
     assert [r["id"] for r in out] == [solution(4).problem.id, solution(5).problem.id]
+
+
+def test_several_files_give_every_report_and_a_summary_table(tmp_path):
+    ada = dump(tmp_path / "ada.json", {**SLIPPED, "student": "Ada"})
+    bo = dump(tmp_path / "bo.json", work(solution(2), student="Bo"))
+    bad = dump(tmp_path / "bad.json", {"id": 3})
+    files = (ada, bo, bad)
+    text = run("check", *files)
+    assert text.exit_code == 1
+    out = text.stdout
+    assert out.count("Step by step:") == 2  # each graded file's full report
+    assert "One slip in Q, row 1, column 2: wrote 1; key: 0." in out
+    table = out[out.index("student  ") :].splitlines()
+    width = len(str(bad))
+    assert table == [
+        f"student  {'file':<{width}}    score  first wrong",
+        f"Ada      {str(ada):<{width}}   99.2 %  Q",
+        f"Bo       {str(bo):<{width}}  100.0 %  -",
+        f'-        {str(bad):<{width}}    error  {bad}: "id" must be the sheet ID as text',
+        "2 graded, 1 failed; mean 99.6 %",
+    ]
+    summary = run("check", "--summary", *files)
+    assert summary.exit_code == 1 and summary.stdout.splitlines() == table
+    as_json = run("check", "--json", ada, bo)
+    assert [r["percent"] for r in json.loads(as_json.stdout)] == [100 * 127 / 128, 100]
+    assert as_json.stderr.splitlines() == table[:3] + ["2 graded, 0 failed; mean 99.6 %"]
+    rows = json.loads(run("check", "--summary", "--json", ada, bo).stdout)
+    assert [(r["student"], r["percent"], r["first_wrong"]) for r in rows] == [
+        ("Ada", 100 * 127 / 128, "Q"),
+        ("Bo", 100, None),
+    ]
 
 
 def test_check_on_json_imports_neither_weasyprint_nor_pypdf(tmp_path):
