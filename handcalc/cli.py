@@ -351,6 +351,7 @@ def _write_sheet(
     )
     from . import render
 
+    _note_slow_pdf(fmt)
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
     click.echo(f"wrote {output}  (ID {problem.id})")
@@ -440,6 +441,16 @@ def key(output, fmt, paper, title, student, working, **opts):
     _write_sheet("key", output, fmt, paper, title, student, False, opts, working=working)
 
 
+def _note_slow_pdf(fmt: str) -> None:
+    """Say once, before rendering, when this machine makes PDFs the slow way."""
+    if fmt == "pdf":
+        from . import render
+
+        note = render.slow_pdf_note()
+        if note:
+            click.echo(note, err=True)
+
+
 @contextlib.contextmanager
 def _progress(total: int, label: str):
     """A progress bar on a terminal's stderr; nothing at all when stderr is not a terminal."""
@@ -504,6 +515,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     elif chosen.manifest is not None:
         click.echo(f"the class of {chosen.manifest} (class seed {class_seed})", err=True)
     what = {"key": "keys", "answers": "answers files", "interactive": "pages"}.get(kind, "sheets")
+    _note_slow_pdf(fmt)
     with _progress(len(students), f"rendering {len(students)} {what}") as tick:
         written = write_class_set(
             students,
