@@ -143,7 +143,7 @@ HEAD_NOTE = (
 )
 
 _ROUNDING = {
-    "floor": "floor rounds down: floor(3/2) = 1, floor(-1/2) = -1, floor(-3/2) = -2.",
+    "floor": "floor rounds down, below zero too: floor(3/2) = 1, floor(-3/2) = -2.",
     "zero": "This sheet rounds toward zero: trunc(3/2) = 1, trunc(-3/2) = -1.",
 }
 

@@ -221,12 +221,15 @@
   gHint.id = "hint-text";
   var gKeys = document.createElement("p");
   gKeys.className = "g-keys";
+  // The guide may be hidden; what it announces goes through a region that never is.
   var live = document.createElement("p");
+  live.id = "guide-live";
   live.className = "sr";
   live.setAttribute("role", "status");
   live.setAttribute("aria-live", "polite");
-  [gTitle, gWhy, gHint, gKeys, live].forEach(function (e) { guide.appendChild(e); });
+  [gTitle, gWhy, gHint, gKeys].forEach(function (e) { guide.appendChild(e); });
   body.appendChild(guide);
+  document.querySelector(".toolbar").appendChild(live);
 
   var current = null; // {name, item}
   var lastCell = null;
@@ -300,10 +303,21 @@
     walk: document.getElementById("walk"),
   };
 
+  /* Off, but still in the Tab order (aria-disabled): a press says why nothing happens. */
+  function setOff(button, off) {
+    button.disabled = false;
+    button.setAttribute("aria-disabled", off ? "true" : "false");
+  }
+  function isOff(button) {
+    if (button.getAttribute("aria-disabled") !== "true") return false;
+    say(walk ? "Stop the walkthrough first." : "Pick a box first: click it, or Tab to it.");
+    return true;
+  }
+
   function cellButtons() {
     var on = !!lastCell && !walk;
-    buttons.hint.disabled = buttons.cell.disabled = buttons.step.disabled = !on;
-    buttons.all.disabled = !!walk;
+    [buttons.hint, buttons.cell, buttons.step].forEach(function (b) { setOff(b, !on); });
+    setOff(buttons.all, !!walk);
     if (on) {
       var s = ex.byName[lastCell.dataset.step];
       var p = position(lastCell);
@@ -353,22 +367,23 @@
   });
 
   buttons.hint.addEventListener("click", function () {
-    if (!lastCell) return;
+    if (isOff(buttons.hint)) return;
     hint(lastCell);
     lastCell.focus();
   });
   buttons.cell.addEventListener("click", function () {
-    if (!lastCell) return;
+    if (isOff(buttons.cell)) return;
     reveal([lastCell]);
     lastCell.focus();
   });
   buttons.step.addEventListener("click", function () {
-    if (!lastCell) return;
+    if (isOff(buttons.step)) return;
     var name = lastCell.dataset.step;
     reveal(S.inputs.filter(function (el) { return el.dataset.step === name; }));
     lastCell.focus();
   });
   buttons.all.addEventListener("click", function () {
+    if (isOff(buttons.all)) return;
     reveal(S.inputs.slice());
   });
 
