@@ -44,6 +44,18 @@ def problem_options(f):
         click.option("--d-k", type=int, help="Query/key size (default 3)."),
         click.option("--d-v", type=int, help="Value size (default: d_k)."),
         click.option("--heads", type=int, help="Attention heads (default 1)."),
+        click.option(
+            "--queries",
+            type=int,
+            help="Cross-attention: this many queries from a second input Xq; "
+            "keys and values from X.",
+        ),
+        click.option(
+            "--kv-heads",
+            type=int,
+            help="Grouped heads: the --heads query heads share this many key/value heads "
+            "(1: multi-query).",
+        ),
         click.option("--x-range", help="Range of X's entries, LO:HI."),
         click.option("--w-range", help="Range of the weights' entries, LO:HI."),
         click.option(
@@ -68,7 +80,18 @@ def problem_options(f):
     return f
 
 
-_SIZE_FLAGS = ("tokens", "d_in", "d_k", "d_v", "heads", "level", "x_range", "w_range")
+_SIZE_FLAGS = (
+    "tokens",
+    "d_in",
+    "d_k",
+    "d_v",
+    "heads",
+    "queries",
+    "kv_heads",
+    "level",
+    "x_range",
+    "w_range",
+)
 _RULE_FLAGS = ("rounding", "causal", "convention")
 
 
@@ -77,7 +100,10 @@ def _spec(given: dict):
 
     return Spec.for_level(
         given["level"] or "classic",
-        **{k: given[k] for k in ("tokens", "d_in", "d_k", "d_v", "heads", *_RULE_FLAGS)},
+        **{
+            k: given[k]
+            for k in ("tokens", "d_in", "d_k", "d_v", "heads", "queries", "kv_heads", *_RULE_FLAGS)
+        },
         x_range=_range(given["x_range"], "--x-range"),
         w_range=_range(given["w_range"], "--w-range"),
     )

@@ -6,6 +6,9 @@ from . import numbers, steps
 from .solution import Solution
 
 
+FORMS = {"self": "self-attention", "cross": "cross-attention", "grouped": "grouped-query attention"}
+
+
 def cell(x) -> str:
     if x is steps.MASKED:
         return "-inf"
@@ -25,7 +28,7 @@ def matrix(value) -> list[str]:
 def solution(sol: Solution) -> str:
     p = sol.problem
     out = [
-        f"handcalc self-attention  ID {p.id}" + (f"  seed {p.seed}" if p.seed is not None else "")
+        f"handcalc {FORMS[sol.exercise.form]}  ID {p.id}" + (f"  seed {p.seed}" if p.seed is not None else "")
     ]
     out += ["rules: " + "; ".join(p.spec.rules_text()), ""]
     exact = sol.exact
