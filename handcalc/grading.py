@@ -30,9 +30,10 @@ For each step:
  4. Mistakes, only if some readable cell is wrong. Each entry of MISTAKES for the step's role
     recomputes the step the mistaken way from the credited inputs, then the as-written ones;
     it is named when it has the step's shape and every readable, graded cell the student
-    wrote matches that mistaken value. If none is named and exactly one graded cell is wrong, it is readable, no graded
-    cell is blank and the step has more than one graded cell, that cell is named as a slip:
-    what was written, and what was expected (the first target, else the key).
+    wrote matches that mistaken value. If none is named and exactly one graded cell is
+    wrong, it is readable, no graded cell is blank and the step has more than one graded
+    cell, that cell is named as a slip: what was written, and what was expected (the first
+    target, else the key).
  5. The step's two views (rule 1) are made for the steps after it.
 Score = 100 × (correct + follow-through) / graded cells. The first step with a wrong cell is
 "first_wrong".
@@ -428,8 +429,10 @@ def _mistakes(contexts: list[Context], s: steps.Step, cells, verdicts, expected,
             continue
         for cx in contexts:
             value = _attempt(way.redo, cx, s)
-            if value is not None and _shaped_like(value, s) and all(
-                matches(at(cells, p).written, at(value, p)) for p in written
+            if (
+                value is not None
+                and _shaped_like(value, s)
+                and all(matches(at(cells, p).written, at(value, p)) for p in written)
             ):
                 found.append(Mistake(way.kind, way.say(cx, s)))
                 break

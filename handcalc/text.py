@@ -5,7 +5,6 @@ from __future__ import annotations
 from . import numbers, steps
 from .solution import Solution
 
-
 FORMS = {"self": "self-attention", "cross": "cross-attention", "grouped": "grouped-query attention"}
 
 
@@ -27,9 +26,8 @@ def matrix(value) -> list[str]:
 
 def solution(sol: Solution) -> str:
     p = sol.problem
-    out = [
-        f"handcalc {FORMS[sol.exercise.form]}  ID {p.id}" + (f"  seed {p.seed}" if p.seed is not None else "")
-    ]
+    seed = f"  seed {p.seed}" if p.seed is not None else ""
+    out = [f"handcalc {FORMS[sol.exercise.form]}  ID {p.id}{seed}"]
     out += ["rules: " + "; ".join(p.spec.rules_text()), ""]
     exact = sol.exact
     for s in sol.exercise:
