@@ -37,6 +37,7 @@ class Job:
     student: str
     fillable: bool
     working: bool = True
+    interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def sheet_view(job: Job):
         student=job.student,
         fillable=job.fillable,
         working=job.working,
+        interactive=job.interactive,
     )
 
 
@@ -154,13 +156,21 @@ def write_class_set(
     renderer: Callable | None = None,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
-    `split`, with the manifest beside them. `renderer` replaces the worker's job function
-    (render_parts for a booklet, render_sheet for split files)."""
+    `split`, with the manifest beside them. Kind "interactive" (a self-checking page) and
+    "answers" (a blank answers file) are one file per student only. `renderer` replaces the
+    worker's job function (render_parts for a booklet, render_sheet for split files)."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
-    jobs = [Job(s.problem, kind, paper, title, s.name, fillable, working) for s in students]
+    if kind in ("interactive", "answers") and split is None:
+        what = "self-checking pages" if kind == "interactive" else "answers files"
+        raise OptionError(f"a class's {what} need --split DIR (one file per student)")
+    sheet_kind = "key" if kind == "key" else "blank"
+    jobs = [
+        Job(s.problem, sheet_kind, paper, title, s.name, fillable, working, kind == "interactive")
+        for s in students
+    ]
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     if os.path.isdir(folder):
         classset.check_same_class(folder, students)
@@ -188,14 +198,16 @@ def write_class_set(
 
 def _write_split(students, jobs, kind, class_seed, split, fmt, workers, progress, renderer):
     names = classset.split_names(students, kind, fmt)
-    if fmt == "pdf":
+    if kind == "answers":
+        datas = (answers_file(s) for s in students)
+    elif fmt == "pdf":
         datas = render_all(jobs, workers, renderer or render_sheet)
     else:
         from . import render
 
         datas = (render.render_html(sheet_view(j)).encode() for j in jobs)
     previous = classset.previous_manifest(split)
-    pages = [1 if fmt == "pdf" else None] * len(jobs)
+    pages = [1 if fmt == "pdf" and kind in ("blank", "key") else None] * len(jobs)
     with closing(datas), staged_folder(split) as tmp:
         for name, data in zip(names, _ticking(datas, progress)):
             with open(os.path.join(tmp, name), "wb") as fh:
@@ -205,6 +217,15 @@ def _write_split(students, jobs, kind, class_seed, split, fmt, workers, progress
     return Written(
         [os.path.join(split, n) for n in names], pages, os.path.join(split, classset.MANIFEST_JSON)
     )
+
+
+def answers_file(student: Student) -> bytes:
+    """A student's blank answers file: their name and sheet ID filled in, every step blank."""
+    from . import answers
+
+    data = answers.blank(student.problem)
+    data["student"] = student.name
+    return answers.to_text(data).encode("utf-8")
 
 
 def _write_manifest(folder, students, kind, class_seed, files, pages) -> str:
