@@ -18,8 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from .draw import draw
-from .errors import DrawError, HandcalcError, OptionError
-from .files import read_text
+from .errors import DrawError, HandcalcError, OptionError, OutputError
+from .files import read_text, shown, spreadsheet_cell
 from .problem import Problem, Spec, decode_id
 
 SEED_STRIDE = 1000
@@ -203,30 +203,40 @@ def manifest_csv(rows: list[dict]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow(["" if r[c] is None else _cell(r[c]) for c in COLUMNS])
+        w.writerow([spreadsheet_cell(r[c]) for c in COLUMNS])
     return buf.getvalue().encode("utf-8")
 
 
-def _cell(value) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula; quote such names."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def manifest_files(class_seed: int, rows: list[dict]) -> list[tuple[str, bytes]]:
+    """The manifest's two files, by name: JSON for handcalc, CSV for a spreadsheet."""
+    return [
+        (MANIFEST_JSON, manifest_json(class_seed, rows)),
+        (MANIFEST_CSV, manifest_csv(rows)),
+    ]
 
 
 def read_manifest(path: str) -> dict:
     """A manifest written by a class set; a one-line error for anything else."""
     text = read_text(path, "manifest", ManifestError)
+    name = shown(path)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
-        raise ManifestError(f"{path} is not a handcalc manifest (JSON)") from None
+        raise ManifestError(f"{name} is not a handcalc manifest (JSON)") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, nesting thousands deep
+        raise ManifestError(
+            f"{name} is not a handcalc manifest (numbers or nesting too big)"
+        ) from None
     if not isinstance(doc, dict) or doc.get("handcalc_manifest") != MANIFEST_VERSION:
-        raise ManifestError(f"{path} is not a handcalc manifest")
+        raise ManifestError(f"{name} is not a handcalc manifest")
     students = doc.get("students")
     if not isinstance(students, list) or not all(
         isinstance(r, dict) and isinstance(r.get("id"), str) for r in students
     ):
-        raise ManifestError(f"{path} is not a handcalc manifest (no students with IDs)")
+        raise ManifestError(f"{name} is not a handcalc manifest (no students with IDs)")
+    for number, row in enumerate(students, 1):
+        if not isinstance(row.get("student"), str):
+            raise ManifestError(f'{name}: student {number} has no name (a "student" text)')
     return doc
 
 
@@ -244,6 +254,39 @@ def check_same_class(folder: str, students: list[Student]) -> None:
             f"--seed and the size options (or use --manifest {where}), else write this "
             "class to another folder"
         )
+
+
+def previous_class(folder: str, students: list[Student], force: bool = False) -> dict | None:
+    """The manifest already in `folder` when it lists this class (its other kind's files are
+    kept), else None. Unless `force`, refuses to replace another class's manifest, or a
+    manifest.json or manifest.csv that handcalc did not write."""
+    if force or not os.path.isdir(folder):
+        return None
+    for name, ours in ((MANIFEST_JSON, _is_our_json), (MANIFEST_CSV, _is_our_csv)):
+        path = os.path.join(folder, name)
+        if os.path.lexists(path) and not ours(path):
+            raise OutputError(
+                f"{shown(path)} was not written by handcalc; write the class to another "
+                "folder, or pass --force to replace it"
+            )
+    check_same_class(folder, students)
+    return previous_manifest(folder)
+
+
+def _is_our_json(path: str) -> bool:
+    try:
+        read_manifest(path)
+        return True
+    except ManifestError:
+        return False
+
+
+def _is_our_csv(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.readline().rstrip("\r\n") == ",".join(COLUMNS)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def previous_manifest(folder: str) -> dict | None:
