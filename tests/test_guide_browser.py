@@ -490,3 +490,17 @@ def test_screenshots_of_the_guide_wide_and_narrow(browser, tmp_path):
             p.page.keyboard.press("ArrowRight")
         assert _shot(p.page, tmp_path, f"guide-walk-{width}.png").stat().st_size > 20_000
         p.close()
+
+
+def test_without_room_beside_the_guide_docks_below_and_keeps_its_box_clear(browser, tmp_path):
+    p = Page(browser, tmp_path, width=900, height=700)
+    page = p.page
+    for name in ("exp_r3_c2", "Z_r3_c4", "K_r1_c1"):
+        page.focus(f'input[name="{name}"]')
+        page.keyboard.press("?")
+        assert page.get_attribute("#guide", "class") == "guide docked"
+        cell = page.locator(f'input[name="{name}"]').bounding_box()
+        guide = page.locator("#guide").bounding_box()
+        assert cell["y"] + cell["height"] <= guide["y"]  # the asked box stays in sight
+        assert guide["y"] + guide["height"] <= 700.5 and guide["width"] >= 890
+    p.close()
