@@ -463,8 +463,12 @@
   function play() {
     pause();
     walk.timer = setInterval(function () {
-      if (walk.at >= ex.worked.length - 1) pause();
-      else showStep(walk.at + 1);
+      var last = ex.worked.length - 1;
+      if (walk.at < last) showStep(walk.at + 1);
+      if (walk.at >= last) {
+        pause();
+        showStep(last);
+      }
     }, PACE_MS);
   }
 
