@@ -371,9 +371,12 @@
       clearMarks();
       gHint.textContent = "";
     }
+    var entering = !current || current.name !== el.dataset.step;
     lastCell = el;
     cellButtons();
     setCurrent(el.dataset.step, el.closest(".item"));
+    // Tabbing into a new step, a screen reader hears what the step is for once.
+    if (entering) say(labelText(el.dataset.step) + ": " + whyText(el.dataset.step));
   });
 
   buttons.hint.addEventListener("click", function () {

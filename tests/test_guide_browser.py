@@ -462,6 +462,8 @@ def test_the_tools_are_buttons_with_names_reached_by_tab(wide):
     assert wide.active() == "reveal-cell" and page.locator(".is-revealed").count() == 0
     assert "Pick a box first" in page.locator("#guide-live").inner_text()
     page.focus('input[name="colsum_2"]')
+    words = explanations(wide.sol.problem)
+    assert page.locator("#guide-live").inner_text() == "colsum = column sums: " + words["colsum"]
     assert page.get_attribute("#hint", "aria-label") == "Hint for colsum, entry 2"
     assert page.get_attribute("#reveal-step", "aria-label") == "Reveal every cell of colsum"
     page.keyboard.press("?")
