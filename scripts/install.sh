@@ -36,8 +36,9 @@ as_root() {
 apt_install() {
   echo "installing system packages: $*"
   as_root apt-get update -qq
+  # (debconf's note that apt-utils is missing is dropped; pipefail keeps apt-get's status)
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "$@" >/dev/null
+    "$@" 2>&1 >/dev/null | { grep -v "^debconf: delaying package configuration" || true; } >&2
 }
 
 # The packages dpkg does not list as installed.
