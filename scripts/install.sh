@@ -16,6 +16,7 @@ case "${1:-}" in
   *) echo "usage: scripts/install.sh [--test]" >&2; exit 2 ;;
 esac
 
+# libharfbuzz-subset0: WeasyPrint subsets fonts with it, else with fontTools (several times slower)
 packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core libharfbuzz-subset0)
 if [ "$mode" = test ]; then
   packages+=(poppler-utils chromium nodejs libatomic1)
