@@ -351,6 +351,7 @@ def _write_sheet(
     )
     from . import render
 
+    _note_slow_pdf(fmt)
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
     click.echo(f"wrote {output}  (ID {problem.id})")
@@ -440,6 +441,16 @@ def key(output, fmt, paper, title, student, working, **opts):
     _write_sheet("key", output, fmt, paper, title, student, False, opts, working=working)
 
 
+def _note_slow_pdf(fmt: str) -> None:
+    """Say once, before rendering, when this machine makes PDFs the slow way."""
+    if fmt == "pdf":
+        from . import render
+
+        note = render.slow_pdf_note()
+        if note:
+            click.echo(note, err=True)
+
+
 @contextlib.contextmanager
 def _progress(total: int, label: str):
     """A progress bar on a terminal's stderr; nothing at all when stderr is not a terminal."""
@@ -504,6 +515,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     elif chosen.manifest is not None:
         click.echo(f"the class of {chosen.manifest} (class seed {class_seed})", err=True)
     what = {"key": "keys", "answers": "answers files", "interactive": "pages"}.get(kind, "sheets")
+    _note_slow_pdf(fmt)
     with _progress(len(students), f"rendering {len(students)} {what}") as tick:
         written = write_class_set(
             students,
@@ -541,8 +553,13 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     help="Grade a class set: match the files to this manifest's students "
     "(the gradebook defaults to gradebook.csv beside it).",
 )
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Only the summary table: a line per file with its score (with --json, a list).",
+)
 @friendly
-def check(files, as_json, csv_path, manifest, **opts):
+def check(files, as_json, csv_path, manifest, summary, **opts):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
     The sheet comes from --seed, --from or --id, or else from each file's own ID, or
@@ -552,7 +569,7 @@ def check(files, as_json, csv_path, manifest, **opts):
     from .files import write_atomic
 
     if manifest is not None:
-        return _check_class(manifest, files, as_json, csv_path, opts)
+        return _check_class(manifest, files, as_json, csv_path, summary, opts)
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
 
@@ -572,15 +589,7 @@ def check(files, as_json, csv_path, manifest, **opts):
             rows.append((path, str(e)))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
-    if as_json:
-        objs = [report.to_json(r) for r in reports]
-        click.echo(json.dumps(objs[0] if len(files) == 1 else objs, ensure_ascii=False))
-    elif csv_path:
-        for r in reports:
-            who = f" ({r.answers.student})" if r.answers.student else ""
-            click.echo(f"{r.answers.source}{who}: {r.percent:.1f} %")
-    else:
-        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+    _show(rows, reports, as_json, summary, one=len(files) == 1)
     if csv_path:
         write_atomic(csv_path, report.gradebook(rows))
         click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
@@ -588,10 +597,31 @@ def check(files, as_json, csv_path, manifest, **opts):
         sys.exit(1)
 
 
-def _check_class(manifest, files, as_json, csv_path, opts):
+def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:
+    """check's output: every report in full (text, or JSON: one object for one file, else a
+    list), then for several files the summary table (on stderr with --json, so that stdout
+    stays JSON); with --summary, the table alone."""
+    from . import report
+
+    if summary:
+        if as_json:
+            click.echo(json.dumps(report.summary_rows(rows), ensure_ascii=False))
+        else:
+            click.echo(report.summary(rows), nl=False)
+        return
+    if as_json:
+        objs = [report.to_json(r) for r in reports]
+        click.echo(json.dumps(objs[0] if one else objs, ensure_ascii=False))
+    else:
+        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+    if not one:
+        click.echo(("" if as_json else "\n") + report.summary(rows), nl=False, err=as_json)
+
+
+def _check_class(manifest, files, as_json, csv_path, summary, opts):
     """check --manifest: one gradebook row per student of a class set."""
     from . import report
-    from .classgrade import grade_class
+    from .classgrade import NOTHING_HANDED_IN, grade_class
     from .files import write_atomic
 
     given = [k for k, v in opts.items() if v is not None]
@@ -607,10 +637,10 @@ def _check_class(manifest, files, as_json, csv_path, opts):
     for name in missing:
         click.echo(f"no answers from {name}", err=True)
     if as_json:
-        click.echo(json.dumps([report.to_json(r) for r in reports], ensure_ascii=False))
-    else:
-        for r in reports:
-            click.echo(f"{r.answers.student}: {r.percent:.1f} %  ({r.answers.source})")
+        shown = reports
+    else:  # a student who handed nothing in has a line in the table, not a blank report
+        shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
+    _show(rows, shown, as_json, summary, one=False)
     write_atomic(csv_path, report.gradebook(rows))
     click.echo(f"wrote {csv_path}  ({len(reports)} students, {len(errors)} failed)", err=True)
     if errors:

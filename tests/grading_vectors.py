@@ -123,6 +123,19 @@ def cases() -> list[tuple[str, object, dict]]:
     commas["Z"][0][1] = "1,2,5"
     out.append(("decimal commas, and commas that could separate thousands", sol, commas))
 
+    bad_sum = list(v["colsum"])
+    bad_sum[1] = bad_sum[1] + 2
+    carried_sum = follow(sol, {"colsum": tuple(bad_sum)})
+    a_slip = tweak(carried_sum["A"], 0, 1, carried_sum["A"][0][1] + 1)
+    carried_sum = follow(sol, {"colsum": tuple(bad_sum), "A": a_slip})
+    out.append(
+        ("wrong colsum carried into A, then a slip in A", sol, full(sol, values=carried_sum))
+    )
+    one_short = full(sol)
+    one_short["A"] = as_answer(sol.exercise["A"], v["A"], dec(3))
+    one_short["A"][0][1] = numbers.decimal(v["A"][0][1], 1)
+    out.append(("one decimal too short", sol, one_short))
+
     notation = full(sol)
     notation["Q"] = [[str(x).replace("-", "\u2212") + " " for x in row] for row in notation["Q"]]
     notation["K"] = [[f"+{x}" if x >= 0 else f"{2 * x}/2" for x in row] for row in notation["K"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -57,7 +58,13 @@ def test_a_class_is_graded_into_one_row_per_student(handed_in, cli):
     assert book[2]["percent"] == "0.0" and book[2]["file"] == "nothing handed in"
     assert {"S", "A", "colsum", "Z", "error"} <= set(book[0])
     assert "no answers from Student 3" in result.stderr
-    assert "Student 2: " in result.output
+    out = result.stdout
+    assert out.count("handcalc check  ") == 3  # a full report for each file handed in
+    assert "(Student 2)" in out and "One slip in Q, row 1, column 1: wrote" in out
+    assert re.search(r"^Student 3 +nothing handed in +0\.0 %  -$", out, re.M)
+    assert re.search(rf"^Student 2 +{re.escape(str(subs / 'b.json'))} +9\d\.\d %  Q$", out, re.M)
+    mean = sum(float(r["percent"]) for r in book) / 4
+    assert out.splitlines()[-1] == f"4 graded, 0 failed; mean {mean:.1f} %"
 
 
 def test_unmatched_files_are_one_line_errors_and_rows_of_their_own(handed_in, tmp_path):
