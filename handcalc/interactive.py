@@ -61,6 +61,8 @@ _PRODUCT = "Entry (i, j) is row i of {a} times column j of {b}: multiply pair by
 EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "X": "The input: each {token} is one token (a word, say) described by a few numbers, its "
     "features. Everything below is worked out from these numbers and the weights.",
+    "Xq": "The query side's input (cross-attention): each {token} is one token whose questions "
+    "are put to the tokens of X; its own keys and values are not used.",
     "WQ": "Query weights. A real model learns them; here they are small whole numbers so that "
     "the work stays by hand. They turn a token's features into the question it asks.",
     "WK": "Key weights: they turn a token's features into what the token can be found by.",

@@ -32,7 +32,7 @@ def _where(p) -> str:
 def _revealed_text(counts: dict[str, int]) -> str:
     """Cells the interactive sheet showed the learner: counted, never credited."""
     n = counts[REVEALED]
-    return f", {n} revealed (shown by the sheet, not credited)" if n else ""
+    return f", {n} revealed, not credited" if n else ""
 
 
 def to_text(report: Report) -> str:
