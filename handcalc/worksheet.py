@@ -34,6 +34,18 @@ def check_title(title: str | None) -> None:
         )
 
 
+# A name longer than this does not fit the name line (and only slows the layout down).
+NAME_LIMIT = 80
+
+
+def check_name(name: str | None, what: str = "--student") -> None:
+    """A student's name too long for the name line is refused before any work is done."""
+    if name is not None and len(name) > NAME_LIMIT:
+        raise OptionError(
+            f"{what} is {len(name)} characters long; at most {NAME_LIMIT} fit on the name line"
+        )
+
+
 def title_style(title: str) -> str:
     """A font size that keeps this title on one line (16 pt for a short one)."""
     if len(title) <= TITLE_ONE_LINE_AT_16PT:
