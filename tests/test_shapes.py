@@ -218,9 +218,9 @@ def test_draws_are_hand_friendly_and_ids_round_trip(name):
     for seed in range(25):
         sol = draw(Spec(**SPECS[name]), seed)
         assert failed_rules(sol) == []
-        for name, m in sol.problem.given.items():  # Xq is input, drawn like X (0:1)
-            lo, hi = (0, 1) if name in ("X", "Xq") else (-1, 1)
-            assert all(lo <= x <= hi for row in m for x in row), name
+        for given, m in sol.problem.given.items():  # Xq is input, drawn like X (0:1)
+            lo, hi = (0, 1) if given in ("X", "Xq") else (-1, 1)
+            assert all(lo <= x <= hi for row in m for x in row), given
         back = decode_id(sol.problem.id)
         assert back.given == sol.problem.given
         assert back.spec.exercise() == sol.problem.spec.exercise()
