@@ -43,8 +43,8 @@ def environment() -> jinja2.Environment:
     )
 
 
-# The interactive sheet's scripts, inlined in this order: the grader, then the page.
-SCRIPTS = ("grading.js", "sheet.js")
+# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide.
+SCRIPTS = ("grading.js", "sheet.js", "guide.js")
 
 
 def _script() -> str:
@@ -61,7 +61,8 @@ def render_html(view: Sheet) -> str:
     css = (template_dir() / "sheet.css").read_text(encoding="utf-8")
     js = ""
     if view.interactive:
-        css += (template_dir() / "interactive.css").read_text(encoding="utf-8")
+        for name in ("interactive.css", "guide.css"):
+            css += (template_dir() / name).read_text(encoding="utf-8")
         js = _script()
     return env.get_template("sheet.html").render(sheet=view, css=css, js=js)
 
