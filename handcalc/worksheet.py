@@ -222,6 +222,7 @@ class Working:
     comparisons: tuple[Comparison, ...]
     grading_rule: str
     savings: tuple[str, ...] = ()
+    savings_heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -801,6 +802,7 @@ def build(
             comparisons=tuple(_comparisons(sol, small)),
             grading_rule=GRADING_RULE,
             savings=tuple(savings(sol)),
+            savings_heading="What the cache saved" if ex.form == "decode" else "What sharing saved",
         )
     problem = sol.problem
     rules = tuple(show(r) for r in problem.spec.rules_text())
