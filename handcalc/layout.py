@@ -30,7 +30,8 @@ OUTLINE = 1.0  # the thickest box outline, drawn outside the box
 
 # Cell sizes at scale 1 (w, h): what a hand needs to write such an answer. The targets of
 # the default sheet: fractions 16 × 8 mm, whole numbers 9 × 8 mm.
-CELL = {"fraction": (16.0, 8.0), "whole": (9.0, 8.0)}
+CELL = {"long": (20.0, 8.0), "fraction": (16.0, 8.0), "whole": (9.0, 8.0)}
+LONG_EXTRA = 4.0
 GIVEN_W_MIN, GIVEN_H = 6.0, 5.0
 GIVEN_CHAR_MM = 1.95  # one character of a printed given (about 9 pt monospaced) and padding
 # Cells shrink to fit a crowded page down to MIN_SCALE, and grow on an empty one up to GROW.
@@ -86,7 +87,6 @@ class SectionPlan:
     foot: float = 0.0  # the height of a working area under it, at the foot of its page
 
 
-
 @dataclass(frozen=True)
 class PagePlan:
     """The whole sheet's geometry."""
@@ -101,17 +101,24 @@ class PagePlan:
         return OUTLINE + max(0.0, (self.avail_w - section.width) / 2)
 
 
+def _denominators(ex: steps.Exercise, step: steps.Step) -> int:
+    """How many independent denominators can meet in one cell: one from 3^x and the sums
+    (each column of A shares its column's sum), more where heads are stacked and mixed."""
+    if step.given or step.kind == "scale":
+        return 0
+    if step.kind in ("exp", "sum", "normalise"):
+        return 1
+    inner = [_denominators(ex, ex[i]) for i in step.inputs]
+    return sum(inner) if step.kind in ("product", "concat") else max(inner, default=0)
+
+
 def holds(ex: steps.Exercise, step: steps.Step) -> str:
-    """What a step's cells can hold, from the step table alone: "given", "whole" numbers or
-    "fraction"s. Powers of 3, sums and divisions make fractions, and so does any product or
-    rearrangement of a step that holds them; floor(S/2) is whole again."""
+    """What a step's cells can hold, from the step table alone: "given", "whole" numbers,
+    "fraction"s, or "long" fractions where denominators from several heads meet (O)."""
     if step.given:
         return "given"
-    if step.kind in ("exp", "sum", "normalise"):
-        return "fraction"
-    if step.kind in ("scale",):
-        return "whole"
-    return "fraction" if any(holds(ex, ex[i]) == "fraction" for i in step.inputs) else "whole"
+    mixed = _denominators(ex, step)
+    return "whole" if mixed == 0 else "fraction" if mixed == 1 else "long"
 
 
 def display_shape(step: steps.Step, convention: str) -> tuple[int, int]:
@@ -171,10 +178,12 @@ def _cells(ex, placed, sw: float, sh: float, given_w: float) -> list[tuple[float
     need = []
     for p in placed:
         kind = holds(ex, p.step)
-        if kind == "given":
-            need.append((given_w * min(1.0, sw), GIVEN_H * min(1.0, sh)))
+        if kind == "given":  # printed at 8 pt or more: they never shrink
+            need.append((given_w, GIVEN_H))
         else:
             w, h = CELL[kind]
+            if kind == "long":  # each further head's denominator adds digits
+                w += LONG_EXTRA * (_denominators(ex, p.step) - 2)
             need.append((w * sw, h * sh))
     across, down = _ties(placed)
     widest: dict[int, float] = {}
@@ -283,7 +292,7 @@ def plan(
     before (the heads' joint output under the last head)."""
     name, pw, ph = PAPERS[paper]
     banded = len(layout) > 1
-    given_w = max(GIVEN_W_MIN, GIVEN_CHAR_MM * (given_chars + 1))
+    given_w = max(GIVEN_W_MIN, GIVEN_CHAR_MM * (given_chars + 1.5))
     joinable = banded and layout[-1][1] == "band-out"
     best = None
     for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
@@ -292,14 +301,16 @@ def plan(
 
         def make(sw, sh, join=False):
             return [
-                _section(ex, placed, sw, sh, given_w, heading, band, not (join and k == len(layout) - 1))
+                _section(
+                    ex, placed, sw, sh, given_w, heading, band, not (join and k == len(layout) - 1)
+                )
                 for k, (heading, band, placed) in enumerate(layout)
             ]
 
-        def wide_enough(sw):
+        def wide_enough(sw, avail_w=avail_w):
             return all(s.width <= avail_w for s in make(sw, 1.0))
 
-        def tall_enough(sh, join=False):
+        def tall_enough(sh, join=False, avail_h=avail_h):
             return all(u <= avail_h for u in _page_heights(make(1.0, sh, join), banded))
 
         sw = _largest(wide_enough, MIN_SCALE, GROW_W)

@@ -43,12 +43,17 @@ def title_style(title: str) -> str:
 
 
 MAX_FONT_PT = 10.0
+MIN_FONT_PT = 8.0  # every number the key prints
+# The longest answer a cell of each kind must show whole when typed: −141, −141/58, −1869/638.
+ANSWER_CHARS = {"whole": 4, "fraction": 7, "long": 9}
+FIELD_PAD_PT = 7.0  # what a reader keeps clear around a field's text (pypdf: 2 + 4), and 1 spare
 MM_PER_PT = 25.4 / 72
 CH_EM = 1233 / 2048  # advance of DejaVu Sans Mono, the sheet's cell font, in em
 
 MINUS = "\u2212"
 # The key's working page: cells of the exact track, wide enough for "−0.123" at 8 pt or more.
 COMPARE_CELL = (12.5, 5.0)
+COMPARE_PT = 8.5
 
 # The crossing plan for one head, in the column convention: (role, grid row, grid column).
 # A product's left factor sits in the grid column to its left, its right factor higher up in
@@ -233,6 +238,8 @@ def _font_and_chars(width_mm: float, longest: int) -> tuple[float, int]:
     """Chars per cell and a font size for which that many chars span exactly one cell."""
     width_pt = width_mm / MM_PER_PT
     chars = max(longest + 1, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
+    if width_pt / (CH_EM * chars) < MIN_FONT_PT and longest > 1:
+        chars = max(longest, chars - 1)  # a long key value drops its padding, not its size
     return round(width_pt / (CH_EM * chars), 3), chars
 
 
@@ -247,6 +254,7 @@ def matrix_view(
     fillable: bool = False,
     label: str | None = None,
     title: str | None = None,
+    answer_chars: int = 0,
 ) -> MatrixView:
     """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
     grey line to each row (the key's 3-decimal values)."""
@@ -268,8 +276,16 @@ def matrix_view(
     font, chars = _font_and_chars(w, longest)
     two = decimals is not None
     line_mm = h / 2 if two else h
-    font = min(font, round(line_mm / MM_PER_PT * 0.8, 3))
+    font = min(font, round(line_mm / MM_PER_PT * 0.9, 3))
     seg_style = f"width:{chars}ch;height:{line_mm:.3f}mm"
+    # a field sized in mm: its own font (below) must not change its width
+    field_style = f"width:{w:.3f}mm;height:{line_mm:.3f}mm"
+    if answer_chars:
+        # A form field holds the longest answer of its kind whole, clear of the reader's
+        # padding; its font size goes into the PDF field itself.
+        fit = (w / MM_PER_PT - FIELD_PAD_PT) / (CH_EM * answer_chars)
+        field_pt = round(min(font, max(MIN_FONT_PT, fit)), 3)
+        field_style += f";font-size:{field_pt}pt"
     lines = []
     for r in range(rows):
         passes = [texts[r]] + ([decimals[r]] if two else [])
@@ -291,7 +307,7 @@ def matrix_view(
                         r0, c0 = r, None
                     name = steps.field_name(step.name, r0, c0)
                     spoken = _cell_label(step.name, r0, c0)
-                    segs.append(Segment("input", "", name, seg_style, spoken, r, c))
+                    segs.append(Segment("input", "", name, field_style, spoken, r, c))
                 else:
                     run += _center(t, chars)
             if run:
@@ -382,6 +398,7 @@ def _section(
                 place=box.role + (" side" if box.label_side else ""),
                 place_style=f"left:{x0 + box.x:.3f}mm;top:{box.y:.3f}mm",
                 fillable=fillable and not box.step.given,
+                answer_chars=ANSWER_CHARS.get(layout.holds(ex, box.step), 0),
             )
         )
     aside = ""
@@ -423,7 +440,7 @@ def _texts(
     second line under it (blank under a whole number), so every such box reads alike."""
     rows = _as_rows(value, step, convention)
     texts = [[_cell_text(x) for x in row] for row in rows]
-    if holds != "fraction":
+    if holds not in ("fraction", "long"):
         return texts, None
     decimals = [
         [
@@ -493,8 +510,10 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
             )
         exact_name = show(_EXACT_NAME.get(step.kind, step.formula).format(d=d_k))
         pretty = _pretty(name, step)
+        longest = max(len(t) for grid in (hand_t, exact_t, diff_t) for row in grid for t in row)
+        fit = (max(cell[0], (longest + 1) * CH_EM * COMPARE_PT * MM_PER_PT), cell[1])
         views = [
-            matrix_view(ex, step, t, None, cell, label=lab, title=tit)
+            matrix_view(ex, step, t, None, fit, label=lab, title=tit)
             for t, lab, tit in (
                 (hand_t, f"{pretty} by hand", show(step.formula)),
                 (exact_t, f"{pretty} exact", exact_name),
@@ -547,9 +566,7 @@ def instructions(sol: Solution) -> str:
     example = next(
         (e for e in EXAMPLES if not {numbers.text(e), numbers.decimal(e, 2)} & seen), EXAMPLES[-1]
     )
-    return INSTRUCTIONS.format(
-        fraction=numbers.text(example), decimal=numbers.decimal(example, 2)
-    )
+    return INSTRUCTIONS.format(fraction=numbers.text(example), decimal=numbers.decimal(example, 2))
 
 
 # --- the sheet ----------------------------------------------------------------------------
