@@ -19,6 +19,7 @@ from handcalc.draw import make_problem
 from handcalc.interactive import page_data
 from handcalc.problem import Spec, decode_id
 from handcalc.solution import solve
+from handcalc.steps import field_name
 
 PATH = Path(__file__).resolve().parent / "vectors" / "grading.json"
 VERSION = 1
@@ -113,6 +114,27 @@ def cases() -> list[tuple[str, object, dict]]:
     rounded_a = steps.normalise(v["exp"], rough, "columns")
     carried["A"] = as_answer(sol.exercise["A"], rounded_a, dec(4))
     out.append(("rounded decimals carried forward", sol, carried))
+
+    commas = full(sol)
+    commas["A"] = as_answer(sol.exercise["A"], v["A"], lambda x: dec(4)(x).replace(".", ","))
+    commas["colsum"] = [dec(2)(x).replace(".", ",") for x in v["colsum"]]
+    commas["Z"] = as_answer(sol.exercise["Z"], v["Z"], lambda x: dec(2)(x).replace(".", ","))
+    commas["Z"][0][0] = "1,234"  # a comma before three digits may separate thousands: refused
+    commas["Z"][0][1] = "1,2,5"
+    out.append(("decimal commas, and commas that could separate thousands", sol, commas))
+
+    bad_sum = list(v["colsum"])
+    bad_sum[1] = bad_sum[1] + 2
+    carried_sum = follow(sol, {"colsum": tuple(bad_sum)})
+    a_slip = tweak(carried_sum["A"], 0, 1, carried_sum["A"][0][1] + 1)
+    carried_sum = follow(sol, {"colsum": tuple(bad_sum), "A": a_slip})
+    out.append(
+        ("wrong colsum carried into A, then a slip in A", sol, full(sol, values=carried_sum))
+    )
+    one_short = full(sol)
+    one_short["A"] = as_answer(sol.exercise["A"], v["A"], dec(3))
+    one_short["A"][0][1] = numbers.decimal(v["A"][0][1], 1)
+    out.append(("one decimal too short", sol, one_short))
 
     notation = full(sol)
     notation["Q"] = [[str(x).replace("-", "\u2212") + " " for x in row] for row in notation["Q"]]
@@ -225,6 +247,33 @@ def cases() -> list[tuple[str, object, dict]]:
     )
     hb = blank_steps(full(heads), "Zcat")
     out.append(("2 heads, Zcat blank", heads, hb))
+    out += revealed_cases(sol, rows, heads)
+    return out
+
+
+def revealed_cases(sol, rows, heads) -> list[tuple[str, object, dict]]:
+    """Cells the interactive sheet revealed: graded, never credited, kept out of mistakes."""
+    out = []
+    v = sol.values
+    shown = full(sol)
+    shown["revealed"] = ["S_r1_c1", "colsum_2", "A_r2_c3"]
+    out.append(("revealed cells in right work", sol, shown))
+    swapped = full(sol, values=follow(sol, {"Q": v["K"], "K": v["Q"]}))
+    swapped["Q"][0][0] = frac(v["Q"][0][0])
+    swapped["revealed"] = ["Q_r1_c1"]
+    out.append(("revealed cell kept out of a named mistake", sol, swapped))
+    slipped = tweak(v["S"], 1, 1, v["S"][1][1] + 3)
+    carried = full(sol, values=follow(sol, {"S": slipped}))
+    carried["exp"] = as_answer(sol.exercise["exp"], v["exp"])
+    carried["revealed"] = [field_name("exp", r, c) for r in range(4) for c in range(4)]
+    carried["A"] = None
+    out.append(("a whole step revealed after a slip", sol, carried))
+    rshown = full(rows)
+    rshown["revealed"] = ["rowsum_3", "Z_r2_c1"]
+    out.append(("rows, revealed cells", rows, rshown))
+    hshown = blank_steps(full(heads), "O")
+    hshown["revealed"] = ["Zcat_r1_c1", "S2_r1_c2"]
+    out.append(("2 heads, revealed cells", heads, hshown))
     return out
 
 

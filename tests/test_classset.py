@@ -98,6 +98,7 @@ def test_a_repeated_problem_is_skipped_and_an_exhausted_space_is_an_error():
 
 def test_split_file_names_are_safe_and_unique():
     names = ["Zoë Ünal", "../../etc/passwd", "李雷", "a/b\\c:d*?", "Zoë Ünal", "CON"]
+    names += ["Søren Ørsted", "Łukasz Straße", "Ærø Þór"]
     students = classset.draw_class(Spec(), 1, names)
     files = classset.split_names(students, "key", "pdf")
     assert files == [
@@ -107,6 +108,9 @@ def test_split_file_names_are_safe_and_unique():
         "4-a-b-c-d-key.pdf",
         "5-Zoe-Unal-key.pdf",
         "6-CON-key.pdf",
+        "7-Soren-Orsted-key.pdf",
+        "8-Lukasz-Strasse-key.pdf",
+        "9-Aero-Thor-key.pdf",
     ]
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", f) for f in files)
 
@@ -159,7 +163,9 @@ def test_manifest_matches_every_booklet_page_to_its_key(booklets):
     for r, end in zip(rows, starts[1:]):
         assert set(key_ids[r["key_page"] - 1 : end - 1]) == {r["id"]}
     csv_lines = (folder / "manifest.csv").read_text(encoding="utf-8").splitlines()
-    assert csv_lines[0] == "number,student,id,seed,file,page,key_file,key_page"
+    assert csv_lines[0] == (
+        "number,student,id,seed,file,page,key_file,key_page,screen_file,answers_file"
+    )
     assert csv_lines[4].startswith("4,'=SUM(A1),")  # a spreadsheet would run it as a formula
 
 
@@ -298,6 +304,16 @@ def test_split_into_an_existing_folder_replaces_only_its_own_names(tmp_path, abc
     assert page_ids(out / "2-B.pdf") == [abc[1].id]
 
 
+def _has_data(paths) -> bool:
+    for p in paths:
+        try:
+            if p.is_file() and p.stat().st_size:
+                return True
+        except FileNotFoundError:  # renamed or removed since it was listed
+            pass
+    return False
+
+
 def test_ctrl_c_leaves_no_partial_output(tmp_path):
     args = "key --count 60 --seed 1 -o".split() + [str(tmp_path / "keys.pdf")]
     proc = subprocess.Popen(
@@ -308,7 +324,12 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
         text=True,
         start_new_session=True,
     )
-    time.sleep(2.5)  # workers are started and rendering
+    # Interrupt once the booklet's part file holds a joined sheet: the workers are rendering.
+    deadline = time.monotonic() + 300
+    while not _has_data(tmp_path.glob("*.part")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
+        time.sleep(0.02)
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole group
     _, err = proc.communicate(timeout=30)
