@@ -32,7 +32,7 @@ OUTLINE = 1.0  # the thickest box outline, drawn outside the box
 # the default sheet: fractions 16 × 8 mm, whole numbers 9 × 8 mm.
 CELL = {"long": (20.0, 8.0), "fraction": (16.0, 8.0), "whole": (9.0, 8.0)}
 LONG_EXTRA = 4.0
-GIVEN_W_MIN, GIVEN_H = 6.0, 5.0
+GIVEN_W_MIN, GIVEN_H, GIVEN_H_MIN = 6.0, 5.0, 4.0
 GIVEN_CHAR_MM = 1.95  # one character of a printed given (about 9 pt monospaced) and padding
 # Cells shrink to fit a crowded page down to MIN_SCALE, and grow on an empty one up to GROW.
 MIN_SCALE = 0.55
@@ -63,6 +63,7 @@ class Box:
     cell_w: float
     cell_h: float
     label_side: bool
+    placed: Placed  # the plan's entry this box draws (for what the view needs of it)
 
     @property
     def width(self) -> float:
@@ -178,8 +179,8 @@ def _cells(ex, placed, sw: float, sh: float, given_w: float) -> list[tuple[float
     need = []
     for p in placed:
         kind = holds(ex, p.step)
-        if kind == "given":  # printed at 8 pt or more: they never shrink
-            need.append((given_w, GIVEN_H))
+        if kind == "given":  # printed at 8 pt or more: never narrower, and barely shorter
+            need.append((given_w, max(GIVEN_H_MIN, GIVEN_H * min(1.0, sh))))
         else:
             w, h = CELL[kind]
             if kind == "long":  # each further head's denominator adds digits
@@ -227,7 +228,7 @@ def _section(ex, placed, sw, sh, given_w, heading="", band="", new_page=True) ->
             x += col_w[p.col] - cols * w
         if role == "above":
             y += row_h[p.row] - rows * h - (0.0 if side[i] else LABEL_H)
-        boxes.append(Box(p.step, role, x, y, rows, cols, w, h, side[i]))
+        boxes.append(Box(p.step, role, x, y, rows, cols, w, h, side[i], p))
     width = max(b.x + b.width for b in boxes)
     height = sum(row_h) + ROW_GAP * (n_rows - 1)
     return SectionPlan(heading, band, tuple(boxes), width, height, new_page)

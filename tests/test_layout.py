@@ -29,6 +29,8 @@ VARIANTS = {
     "causal": Spec(causal=True),
     "rows": Spec(convention="rows"),
     "heads2": Spec(heads=2),
+    "cross": Spec(queries=3),
+    "grouped": Spec(heads=4, kv_heads=2, tokens=3),
 }
 # Steps whose cells hold fractions on the default sheet (the list), checked by name so
 # the layout's own classification is checked too.
