@@ -449,7 +449,9 @@ def _section(
             texts,
             decimals,
             (box.cell_w, box.cell_h),
-            place=box.role + (" side" if box.label_side else ""),
+            place=box.role
+            + (" side" if box.label_side else "")
+            + (" shared" if shared_from is not None else ""),
             place_style=f"left:{x0 + box.x:.3f}mm;top:{box.y:.3f}mm",
             fillable=fillable and not box.step.given and shared_from is None,
             answer_chars=ANSWER_CHARS.get(layout.holds(ex, box.step), 0),
