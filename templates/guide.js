@@ -48,7 +48,7 @@
   /* A factor's number as the learner has it: a given, what they wrote, "?" for a blank box;
      a masked cell has no box and is what the mask makes it. */
   function factor(s, r, c) {
-    if (s.kind === "given") return pretty(data.given[s.name][r][c]);
+    if (s.kind === "given") return keyText(s, r, isVector(s) ? null : c);
     var el = byName[G.fieldName(s.name, r, isVector(s) ? null : c)];
     if (!el) return keyText(s, r, isVector(s) ? null : c);
     var v = el.value.trim();
@@ -542,12 +542,5 @@
   cellButtons();
   buttons.walk.disabled = false;
 
-  S.guide = {
-    hint: hint,
-    reveal: reveal,
-    startWalk: startWalk,
-    stopWalk: stopWalk,
-    showStep: showStep,
-    walking: function () { return walk ? ex.worked[walk.at].name : null; },
-  };
+  S.guide = { hint: hint };
 })();
