@@ -433,7 +433,14 @@
       span.setAttribute("aria-hidden", "true");
       span.textContent = keyText(s, p[0], p[1]);
       el.parentNode.appendChild(span);
+      fit(span, el.parentNode);
     });
+  }
+
+  /* A long fraction is set smaller until it fits its box (down to 60 %). */
+  function fit(span, box) {
+    var need = span.scrollWidth, room = box.clientWidth - 2;
+    if (need > room) span.style.fontSize = Math.max(0.6, room / need) * 100 + "%";
   }
 
   function showStep(i) {
