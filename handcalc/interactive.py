@@ -30,6 +30,7 @@ def step_json(step: steps.Step) -> dict:
         "head": step.head,
         "title": step.title,
         "formula": step.formula,
+        "partner": step.partner,
     }
 
 
@@ -42,6 +43,8 @@ def page_data(problem: Problem) -> dict:
         "convention": ex.convention,
         "causal": ex.causal,
         "heads": ex.heads,
+        "form": ex.form,
+        "kvHeads": ex.kv_heads,
         "rounding": spec.rounding,
         "expLimit": EXP_LIMIT,
         "steps": [step_json(s) for s in ex],
