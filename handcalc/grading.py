@@ -17,9 +17,11 @@ For each step:
     *credited*: the key for a hidden, blank or unreadable cell and for a correct cell, the
     target a follow-through cell matched, the number as written for a wrong cell; and
     *as written*: every readable cell as written, the key for hidden, blank, unreadable.
-    Either way, a step the student left trivial (no readable cell, or every readable cell the
-    same number: all zeros, all ones…) counts as the key, whole. The two views differ only
-    where decimals were written; a student who carries rounded decimals forward is followed.
+    Either way, a step the student left trivial (no readable cell, or, in a step of more than
+    one graded cell, every readable cell the same number: all zeros, all ones…) counts as the
+    key, whole; a one-cell step (a decode step's one column sum) is trivial only when blank.
+    The two views differ only where decimals were written; a student who carries rounded
+    decimals forward is followed.
  2. Targets = steps.compute(step, inputs) for the credited view, then the as-written view
     (when its inputs differ), on the sheet's hand track, where 3^x accepts only a whole x
     within ±EXP_LIMIT. A view whose compute fails (a zero sum to divide by, 3^x of a
@@ -68,7 +70,9 @@ RULE = (
     "A cell is correct when it equals the key exactly (a fraction such as 9/46, a whole number, "
     "or an exact decimal such as 0.5), or when it is a decimal within half a unit of its last "
     "written place of the key, written to at least two decimals when the key is not a whole "
-    "number: for 9/46 = 0.1956…, 0.196 and 0.20 are correct, 0.2 is not. A cell that is wrong "
+    "number: for 9/46 = 0.1956…, 0.196 and 0.20 are correct, 0.2 is not. A decimal comma reads "
+    "as a point (0,196), except before exactly three digits after a non-zero whole number "
+    "(1,234), which could separate thousands and is refused. A cell that is wrong "
     "but equals what the step gives from the student's own earlier answers is follow-through "
     "and earns credit. Blank and unreadable earlier cells count as the key; an earlier step "
     "left blank or trivial (all one value) counts as the key, so it earns no follow-through."
@@ -153,6 +157,8 @@ class Context:
 
 def _weights_swapped(cx: Context, s: steps.Step):
     """The step's own input multiplied by its partner's weights (WK·Xq for a cross query)."""
+    if s.partner is None:  # a decode step's grown K is no projection
+        raise ValueError(f"{s.name} has no partner projection")
     own_w, other_w = cx.weights(s), cx.weights(cx.exercise[s.partner])
     swapped = replace(s, inputs=tuple(other_w if i == own_w else i for i in s.inputs))
     return steps.compute(swapped, cx.fed, cx.track)
@@ -283,7 +289,7 @@ def _shaped_like(value, step: steps.Step) -> bool:
 
 
 MISTAKES: tuple[Way, ...] = (
-    Way("weights-swapped", ("Q", "K"), _weights_swapped, _say_weights_swapped),
+    Way("weights-swapped", ("Q", "K", "q", "k"), _weights_swapped, _say_weights_swapped),
     Way("scores-transposed", ("S",), _scores_transposed, _say_scores_transposed),
     Way("rounding", ("scaled",), _other_rounding, _say_other_rounding),
     Way("not-scaled", ("scaled", "exp"), _unscaled, _say_unscaled),
@@ -421,7 +427,7 @@ def _judge(cell: Cell, key, targets: list) -> tuple[str, object]:
 
 def _trivial(cells, graded: list[Pos]) -> bool:
     values = {at(cells, p).written.value for p in graded if at(cells, p).written is not None}
-    return len(values) <= 1
+    return not values or (len(values) == 1 and len(graded) > 1)
 
 
 def too_short(w: numbers.Written | None, target) -> bool:
