@@ -347,7 +347,8 @@ def test_fillable_form_typed_with_the_key_scores_full_marks(cli, tmp_path, args)
     sol = solve(make_problem(seed=6, spec=Spec(**_spec_args(args))))
     fields = pypdf.PdfReader(blank).get_fields()
     cells = sum(math.prod(s.shape) for s in sol.exercise.worked)
-    assert len(fields) == cells + 1  # every worked cell once (no field in a shared copy), the ID
+    # every worked cell once (no field in a shared copy), the ID and the student's name
+    assert len(fields) == cells + 2
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(blank))
     values = {}
     for name, rows in gv.full(sol).items():
