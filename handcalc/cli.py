@@ -57,6 +57,13 @@ def problem_options(f):
             help="Grouped heads: the --heads query heads share this many key/value heads "
             "(1: multi-query).",
         ),
+        click.option(
+            "--decode",
+            is_flag=True,
+            default=None,
+            help="A decode step: the K and V of earlier tokens given as a cache, "
+            "one new token to add.",
+        ),
         click.option("--x-range", help="Range of X's entries, LO:HI."),
         click.option("--w-range", help="Range of the weights' entries, LO:HI."),
         click.option(
@@ -89,6 +96,7 @@ _SIZE_FLAGS = (
     "heads",
     "queries",
     "kv_heads",
+    "decode",
     "level",
     "x_range",
     "w_range",
@@ -103,7 +111,17 @@ def _spec(given: dict):
         given["level"] or "classic",
         **{
             k: given[k]
-            for k in ("tokens", "d_in", "d_k", "d_v", "heads", "queries", "kv_heads", *_RULE_FLAGS)
+            for k in (
+                "tokens",
+                "d_in",
+                "d_k",
+                "d_v",
+                "heads",
+                "queries",
+                "kv_heads",
+                "decode",
+                *_RULE_FLAGS,
+            )
         },
         x_range=_range(given["x_range"], "--x-range"),
         w_range=_range(given["w_range"], "--w-range"),

@@ -66,6 +66,7 @@ class Spec:
     level: str = "classic"
     queries: int | None = None
     kv_heads: int | None = None
+    decode: bool = False
 
     def __post_init__(self):
         if self.d_v is None:
@@ -91,8 +92,29 @@ class Spec:
                 raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
 
     def _check_form(self) -> None:
-        if self.queries is not None and self.kv_heads is not None:
-            raise OptionError("--queries and --kv-heads make different exercises; pick one")
+        shapes = [
+            flag
+            for flag, on in (
+                ("--queries", self.queries is not None),
+                ("--kv-heads", self.kv_heads is not None),
+                ("--decode", self.decode),
+            )
+            if on
+        ]
+        if len(shapes) > 1:
+            raise OptionError(f"{' and '.join(shapes)} make different exercises; pick one")
+        if self.decode:
+            if self.heads != 1:
+                raise OptionError("--decode works one head; drop --heads")
+            if self.causal:
+                raise OptionError(
+                    "--causal does not apply to a decode step: its one query is the newest "
+                    "token, which sees every cached key anyway"
+                )
+            if self.tokens < 2:
+                raise OptionError(
+                    "--decode needs --tokens of at least 2: the cached tokens and the new one"
+                )
         if self.queries is not None and self.causal:
             raise OptionError(
                 "--causal does not apply to cross-attention: the queries come from Xq, not from "
@@ -108,9 +130,15 @@ class Spec:
     def form(self) -> str:
         if self.queries is not None:
             return "cross"
+        if self.decode:
+            return "decode"
         return "grouped" if self.kv_heads is not None else "self"
 
     def exercise(self) -> steps.Exercise:
+        if self.form == "decode":
+            return steps.build_decode(
+                self.tokens, self.d_in, self.d_k, self.d_v, self.convention, self.rounding
+            )
         if self.form == "cross":
             return steps.build_cross(
                 self.tokens,
@@ -165,6 +193,13 @@ class Spec:
             rules.append(
                 f"cross-attention: {self.queries} queries from Xq attend to the {self.tokens} "
                 "tokens of X (keys and values); no mask, every query sees every key"
+            )
+        if self.form == "decode":
+            rules.append(
+                f"decode step: the cache holds K and V of the {self.tokens - 1} earlier tokens; "
+                "the new token x adds one "
+                + ("column" if cols else "row")
+                + " to each, and its one query scores every key"
             )
         if self.heads > 1:
             rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
@@ -251,6 +286,8 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     spec = spec or Spec()
     if not isinstance(data, Mapping):
         raise ProblemFileError("a problem file must be a JSON object of matrices")
+    if "x" in data or "Kcache" in data:
+        return _decode_from_matrices(data, spec, seed)
     if "X" not in data:
         raise ProblemFileError("the problem has no X matrix")
     heads = 1
@@ -290,6 +327,27 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
             raise
         raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
     return Problem(sized, {k: v for k, v in data.items()}, seed)
+
+
+def _decode_from_matrices(data: Mapping, spec: Spec, seed: int | None) -> Problem:
+    """A decode step's file: the new token x, the weights and the two caches."""
+    for name in ("x", "WQ", "WV", "Kcache"):
+        if name not in data:
+            raise ProblemFileError(f"the problem has no {name} matrix (a decode step)")
+        _check_rows(name, data[name])
+    cols = spec.convention == "columns"
+    x, q, v, kc = data["x"], data["WQ"], data["WV"], data["Kcache"]
+    d_in = len(x) if cols else len(x[0])
+    cached = len(kc[0]) if cols else len(kc)
+    d_k = len(q) if cols else len(q[0])
+    d_v = len(v) if cols else len(v[0])
+    try:
+        sized = replace(spec, tokens=cached + 1, d_in=d_in, d_k=d_k, d_v=d_v, heads=1, decode=True)
+    except OptionError as e:
+        if "must be a whole number" not in str(e):
+            raise
+        raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
+    return Problem(sized, dict(data), seed)
 
 
 def _kv_heads(data: Mapping, heads: int) -> int | None:
@@ -336,6 +394,9 @@ _VERSION = 1
 # every version-1 ID reads as before.
 _SHAPED = 2
 _EXTRA_RADICES = (16, 16)
+# Version 4 is a decode step: the version-1 header says it all (one head, its sizes).
+# (Version 3 is kept for drills, which another change adds.)
+_DECODE = 4
 
 
 _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
@@ -344,7 +405,7 @@ _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _VERSION if sp.form == "self" else _SHAPED,
+        {"self": _VERSION, "decode": _DECODE}.get(sp.form, _SHAPED),
         CONVENTIONS.index(sp.convention),
         int(sp.causal),
         steps.ROUNDINGS.index(sp.rounding),
@@ -366,7 +427,7 @@ def encode_id(problem: Problem) -> str:
     n = 1  # a leading 1 keeps leading zero entries
     for x in entries:
         n = n * (hi - lo + 1) + (x - lo)
-    if problem.spec.form != "self":
+    if problem.spec.form in ("cross", "grouped"):
         extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
         for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
@@ -400,7 +461,7 @@ def decode_id(text: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version not in (_VERSION, _SHAPED):
+    if version not in (_VERSION, _SHAPED, _DECODE):
         raise bad
     extras = [0, 0]
     if version == _SHAPED:
@@ -413,6 +474,7 @@ def decode_id(text: str) -> Problem:
         spec = Spec(
             queries=extras[0] or None,
             kv_heads=extras[1] or None,
+            decode=version == _DECODE,
             tokens=tokens + 1,
             d_in=d_in + 1,
             d_k=d_k + 1,
