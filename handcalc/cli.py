@@ -62,22 +62,63 @@ def problem_options(f):
             type=click.Choice(["columns", "rows"]),
             help="Tokens as columns (default) or rows.",
         ),
+        click.option(
+            "--output-projection/--no-output-projection",
+            default=None,
+            help="Multi-head: end with O = WO·Zcat (default), or stop at the concatenated heads.",
+        ),
+        click.option(
+            "--given",
+            "given_steps",
+            metavar="STEP[,STEP...]",
+            help="Print these worked steps filled in, as givens, not graded: names (Q,K,V; S2), "
+            "or a drill: scores (Q,K,V given), softmax (S,V), output (A,V).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
     return f
 
 
-_SIZE_FLAGS = ("tokens", "d_in", "d_k", "d_v", "heads", "level", "x_range", "w_range")
-_RULE_FLAGS = ("rounding", "causal", "convention")
+_SIZE_FLAGS = (
+    "tokens",
+    "d_in",
+    "d_k",
+    "d_v",
+    "heads",
+    "level",
+    "x_range",
+    "w_range",
+    "output_projection",
+)
+_RULE_FLAGS = ("rounding", "causal", "convention", "given_steps")
+
+
+def _flag(key: str, value=None) -> str:
+    """The option a user typed for one of the shared options' keys."""
+    if key == "output_projection" and value is False:
+        return "--no-output-projection"
+    names = {"given_steps": "--given", "sheet_id": "--id", "source": "--from"}
+    return names.get(key, "--" + key.replace("_", "-"))
+
+
+def _steps_list(value: str | None):
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise OptionError("--given takes step names separated by commas, e.g. --given Q,K,V")
+    return names
 
 
 def _spec(given: dict):
     from .problem import Spec
 
+    sizes = ("tokens", "d_in", "d_k", "d_v", "heads", "output_projection")
     return Spec.for_level(
         given["level"] or "classic",
-        **{k: given[k] for k in ("tokens", "d_in", "d_k", "d_v", "heads", *_RULE_FLAGS)},
+        **{k: given[k] for k in (*sizes, "rounding", "causal", "convention")},
+        given_steps=_steps_list(given["given_steps"]),
         x_range=_range(given["x_range"], "--x-range"),
         w_range=_range(given["w_range"], "--w-range"),
     )
@@ -100,7 +141,7 @@ def resolve_problem(opts: dict):
         if fixed == "--id":
             clash += [k for k in _RULE_FLAGS if given[k] is not None]
         if clash:
-            flag = "--" + clash[0].replace("_", "-")
+            flag = _flag(clash[0], given[clash[0]])
             raise OptionError(
                 f"{fixed} fixes the sizes{' and rules' if fixed == '--id' else ''}; drop {flag}"
             )
@@ -512,7 +553,7 @@ def _check_class(manifest, files, as_json, csv_path, opts):
 
     given = [k for k, v in opts.items() if v is not None]
     if given:
-        flag = "--" + {"sheet_id": "id", "source": "from"}.get(given[0], given[0]).replace("_", "-")
+        flag = _flag(given[0], opts[given[0]])
         raise OptionError(f"--manifest names each student's sheet; drop {flag}")
     if csv_path is None:
         csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")

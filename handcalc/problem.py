@@ -15,8 +15,19 @@ from . import steps
 from .errors import OptionError, ProblemFileError
 from .files import read_text
 
-# Bounds that keep a sheet workable by hand and its ID short; beyond them the option is absurd.
+# Bounds that keep a drawn sheet workable by hand and its ID short; beyond them the option is
+# absurd. A typed-in problem (--from) may be bigger, up to TYPED_LIMITS: published exercises
+# run to 12 tokens, and the ID's header packs each size in 16 values (heads in 8).
 LIMITS = {"tokens": (1, 10), "d_in": (1, 12), "d_k": (1, 8), "d_v": (1, 8), "heads": (1, 4)}
+TYPED_LIMITS = {"tokens": (1, 16), "d_in": (1, 16), "d_k": (1, 16), "d_v": (1, 16), "heads": (1, 8)}
+# What each size is called when a typed matrix is out of range: the matrix that shows it.
+_SIZE_WORDS = {
+    "tokens": "tokens",
+    "d_in": "features per token (d_in)",
+    "d_k": "query/key size (d_k)",
+    "d_v": "value size (d_v)",
+    "heads": "heads",
+}
 ENTRY_LIMIT = 60
 CONVENTIONS = ("columns", "rows")
 
@@ -56,17 +67,18 @@ class Spec:
     x_range: tuple[int, int] = (0, 1)
     w_range: tuple[int, int] = (-1, 1)
     level: str = "classic"
+    output_projection: bool = True
+    given_steps: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.d_v is None:
             object.__setattr__(self, "d_v", self.d_k)
-        for name, (lo, hi) in LIMITS.items():
+        for name, (lo, hi) in TYPED_LIMITS.items():
             value = getattr(self, name)
-            if value is None:
-                continue
             if not isinstance(value, int) or not lo <= value <= hi:
-                flag = "--" + name.replace("_", "-")
-                raise OptionError(f"{flag} must be a whole number from {lo} to {hi}, not {value}")
+                _size_error(name, value, LIMITS[name])
+        # --given is checked when the exercise is built: a typed problem's heads come later
+        object.__setattr__(self, "given_steps", tuple(self.given_steps))
         if self.convention not in CONVENTIONS:
             raise OptionError(f"--convention must be one of {', '.join(CONVENTIONS)}")
         if self.rounding not in steps.ROUNDINGS:
@@ -77,8 +89,15 @@ class Spec:
             if max(abs(lo), abs(hi)) > 9:
                 raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
 
+    def check_drawable(self) -> None:
+        """A drawn sheet keeps the tighter LIMITS (typed problems may go to TYPED_LIMITS)."""
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                _size_error(name, value, (lo, hi))
+
     def exercise(self) -> steps.Exercise:
-        return steps.build(
+        ex = steps.build(
             self.tokens,
             self.d_in,
             self.d_k,
@@ -87,7 +106,14 @@ class Spec:
             self.convention,
             self.causal,
             self.rounding,
+            output_projection=self.output_projection,
         )
+        if not self.given_steps:
+            return ex
+        try:
+            return steps.with_shown(ex, self.given_steps)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
 
     def rules_text(self) -> list[str]:
         """The rules this sheet uses, in words, for its footer and the key."""
@@ -105,8 +131,13 @@ class Spec:
         ]
         if self.causal:
             rules.append("causal mask: a token attends only to itself and earlier tokens")
-        if self.heads > 1:
+        if self.heads > 1 and self.output_projection:
             rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
+        elif self.heads > 1:
+            rules.append(f"{self.heads} heads, concatenated (no output projection)")
+        if self.given_steps:
+            shown = self.exercise().shown_in_order()
+            rules.append(f"given, not graded: {', '.join(shown)}")
         return rules
 
     @classmethod
@@ -118,7 +149,15 @@ class Spec:
             tokens=lv.tokens, d_in=lv.d_in, d_k=lv.d_k, x_range=lv.x_range, w_range=lv.w_range
         )
         base.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(level=level, **base)
+        spec = cls(level=level, **base)
+        spec.check_drawable()
+        return spec
+
+
+def _size_error(name: str, value, bounds: tuple[int, int]):
+    lo, hi = bounds
+    flag = "--" + name.replace("_", "-")
+    raise OptionError(f"{flag} must be a whole number from {lo} to {hi}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -199,10 +238,22 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     d_in, tokens = (len(x), len(x[0])) if cols else (len(x[0]), len(x))
     d_k = len(q) if cols else len(q[0])
     d_v = len(v) if cols else len(v[0])
-    try:
-        sized = replace(spec, tokens=tokens, d_in=d_in, d_k=d_k, d_v=d_v, heads=heads)
-    except OptionError as e:
-        raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
+    sizes = {"tokens": tokens, "d_in": d_in, "d_k": d_k, "d_v": d_v, "heads": heads}
+    shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…"}
+    for name, value in sizes.items():
+        lo, hi = TYPED_LIMITS[name]
+        if not lo <= value <= hi:
+            m = data[shown_by[name]] if name != "heads" else None
+            where = f"{shown_by[name]} is {len(m)}×{len(m[0])}:" if m else "the problem has"
+            raise ProblemFileError(
+                f"{where} {value} {_SIZE_WORDS[name]}, but a typed problem has {lo} to {hi}"
+            )
+    output_projection = heads > 1 and "WO" in data
+    sized = replace(
+        spec,
+        **sizes,
+        output_projection=output_projection or heads == 1,
+    )
     return Problem(sized, {k: v for k, v in data.items()}, seed)
 
 
@@ -228,15 +279,32 @@ def load(path) -> dict:
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VERSION = 1
+# Version 2 adds, between the entries and the header, whether a multi-head problem has WO and
+# which worked steps are given (one bit per step). A problem needing neither keeps version 1,
+# so every ID printed before version 2 still means the same sheet.
+_VERSION_EXTRAS = 2
+_MAX_ID_CHARS = 20_000
 
 
 _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
 
 
+def _extras(problem: Problem) -> list[tuple[int, int]]:
+    """Version 2's (value, radix) pairs: one bit per worked step (given or not), then WO or
+    not, which decoding reads first, as the worked steps depend on it."""
+    ex = problem.exercise
+    out = [(int(s.name in ex.shown), 2) for s in ex.worked]
+    return out + [(int(problem.spec.output_projection), 2)]
+
+
+def _needs_extras(problem: Problem) -> bool:
+    return bool(problem.exercise.shown) or not problem.spec.output_projection
+
+
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _VERSION,
+        _VERSION_EXTRAS if _needs_extras(problem) else _VERSION,
         CONVENTIONS.index(sp.convention),
         int(sp.causal),
         steps.ROUNDINGS.index(sp.rounding),
@@ -258,6 +326,9 @@ def encode_id(problem: Problem) -> str:
     n = 1  # a leading 1 keeps leading zero entries
     for x in entries:
         n = n * (hi - lo + 1) + (x - lo)
+    if _needs_extras(problem):
+        for value, radix in _extras(problem):
+            n = n * radix + value
     for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
         n = n * radix + value
     body = ""
@@ -274,7 +345,7 @@ def decode_id(text: str) -> Problem:
     clean = "".join(str(text).split()).replace("-", "").upper()
     clean = clean.translate(str.maketrans("OIL", "011"))
     bad = ProblemFileError(f"{text!r} is not a handcalc sheet ID")
-    if len(clean) < 4 or len(clean) > 400 or any(c not in _ALPHABET for c in clean):
+    if len(clean) < 4 or len(clean) > _MAX_ID_CHARS or any(c not in _ALPHABET for c in clean):
         raise bad
     body, check = clean[:-2], clean[-2:]
     want = zlib.crc32(body.encode()) % 1024
@@ -288,23 +359,32 @@ def decode_id(text: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version != _VERSION:
+    if version not in (_VERSION, _VERSION_EXTRAS):
         raise bad
     lo -= ENTRY_LIMIT
+    sizes = dict(tokens=tokens + 1, d_in=d_in + 1, d_k=d_k + 1, d_v=d_v + 1, heads=heads + 1)
+    rules = dict(
+        convention=CONVENTIONS[conv], causal=bool(causal), rounding=steps.ROUNDINGS[rounding]
+    )
     try:
-        spec = Spec(
-            tokens=tokens + 1,
-            d_in=d_in + 1,
-            d_k=d_k + 1,
-            d_v=d_v + 1,
-            heads=heads + 1,
-            convention=CONVENTIONS[conv],
-            causal=bool(causal),
-            rounding=steps.ROUNDINGS[rounding],
-        )
+        spec = Spec(**sizes, **rules)
     except OptionError:
         raise bad from None
-    shapes = [s.shape for s in spec.exercise().given]
+    if version == _VERSION_EXTRAS:
+        n, wo = divmod(n, 2)
+        spec = replace(spec, output_projection=bool(wo) or spec.heads == 1)
+        worked = spec.exercise().worked
+        bits = []
+        for _ in worked:
+            n, bit = divmod(n, 2)
+            bits.append(bit)
+        shown = tuple(s.name for s, bit in zip(worked, reversed(bits)) if bit)
+        spec = replace(spec, given_steps=shown)
+    try:
+        exercise = spec.exercise()
+    except OptionError:
+        raise bad from None
+    shapes = [s.shape for s in exercise.given]
     count = sum(r * c for r, c in shapes)
     entries = []
     for _ in range(count):
@@ -314,7 +394,7 @@ def decode_id(text: str) -> Problem:
         raise bad
     entries.reverse()
     given, at = {}, 0
-    for s, (r, c) in zip(spec.exercise().given, shapes):
+    for s, (r, c) in zip(exercise.given, shapes):
         given[s.name] = [entries[at + i * c : at + (i + 1) * c] for i in range(r)]
         at += r * c
     return Problem(spec, given)

@@ -29,13 +29,16 @@ class Solution:
     def to_json(self) -> dict:
         """The contract's `solve --json` object."""
         ex = self.exercise
-        return {
+        out = {
             "id": self.problem.id,
             "seed": self.problem.seed,
             "problem": self.problem.to_json(),
             "steps": {s.name: json_value(self.values[s.name]) for s in ex.worked},
             "exact": {name: json_value(self.exact[name]) for name in ex.track_dependent()},
         }
+        if ex.shown:
+            out["given_steps"] = list(ex.shown_in_order())
+        return out
 
 
 def solve(problem: Problem) -> Solution:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 Matrix = tuple[tuple, ...]
@@ -132,6 +132,7 @@ class Exercise:
     convention: str = "columns"
     causal: bool = False
     heads: int = 1
+    shown: frozenset = frozenset()
     by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -149,7 +150,16 @@ class Exercise:
 
     @property
     def worked(self) -> tuple[Step, ...]:
+        """Every step computed from the givens (including those printed as givens)."""
         return tuple(s for s in self.steps if not s.given)
+
+    @property
+    def asked(self) -> tuple[Step, ...]:
+        """The worked steps a student fills in and is graded on: all but the shown ones."""
+        return tuple(s for s in self.steps if not s.given and s.name not in self.shown)
+
+    def shown_in_order(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps if s.name in self.shown)
 
     def downstream(self, names: Sequence[str]) -> set[str]:
         """Names of the steps that depend, directly or not, on any of `names`."""
@@ -175,8 +185,10 @@ def build(
     convention: str = "columns",
     causal: bool = False,
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
-    """The step table for these sizes. Multi-head step names carry the head number: Q1, S2."""
+    """The step table for these sizes. Multi-head step names carry the head number: Q1, S2.
+    Without `output_projection` a multi-head exercise stops at the concatenated heads."""
     d_v = d_k if d_v is None else d_v
     cols = convention == "columns"
     if convention not in ("columns", "rows"):
@@ -201,7 +213,7 @@ def build(
         for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
             title = {"WQ": "Query weights", "WK": "Key weights", "WV": "Value weights"}[w]
             add(w + sfx, w, "given", (), (d, d_in) if cols else (d_in, d), "given", w, title, head)
-    if heads > 1:
+    if heads > 1 and output_projection:
         add(
             "WO",
             "WO",
@@ -328,6 +340,7 @@ def build(
             "Concatenated heads",
             axis="rows" if cols else "columns",
         )
+    if heads > 1 and output_projection:
         inputs = ("WO", "Zcat") if cols else ("Zcat", "WO")
         add(
             "O",
@@ -340,6 +353,58 @@ def build(
             "Multi-head output",
         )
     return Exercise(tuple(steps), convention, causal, heads)
+
+
+# --- drills: worked steps printed filled in, as givens ----------------------------------
+
+# Common drills by name: the steps they give (in every head), so the rest is practised.
+DRILLS = {
+    "scores": ("Q", "K", "V"),
+    "softmax": ("S", "V"),
+    "output": ("A", "V"),
+}
+
+
+def shown_steps(exercise: Exercise, requested) -> frozenset:
+    """The worked steps printed as givens: those requested (a step name such as S2, a role
+    such as S for every head's S, or a drill from DRILLS), and every step that only leads to
+    them (with S given, Q, K and Kᵀ are no longer needed). Raises ValueError, in words."""
+    wanted: set[str] = set()
+    lookup = {}
+    for s in exercise.steps:
+        lookup.setdefault(s.name.lower(), set()).add(s.name)
+        lookup.setdefault(s.role.lower(), set()).add(s.name)
+    names = [n.strip() for n in requested]
+    for name in names:
+        key = name.lower()
+        if key in DRILLS:
+            roles = DRILLS[key]
+            wanted |= {s.name for s in exercise.worked if s.role in roles}
+            continue
+        if key not in lookup:
+            known = ", ".join(s.name for s in exercise.worked)
+            raise ValueError(
+                f"--given: no step named {name!r} (steps: {known}; drills: {', '.join(DRILLS)})"
+            )
+        hits = lookup[key]
+        if any(exercise[h].given for h in hits):
+            raise ValueError(f"--given: {name} is a given matrix already; name worked steps")
+        wanted |= hits
+    consumers: dict[str, set[str]] = {s.name: set() for s in exercise.steps}
+    for s in exercise.steps:
+        for i in s.inputs:
+            consumers[i].add(s.name)
+    for s in reversed(exercise.worked):
+        if s.name not in wanted and consumers[s.name] and consumers[s.name] <= wanted:
+            wanted.add(s.name)
+    if all(s.name in wanted for s in exercise.worked):
+        raise ValueError("--given leaves no step to work; give fewer steps")
+    return frozenset(wanted)
+
+
+def with_shown(exercise: Exercise, requested) -> Exercise:
+    """The same table with some worked steps printed as givens (see `shown_steps`)."""
+    return replace(exercise, shown=shown_steps(exercise, requested))
 
 
 # --- the operations: pure functions of values -------------------------------------------

@@ -446,6 +446,7 @@ def _section(
         if where == "above":
             y += row_h[p.row] - rows * h - LABEL_H
         texts, decimals = cell_texts(p.step)
+        shown = p.step.name in ex.shown
         items.append(
             matrix_view(
                 ex,
@@ -455,7 +456,8 @@ def _section(
                 cell,
                 place=where,
                 place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
-                fillable=fillable and not p.step.given,
+                fillable=fillable and not p.step.given and not shown,
+                title=f"{p.step.title} (given)" if shown else None,
             )
         )
     return Section(heading, band, tuple(items), f"height:{total_h:.3f}mm")
@@ -468,7 +470,8 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
         (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, HEAD_PLAN))
         for h in range(1, ex.heads + 1)
     ]
-    out.append(("All heads: concatenate, then project", "band-out", _plan(ex, None, OUTPUT_PLAN)))
+    joint = "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
+    out.append((joint, "band-out", _plan(ex, None, OUTPUT_PLAN)))
     placed_names = {p.step.name for _, _, ps in out for p in ps}
     missing = [s.name for s in ex if s.name not in placed_names]
     if missing:  # pragma: no cover - a new step kind without a place on the sheet
@@ -623,7 +626,7 @@ def build(
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
-        if kind == "blank":
+        if kind == "blank" and step.name not in ex.shown:
             return None, None
         return _texts(sol.values[step.name], step, ex.convention)
 
