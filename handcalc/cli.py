@@ -128,8 +128,9 @@ def _take(opts: dict) -> dict:
     return {k: opts.pop(k) for k in (*_SIZE_FLAGS, *_RULE_FLAGS, "seed", "source", "sheet_id")}
 
 
-def resolve_problem(opts: dict):
-    """The problem the shared options describe; reports a drawn seed on stderr.
+def resolve_problem(opts: dict, warn: bool = True):
+    """The problem the shared options describe; reports a drawn seed on stderr, and (`warn`)
+    the hand-friendly rules a typed-in problem breaks.
 
     Pops the shared options out of `opts`, leaving the command's own."""
     from .draw import make_problem
@@ -148,6 +149,12 @@ def resolve_problem(opts: dict):
     problem = make_problem(given["seed"], given["source"], given["sheet_id"], _spec(given))
     if given["seed"] is None and not fixed:
         click.echo(f"drew seed {problem.seed} (pass --seed {problem.seed} to repeat)", err=True)
+    if fixed and warn:
+        from .draw import unfriendly_line
+
+        warning = unfriendly_line(problem)
+        if warning:
+            click.echo(f"note: {warning}", err=True)
     return problem
 
 
@@ -243,19 +250,28 @@ def problem(output, **opts):
 @click.option(
     "--draws",
     type=click.IntRange(1, 1_000_000),
-    default=2000,
-    show_default=True,
-    help="How many random draws to test against the rules.",
+    help="How many random draws to test against the rules (default 2000).",
 )
 @friendly
 def stress(draws, **opts):
-    """How often each hand-friendly rule rejects a random draw, for these sizes."""
+    """How often each hand-friendly rule rejects a random draw, for these sizes; with --from
+    or --id, which rules that one problem keeps and where it breaks the others."""
     from .draw import stress as run_stress
 
+    draws_given = draws is not None
+
+    if opts["source"] or opts["sheet_id"]:
+        from .draw import problem_report
+
+        if draws_given:
+            raise OptionError("--draws is for drawn problems; --from and --id check one problem")
+        opts_seed = opts["seed"]
+        if opts_seed is not None:
+            raise OptionError("give only one of --seed, --from and --id")
+        click.echo("\n".join(problem_report(resolve_problem(opts, warn=False))))
+        return
     given = _take(opts)
-    if given["source"] or given["sheet_id"]:
-        raise OptionError("stress draws problems; --from and --id do not apply")
-    report = run_stress(_spec(given), given["seed"] or 0, draws)
+    report = run_stress(_spec(given), given["seed"] or 0, draws or 2000)
     click.echo("\n".join(report.lines()))
 
 

@@ -470,7 +470,9 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
         (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, HEAD_PLAN))
         for h in range(1, ex.heads + 1)
     ]
-    joint = "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
+    joint = (
+        "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
+    )
     out.append((joint, "band-out", _plan(ex, None, OUTPUT_PLAN)))
     placed_names = {p.step.name for _, _, ps in out for p in ps}
     missing = [s.name for s in ex if s.name not in placed_names]

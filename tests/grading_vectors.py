@@ -244,8 +244,20 @@ def cases() -> list[tuple[str, object, dict]]:
         (
             "softmax drill, rows normalised",
             soft,
-            asked(soft, full(soft, values=follow(soft, {"A": steps.normalise(
-                sv2["exp"], steps.sums(sv2["exp"], "rows", Fraction(0)), "rows")}))),
+            asked(
+                soft,
+                full(
+                    soft,
+                    values=follow(
+                        soft,
+                        {
+                            "A": steps.normalise(
+                                sv2["exp"], steps.sums(sv2["exp"], "rows", Fraction(0)), "rows"
+                            )
+                        },
+                    ),
+                ),
+            ),
         )
     )
     out.append(("softmax drill, given steps written wrong are ignored", soft, wrong_given(soft)))
