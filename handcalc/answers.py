@@ -18,7 +18,7 @@ from .errors import AnswersError
 
 ID_FIELD = "handcalc_id"
 STUDENT_FIELDS = ("student", "handcalc_student")
-_META = ("student", "id")
+_META = ("student", "id", "revealed")
 _MAX_BYTES = 50_000_000  # a filled sheet embeds its form font whole
 
 
@@ -68,6 +68,7 @@ class Answers:
     sheet_id: str | None = None
     steps: Mapping[str, object] = field(default_factory=dict)
     fields: Mapping[str, str | None] | None = None
+    revealed: tuple[str, ...] = ()
 
     def grid(self, exercise: steps.Exercise) -> dict[str, tuple]:
         """Every worked step's cells, shaped like the step (rows of Cells, or a flat tuple)."""
@@ -81,6 +82,24 @@ class Answers:
                     f"{self.source}: unknown step {name!r} (this sheet's steps are {worked})"
                 )
         return {s.name: _from_json(s, self.steps.get(s.name), self.source) for s in exercise.asked}
+
+    def revealed_cells(self, exercise: steps.Exercise) -> dict[str, set]:
+        """Per worked step, the positions the learner had the page reveal (their "revealed"
+        cell names); a name that is no cell of this sheet is an error."""
+        where = {}
+        for s in exercise.worked:
+            for r in range(s.rows):
+                for c in [None] if s.is_vector else range(s.cols):
+                    where[steps.field_name(s.name, r, c)] = (s.name, (r, c))
+        out: dict[str, set] = {s.name: set() for s in exercise.worked}
+        for name in self.revealed:
+            if name not in where:
+                raise AnswersError(
+                    f'{self.source}: "revealed" names {name!r}, which is no cell of this sheet'
+                )
+            step, pos = where[name]
+            out[step].add(pos)
+        return out
 
 
 def _from_fields(step: steps.Step, fields: Mapping[str, str | None]) -> tuple:
@@ -128,8 +147,11 @@ def from_json(data, source: str = "answers") -> Answers:
         raise AnswersError(f'{source}: "student" must be a name (text)')
     if sheet_id is not None and not isinstance(sheet_id, str):
         raise AnswersError(f'{source}: "id" must be the sheet ID as text')
+    revealed = data.get("revealed", [])
+    if not isinstance(revealed, list) or not all(isinstance(x, str) for x in revealed):
+        raise AnswersError(f'{source}: "revealed" must be a list of cell names such as "S_r2_c3"')
     work = {k: v for k, v in data.items() if k not in _META}
-    return Answers(source, student or None, sheet_id or None, work)
+    return Answers(source, student or None, sheet_id or None, work, revealed=tuple(revealed))
 
 
 def from_fields(fields: Mapping[str, str | None], source: str = "form") -> Answers:

@@ -35,8 +35,12 @@ For each step:
     cell is blank and the step has more than one graded cell, that cell is named as a slip:
     what was written, and what was expected (the first target, else the key).
  5. The step's two views (rule 1) are made for the steps after it.
-Score = 100 × (correct + follow-through) / graded cells. The first step with a wrong cell is
-"first_wrong".
+Revealed cells. An answers file may list cells the interactive sheet revealed ("revealed":
+["S_r2_c3", ...]). A revealed cell that is graded gets the verdict "revealed" whatever it
+holds; it counts as the key in both views and is left out of the cells rules 1 (trivial) and
+4 (mistakes) look at, as if the learner had not written it.
+Score = 100 × (correct + follow-through) / graded cells (revealed cells are graded, never
+credited). The first step with a wrong cell is "first_wrong".
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ from .problem import Problem, decode_id
 from .solution import Solution, solve
 
 CORRECT, FOLLOW, WRONG, BLANK = "correct", "follow-through", "wrong", "blank"
-VERDICTS = (CORRECT, FOLLOW, WRONG, BLANK)
+REVEALED = "revealed"
+VERDICTS = (CORRECT, FOLLOW, WRONG, BLANK, REVEALED)
 EXP_LIMIT = steps.EXP_LIMIT
 
 RULE = (
@@ -444,6 +449,11 @@ def _target(s: steps.Step, view: Mapping, key: Mapping, track: steps.Track):
     return _attempt(steps.compute, s, view, track)
 
 
+def _split_revealed(graded: list[Pos], revealed: set) -> tuple[list[Pos], list[Pos]]:
+    """The graded cells the page revealed, and the ones that are the learner's own work."""
+    return [p for p in graded if p in revealed], [p for p in graded if p not in revealed]
+
+
 def grade(solution: Solution, answers: Answers) -> Report:
     """Grade every worked step of one answers file against the solution's key."""
     ex = solution.exercise
@@ -452,6 +462,7 @@ def grade(solution: Solution, answers: Answers) -> Report:
     track = hand_track(rounding)
     grid = answers.grid(ex)
     hidden = hidden_cells(ex, key)
+    revealed = answers.revealed_cells(ex)
     credited: dict[str, steps.Value] = {s.name: key[s.name] for s in ex.given}
     as_written = dict(credited)
     results: dict[str, StepResult] = {}
@@ -466,22 +477,24 @@ def grade(solution: Solution, answers: Answers) -> Report:
         targets = [_target(s, view, key, track) for view in views]
         targets = [t for t in targets if t is not None]
         graded = [p for p in positions(s) if p not in hidden[s.name]]
-        judged = {p: _judge(at(cells, p), at(k, p), [at(t, p) for t in targets]) for p in graded}
+        shown, own = _split_revealed(graded, revealed[s.name])
+        judged = {p: _judge(at(cells, p), at(k, p), [at(t, p) for t in targets]) for p in own}
+        judged.update({p: (REVEALED, at(k, p)) for p in shown})
         verdicts = shaped(s, lambda p, judged=judged: judged[p][0] if p in judged else None)
         expected = targets[0] if targets else k
         contexts = [Context(ex, view, rounding) for view in views]
-        found = _mistakes(contexts, s, cells, verdicts, expected, graded)
+        found = _mistakes(contexts, s, cells, verdicts, expected, own)
         results[s.name] = StepResult(s, verdicts, tuple(found), cells, k, expected)
-        if _trivial(cells, graded):
+        if _trivial(cells, own):
             credited[s.name] = as_written[s.name] = k
             continue
         credited[s.name] = _same(
             k, shaped(s, lambda p, j=judged, k=k: j[p][1] if p in j else at(k, p))
         )
 
-        def seen(p: Pos, cells=cells, k=k, judged=judged):
+        def seen(p: Pos, cells=cells, k=k, own=frozenset(own)):
             written = at(cells, p).written
-            return written.value if p in judged and written is not None else at(k, p)
+            return written.value if p in own and written is not None else at(k, p)
 
         as_written[s.name] = _same(k, shaped(s, seen))
     return Report(solution, answers, results)

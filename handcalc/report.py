@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 
 from . import numbers, text
-from .grading import BLANK, CORRECT, FOLLOW, RULE, VERDICTS, WRONG, Report, StepResult, at
+from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult, at
 
 _SHOW_WRONG = 4
 
@@ -31,6 +31,12 @@ def _expected(res: StepResult, p) -> str:
     return numbers.text(at(res.expected, p))
 
 
+def _revealed_text(counts: dict[str, int]) -> str:
+    """Cells the interactive sheet showed the learner: counted, never credited."""
+    n = counts[REVEALED]
+    return f", {n} revealed (shown by the sheet, not credited)" if n else ""
+
+
 def to_text(report: Report) -> str:
     """The report for a person: score, where it first went wrong and why, then every step."""
     a, p = report.answers, report.solution.problem
@@ -40,7 +46,9 @@ def to_text(report: Report) -> str:
         head,
         f"sheet {p.id}",
         f"score {report.percent:.1f} %  ({report.credited} of {report.graded} cells: "
-        f"{c[CORRECT]} correct, {c[FOLLOW]} follow-through; {c[WRONG]} wrong, {c[BLANK]} blank)",
+        f"{c[CORRECT]} correct, {c[FOLLOW]} follow-through; {c[WRONG]} wrong, {c[BLANK]} blank"
+        + _revealed_text(c)
+        + ")",
         "",
     ]
     first = report.first_wrong

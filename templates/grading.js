@@ -11,6 +11,7 @@
   "use strict";
 
   var CORRECT = "correct", FOLLOW = "follow-through", WRONG = "wrong", BLANK = "blank";
+  var REVEALED = "revealed";
 
   /* A failed computation (Python's ZeroDivisionError, ValueError, …): the view gives no
      target, the mistaken way no value. */
@@ -625,6 +626,19 @@
     return out;
   }
 
+  /* answers.Answers.revealed_cells: per worked step, the keys of the cells the page revealed. */
+  function revealedCells(ex, answers) {
+    var names = Array.isArray(answers.revealed) ? answers.revealed : [];
+    var out = {};
+    ex.worked.forEach(function (s) {
+      out[s.name] = {};
+      positions(s).forEach(function (p) {
+        if (names.indexOf(fieldName(s.name, p[0], p[1])) >= 0) out[s.name][key(p)] = true;
+      });
+    });
+    return out;
+  }
+
   function jsonCell(x) {
     return x === MASKED ? "-inf" : x.d === 1n ? Number(x.n) : text(x);
   }
@@ -635,13 +649,14 @@
     keyValues = keyValues || solve(ex);
     var cellsBy = grid(ex, answers);
     var hidden = hiddenCells(ex, keyValues);
+    var revealed = revealedCells(ex, answers);
     var credited = {}, asWritten = {};
     ex.givenSteps.forEach(function (s) {
       credited[s.name] = asWritten[s.name] = keyValues[s.name];
     });
     var out = {}, graded = 0, creditedCount = 0, firstWrong = null;
     var counts = {};
-    [CORRECT, FOLLOW, WRONG, BLANK].forEach(function (v) { counts[v] = 0; });
+    [CORRECT, FOLLOW, WRONG, BLANK, REVEALED].forEach(function (v) { counts[v] = 0; });
     ex.worked.forEach(function (s) {
       if (ex.shown[s.name]) {
         credited[s.name] = asWritten[s.name] = keyValues[s.name];
@@ -656,9 +671,12 @@
         .map(function (view) { return attempt(function () { return compute(s, view, ex.track); }); })
         .filter(function (t) { return t !== null; });
       var gradedHere = positions(s).filter(function (p) { return !hidden[s.name][key(p)]; });
+      var own = gradedHere.filter(function (p) { return !revealed[s.name][key(p)]; });
       var judged = {};
       gradedHere.forEach(function (p) {
-        judged[key(p)] = judge(at(cells, p), at(k, p), targets.map(function (t) { return at(t, p); }));
+        judged[key(p)] = revealed[s.name][key(p)]
+          ? [REVEALED, at(k, p)]
+          : judge(at(cells, p), at(k, p), targets.map(function (t) { return at(t, p); }));
       });
       var verdicts = shaped(s, function (p) {
         return judged[key(p)] ? judged[key(p)][0] : null;
@@ -667,7 +685,7 @@
       var contexts = views.map(function (view) {
         return { ex: ex, fed: view, rounding: ex.data.rounding, track: ex.track };
       });
-      var found = mistakesOf(contexts, s, cells, verdicts, expected, gradedHere);
+      var found = mistakesOf(contexts, s, cells, verdicts, expected, own);
       var unreadable = [];
       positions(s).forEach(function (p) {
         var c = at(cells, p);
@@ -686,7 +704,7 @@
         unreadable: unreadable,
         expected: expected,
       };
-      if (trivial(cells, gradedHere)) {
+      if (trivial(cells, own)) {
         credited[s.name] = asWritten[s.name] = k;
         return;
       }
@@ -695,7 +713,8 @@
       });
       asWritten[s.name] = shaped(s, function (p) {
         var w = at(cells, p).written;
-        return judged[key(p)] && w !== null ? w.value : at(k, p);
+        var mine = judged[key(p)] && judged[key(p)][0] !== REVEALED;
+        return mine && w !== null ? w.value : at(k, p);
       });
     });
     return {
@@ -733,6 +752,6 @@
     fieldName: fieldName,
     text: text,
     matches: matches,
-    VERDICTS: [CORRECT, FOLLOW, WRONG, BLANK],
+    VERDICTS: [CORRECT, FOLLOW, WRONG, BLANK, REVEALED],
   };
 });

@@ -19,6 +19,7 @@ from handcalc.draw import make_problem
 from handcalc.interactive import page_data
 from handcalc.problem import Spec, decode_id
 from handcalc.solution import solve
+from handcalc.steps import field_name
 
 PATH = Path(__file__).resolve().parent / "vectors" / "grading.json"
 VERSION = 1
@@ -225,8 +226,40 @@ def cases() -> list[tuple[str, object, dict]]:
     )
     hb = blank_steps(full(heads), "Zcat")
     out.append(("2 heads, Zcat blank", heads, hb))
+    out += revealed_cases(sol, rows, heads)
+    out += drill_cases()
+    return out
 
-    # Drills: given steps are printed filled in, never graded; follow-through starts from them.
+
+def revealed_cases(sol, rows, heads) -> list[tuple[str, object, dict]]:
+    """Cells the interactive sheet revealed: graded, never credited, kept out of mistakes."""
+    out = []
+    v = sol.values
+    shown = full(sol)
+    shown["revealed"] = ["S_r1_c1", "colsum_2", "A_r2_c3"]
+    out.append(("revealed cells in right work", sol, shown))
+    swapped = full(sol, values=follow(sol, {"Q": v["K"], "K": v["Q"]}))
+    swapped["Q"][0][0] = frac(v["Q"][0][0])
+    swapped["revealed"] = ["Q_r1_c1"]
+    out.append(("revealed cell kept out of a named mistake", sol, swapped))
+    slipped = tweak(v["S"], 1, 1, v["S"][1][1] + 3)
+    carried = full(sol, values=follow(sol, {"S": slipped}))
+    carried["exp"] = as_answer(sol.exercise["exp"], v["exp"])
+    carried["revealed"] = [field_name("exp", r, c) for r in range(4) for c in range(4)]
+    carried["A"] = None
+    out.append(("a whole step revealed after a slip", sol, carried))
+    rshown = full(rows)
+    rshown["revealed"] = ["rowsum_3", "Z_r2_c1"]
+    out.append(("rows, revealed cells", rows, rshown))
+    hshown = blank_steps(full(heads), "O")
+    hshown["revealed"] = ["Zcat_r1_c1", "S2_r1_c2"]
+    out.append(("2 heads, revealed cells", heads, hshown))
+    return out
+
+
+def drill_cases() -> list[tuple[str, object, dict]]:
+    """Drills: given steps are printed filled in, never graded; follow-through starts there."""
+    out = []
     drill = _sol(1, given_steps=("Q", "K", "V"))
     out.append(("given Q,K,V, right work", drill, asked(drill, full(drill))))
     dv = drill.values

@@ -40,7 +40,7 @@ def test_vectors_cover_every_verdict_and_named_mistake():
         "weights-axis",
     }
     verdicts = {k for v in VECTORS for k, n in v["expected"]["counts"].items() if n}
-    assert verdicts == {"correct", "follow-through", "wrong", "blank"}
+    assert verdicts == {"correct", "follow-through", "wrong", "blank", "revealed"}
     sheets = {
         (v["sheet"]["convention"], v["sheet"]["causal"], v["sheet"]["heads"]) for v in VECTORS
     }
