@@ -253,12 +253,33 @@ def failed_rules(sol: Solution) -> list[str]:
     return [r.name for r in RULES if not r.check(sol)]
 
 
+def _passes(problem: Problem) -> bool:
+    """Every rule holds, checked in two stages: the outputs (Z, Zcat, O, the costliest
+    products of fractions) are worked only for a draw whose scores and weights passed."""
+    ex = problem.exercise
+    track = steps.simplified(problem.spec.rounding)
+    values = {
+        s.name: tuple(tuple(track.lift(x) for x in row) for row in problem.given[s.name])
+        for s in ex.given
+    }
+    sol = Solution(problem, values, {})
+    late = {s.name for s in ex.worked if s.role in OUTPUT_ROLES}
+    for stage in (False, True):
+        for s in ex.worked:
+            if (s.name in late) == stage:
+                values[s.name] = steps.compute(s, values, track)
+        if not all(r.check(sol) for r in RULES if (r.name == "outputs") == stage):
+            return False
+    return True
+
+
 def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
     """The first draw from this seed that passes every rule, solved."""
+    spec.check_drawable()
     rng = np.random.default_rng(seed)
     for _ in range(max_draws):
         problem = Problem(spec, draw_given(spec, rng), seed)
-        if not failed_rules(_hand_only(problem)):
+        if _passes(problem):
             return solve(problem)
     raise DrawError(
         f"no hand-friendly problem in {max_draws} draws for these sizes and ranges; "
@@ -345,6 +366,7 @@ class StressReport:
 
 def stress(spec: Spec, seed: int, draws: int) -> StressReport:
     """How often each rule rejects a uniform draw (each failing rule counts)."""
+    spec.check_drawable()
     rng = np.random.default_rng(seed)
     rejected = {r.name: 0 for r in RULES}
     accepted = 0

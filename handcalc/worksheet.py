@@ -175,6 +175,7 @@ class Sheet:
     data: dict | None = None
     screen_style: str = ""
     print_foot: str = ""
+    long_numbers: tuple[str, ...] = ()
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -483,6 +484,47 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
 
 # --- key values ---------------------------------------------------------------------------
 
+# A key cell longer than this (a typed problem's 3^40, or a fraction over it) would print far
+# below 8 pt in its box: the box shows a reference (#1) and the number is printed in full,
+# at the sheet's text size, in a list below the grid. Drawn sheets never come near it.
+LONG_CHARS = 9
+
+
+class LongNumbers:
+    """Collects the key's numbers too long for their boxes, numbering them in sheet order."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def fit(self, texts, decimals, step: steps.Step, convention: str):
+        """The cell texts with long ones replaced by references (and long decimals dropped)."""
+        if texts is None:
+            return texts, decimals
+        out_t = [list(row) for row in texts]
+        out_d = [list(row) for row in decimals] if decimals is not None else None
+        for r, row in enumerate(texts):
+            for c, t in enumerate(row):
+                if len(t) > LONG_CHARS:
+                    self.lines.append(
+                        f"#{len(self.lines) + 1}  {_where(step, r, c, convention)}: {t}"
+                    )
+                    out_t[r][c] = f"#{len(self.lines)}"
+                if out_d is not None and len(out_d[r][c]) > LONG_CHARS:
+                    out_d[r][c] = ""
+        return out_t, out_d
+
+
+def _where(step: steps.Step, r: int, c: int, convention: str) -> str:
+    name = _pretty(step.name, step)
+    if step.is_vector:
+        return f"{name}, entry {c + 1 if convention == 'columns' else r + 1}"
+    return f"{name}, row {r + 1}, column {c + 1}"
+
+
+def _short(text: str, value) -> str:
+    """A number for the working page's comparisons, in 4 significant digits when long."""
+    return text if len(text) <= LONG_CHARS else show(f"{float(value):.4g}")
+
 
 def _texts(value, step: steps.Step, convention: str) -> tuple[list[list[str]], list[list[str]]]:
     rows = _as_rows(value, step, convention)
@@ -542,14 +584,22 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
         hand_t, exact_t, diff_t = [], [], []
         for rh, re_ in zip(rows_h, rows_e):
             hand_t.append(
-                [_cell_text(x) if x is steps.MASKED else show(numbers.decimal(x)) for x in rh]
+                [
+                    _cell_text(x) if x is steps.MASKED else _short(show(numbers.decimal(x)), x)
+                    for x in rh
+                ]
             )
             exact_t.append(
-                [_cell_text(y) if x is steps.MASKED else show(f"{y:.3f}") for x, y in zip(rh, re_)]
+                [
+                    _cell_text(y) if x is steps.MASKED else _short(show(f"{y:.3f}"), y)
+                    for x, y in zip(rh, re_)
+                ]
             )
             diff_t.append(
                 [
-                    "" if x is steps.MASKED else show(f"{float(y) - float(Fraction(x)):+.3f}")
+                    ""
+                    if x is steps.MASKED
+                    else _short(show(f"{float(y) - float(Fraction(x)):+.3f}"), y - float(x))
                     for x, y in zip(rh, re_)
                 ]
             )
@@ -625,12 +675,15 @@ def build(
     layout = _layout(ex)
     page_size, cell, avail_w = _page_size(paper, [ps for _, _, ps in layout], ex.convention)
 
+    long_numbers = LongNumbers()
+
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
         if kind == "blank" and step.name not in ex.shown:
             return None, None
-        return _texts(sol.values[step.name], step, ex.convention)
+        texts, decimals = _texts(sol.values[step.name], step, ex.convention)
+        return long_numbers.fit(texts, decimals, step, ex.convention)
 
     sections = tuple(
         _section(
@@ -678,4 +731,5 @@ def build(
         data=page_data(problem) if interactive else None,
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
         print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
+        long_numbers=tuple(show(line) for line in long_numbers.lines),
     )
