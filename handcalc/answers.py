@@ -227,3 +227,20 @@ def blank(problem) -> dict:
     for s in problem.exercise.asked:
         out[s.name] = [None] * s.rows if s.is_vector else [[None] * s.cols for _ in range(s.rows)]
     return out
+
+
+def to_text(data: Mapping) -> str:
+    """An answers file as JSON text that is easy to fill by hand: one key a line, and each
+    matrix row on a line of its own, so the file reads like the sheet."""
+
+    def dump(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def rows(value) -> str:
+        if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+            inner = ",\n".join(f"  {dump(r)}" for r in value)
+            return f"[\n{inner}\n ]"
+        return dump(value)
+
+    lines = ",\n".join(f" {dump(k)}: {rows(v)}" for k, v in data.items())
+    return "{\n" + lines + "\n}\n"

@@ -9,11 +9,12 @@ matches no student, or a student already matched, is a row of its own with the e
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Sequence
 
 from . import answers as answers_mod
 from . import grading
-from .classset import read_manifest
+from .classset import fold_name, read_manifest
 from .errors import AnswersError, HandcalcError
 from .problem import decode_id
 
@@ -48,8 +49,26 @@ def match(rows: list[dict], sub: answers_mod.Answers) -> int:
                 f"{sub.source}: {len(hits)} students are named {sub.student!r}; "
                 'add the sheet\'s "id" to the answers'
             )
-        raise AnswersError(f"{sub.source}: no student named {sub.student!r} in this class")
+        raise AnswersError(
+            f"{sub.source}: no student named {sub.student!r} in this class"
+            + _suggestion([row["student"] for row in rows], sub.student)
+        )
     raise AnswersError(f'{sub.source} has neither an "id" nor a "student" to match it by')
+
+
+def nearest_name(names: Sequence[str], name: str) -> str | None:
+    """The roster name closest to `name` once accents, punctuation and case are folded away,
+    if any is close enough to be worth suggesting."""
+    folded = {}
+    for n in names:
+        folded.setdefault(fold_name(n), n)
+    close = difflib.get_close_matches(fold_name(name), list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None
+
+
+def _suggestion(names: Sequence[str], name: str) -> str:
+    near = nearest_name(names, name)
+    return f'; did you mean {near!r}? (write that in "student")' if near else ""
 
 
 def grade_class(manifest_path: str, files: Sequence[str]):

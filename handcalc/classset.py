@@ -9,6 +9,7 @@ sheet ID, seed and where the sheet is, so a class's answers can be matched to it
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -17,16 +18,26 @@ import unicodedata
 from dataclasses import dataclass
 
 from .draw import draw
-from .errors import DrawError, HandcalcError, OptionError
-from .files import read_text
-from .problem import Problem, Spec
+from .errors import DrawError, HandcalcError, OptionError, OutputError
+from .files import read_text, shown, spreadsheet_cell
+from .problem import Problem, Spec, decode_id
 
 SEED_STRIDE = 1000
 MAX_STUDENTS = 500
 MANIFEST_JSON, MANIFEST_CSV = "manifest.json", "manifest.csv"
 MANIFEST_VERSION = 1
-COLUMNS = ("number", "student", "id", "seed", "file", "page", "key_file", "key_page")
-FILE_COLUMNS = {"blank": ("file", "page"), "key": ("key_file", "key_page")}
+COLUMNS = (
+    "number", "student", "id", "seed", "file", "page", "key_file", "key_page",
+    "screen_file", "answers_file",
+)  # fmt: skip
+# The kinds of file a class set writes: the manifest columns that say where each student's is.
+FILE_COLUMNS = {
+    "blank": ("file", "page"),
+    "key": ("key_file", "key_page"),
+    "interactive": ("screen_file", None),
+    "answers": ("answers_file", None),
+}
+SPLIT_SUFFIX = {"blank": "", "key": "-key", "interactive": "-screen", "answers": "-answers"}
 
 
 class RosterError(HandcalcError):
@@ -123,18 +134,42 @@ def read_roster(path: str) -> list[str]:
     return names
 
 
+# Latin letters that do not decompose into a base letter and marks (NFKD leaves them whole).
+_LETTERS = str.maketrans(
+    {
+        "ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss",
+        "ẞ": "Ss", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
+        "ł": "l", "Ł": "L", "ı": "i", "ħ": "h", "Ħ": "H", "ŋ": "ng", "Ŋ": "Ng",
+    }
+)  # fmt: skip
+
+
+def plain_letters(name: str) -> str:
+    """A name in ASCII, letters kept: accents dropped, Søren → Soren, Straße → Strasse;
+    letters of other scripts have no ASCII spelling here and are left out."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    return decomposed.encode("ascii", "ignore").decode()
+
+
+def fold_name(name: str | None) -> str:
+    """A name as it is compared when guessing who was meant: plain letters, no punctuation,
+    one space between words, case folded ("Chloé O'Brien" and "chloe obrien" fold alike)."""
+    decomposed = unicodedata.normalize("NFKD", (name or "").translate(_LETTERS))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w\s]+", "", bare).split()).casefold()
+
+
 def file_stem(student: Student, width: int) -> str:
     """A file name for a student that any file system takes: their number (so names are
     unique and sort in class order), then their name in plain ASCII letters and digits."""
-    plain = unicodedata.normalize("NFKD", student.name).encode("ascii", "ignore").decode()
-    plain = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:40].strip("-")
+    plain = re.sub(r"[^A-Za-z0-9]+", "-", plain_letters(student.name)).strip("-")
+    plain = plain[:40].strip("-")
     return f"{student.number:0{width}d}-{plain or 'student'}"
 
 
 def split_names(students: list[Student], kind: str, fmt: str) -> list[str]:
     width = len(str(len(students)))
-    suffix = "-key" if kind == "key" else ""
-    return [f"{file_stem(s, width)}{suffix}.{fmt}" for s in students]
+    return [f"{file_stem(s, width)}{SPLIT_SUFFIX[kind]}.{fmt}" for s in students]
 
 
 # --- the manifest --------------------------------------------------------------------------
@@ -151,7 +186,9 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
     for s, f, p, old in zip(students, files, pages, kept):
         row = {c: old.get(c) for c in COLUMNS}
         row.update(number=s.number, student=s.name, id=s.id, seed=s.seed)
-        row[file_col], row[page_col] = f, p
+        row[file_col] = f
+        if page_col is not None:
+            row[page_col] = p
         rows.append(row)
     return rows
 
@@ -166,30 +203,40 @@ def manifest_csv(rows: list[dict]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow(["" if r[c] is None else _cell(r[c]) for c in COLUMNS])
+        w.writerow([spreadsheet_cell(r[c]) for c in COLUMNS])
     return buf.getvalue().encode("utf-8")
 
 
-def _cell(value) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula; quote such names."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def manifest_files(class_seed: int, rows: list[dict]) -> list[tuple[str, bytes]]:
+    """The manifest's two files, by name: JSON for handcalc, CSV for a spreadsheet."""
+    return [
+        (MANIFEST_JSON, manifest_json(class_seed, rows)),
+        (MANIFEST_CSV, manifest_csv(rows)),
+    ]
 
 
 def read_manifest(path: str) -> dict:
     """A manifest written by a class set; a one-line error for anything else."""
     text = read_text(path, "manifest", ManifestError)
+    name = shown(path)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
-        raise ManifestError(f"{path} is not a handcalc manifest (JSON)") from None
+        raise ManifestError(f"{name} is not a handcalc manifest (JSON)") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, nesting thousands deep
+        raise ManifestError(
+            f"{name} is not a handcalc manifest (numbers or nesting too big)"
+        ) from None
     if not isinstance(doc, dict) or doc.get("handcalc_manifest") != MANIFEST_VERSION:
-        raise ManifestError(f"{path} is not a handcalc manifest")
+        raise ManifestError(f"{name} is not a handcalc manifest")
     students = doc.get("students")
     if not isinstance(students, list) or not all(
         isinstance(r, dict) and isinstance(r.get("id"), str) for r in students
     ):
-        raise ManifestError(f"{path} is not a handcalc manifest (no students with IDs)")
+        raise ManifestError(f"{name} is not a handcalc manifest (no students with IDs)")
+    for number, row in enumerate(students, 1):
+        if not isinstance(row.get("student"), str):
+            raise ManifestError(f'{name}: student {number} has no name (a "student" text)')
     return doc
 
 
@@ -203,9 +250,43 @@ def check_same_class(folder: str, students: list[Student]) -> None:
         where = os.path.join(folder, MANIFEST_JSON)
         seed = previous.get("class_seed")
         raise OptionError(
-            f"{where} belongs to another class (class seed {seed}); "
-            "write this class to another folder"
+            f"{where} belongs to another class (class seed {seed}); for that class drop "
+            f"--seed and the size options (or use --manifest {where}), else write this "
+            "class to another folder"
         )
+
+
+def previous_class(folder: str, students: list[Student], force: bool = False) -> dict | None:
+    """The manifest already in `folder` when it lists this class (its other kind's files are
+    kept), else None. Unless `force`, refuses to replace another class's manifest, or a
+    manifest.json or manifest.csv that handcalc did not write."""
+    if force or not os.path.isdir(folder):
+        return None
+    for name, ours in ((MANIFEST_JSON, _is_our_json), (MANIFEST_CSV, _is_our_csv)):
+        path = os.path.join(folder, name)
+        if os.path.lexists(path) and not ours(path):
+            raise OutputError(
+                f"{shown(path)} was not written by handcalc; write the class to another "
+                "folder, or pass --force to replace it"
+            )
+    check_same_class(folder, students)
+    return previous_manifest(folder)
+
+
+def _is_our_json(path: str) -> bool:
+    try:
+        read_manifest(path)
+        return True
+    except ManifestError:
+        return False
+
+
+def _is_our_csv(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.readline().rstrip("\r\n") == ",".join(COLUMNS)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def previous_manifest(folder: str) -> dict | None:
@@ -216,3 +297,83 @@ def previous_manifest(folder: str) -> dict | None:
         return read_manifest(path)
     except ManifestError:
         return None
+
+
+# --- finding a class again ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The class a command writes: its class seed and students, and where they came from."""
+
+    class_seed: int
+    students: list[Student]
+    manifest: str | None = None  # the manifest the class was read from
+    drawn: bool = False  # the class seed was drawn just now
+
+
+def choose_class(
+    spec: Spec,
+    *,
+    seed: int | None = None,
+    count: int | None = None,
+    roster: str | None = None,
+    manifest: str | None = None,
+    folders: tuple[str, ...] = (),
+    spec_flag: str | None = None,
+) -> Chosen:
+    """The class to write: the one a manifest lists (given, or when no seed is given the
+    first found in `folders`), else one drawn from `seed` (a new one when None). A class
+    taken from a manifest keeps the problems its sheet IDs name, so its sizes and rules
+    cannot be given again (`spec_flag` names the first such option given)."""
+    if manifest is None and seed is None and spec_flag is None:
+        found = [f for f in folders if previous_manifest(f) is not None]
+        if found:
+            manifest = os.path.join(found[0], MANIFEST_JSON)
+    if manifest is None:
+        names = class_names(count, roster)
+        drawn = seed is None
+        if drawn:
+            from .draw import new_seed
+
+            seed = new_seed()
+        return Chosen(seed, draw_class(spec, seed, names), None, drawn)
+    doc = read_manifest(manifest)
+    class_seed = doc.get("class_seed")
+    if spec_flag is not None:
+        raise OptionError(f"{manifest} fixes every student's sheet; drop {spec_flag}")
+    if seed is not None and seed != class_seed:
+        raise OptionError(f"{manifest} is the class of seed {class_seed}, not {seed}; drop --seed")
+    names = class_names(count, roster) if count is not None or roster else None
+    return Chosen(class_seed, students_from_manifest(doc, manifest, names), manifest)
+
+
+def students_from_manifest(doc: dict, where: str, names: list[str] | None = None):
+    """The students a manifest lists, each with the problem their sheet ID names; `names`
+    (a roster's) must be the manifest's, in the same order."""
+    rows = doc["students"]
+    if names is not None:
+        if len(names) != len(rows):
+            raise OptionError(
+                f"{where} lists {len(rows)} students, not {len(names)}; "
+                "for a new class give --seed and write it to another folder"
+            )
+        for k, (name, row) in enumerate(zip(names, rows), 1):
+            listed = " ".join(str(row.get("student") or "").split())
+            if name != listed:
+                raise OptionError(
+                    f"student {k} is {name!r} here but {listed!r} in {where}; "
+                    "give the roster the class was made from"
+                )
+    students = []
+    for k, row in enumerate(rows, 1):
+        try:
+            problem = decode_id(row["id"])
+        except HandcalcError:
+            raise ManifestError(f"{where}: student {k}'s sheet ID is damaged") from None
+        seed = row.get("seed")
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            problem = dataclasses.replace(problem, seed=seed)
+        name = " ".join(str(row.get("student") or f"Student {k}").split())
+        students.append(Student(k, name, problem))
+    return students

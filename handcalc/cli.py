@@ -229,9 +229,11 @@ def json_output(what: str):
 
 
 def _write_json(output: str, data, problem) -> None:
+    """Write `data` as JSON, or as given when it is already JSON text."""
     from .files import write_atomic
 
-    write_atomic(output, (json.dumps(data, indent=1) + "\n").encode())
+    text = data if isinstance(data, str) else json.dumps(data, indent=1) + "\n"
+    write_atomic(output, text.encode())
     click.echo(f"wrote {output}  (ID {problem.id})")
 
 
@@ -302,6 +304,15 @@ def _named_format(output: str | None, fmt: str | None) -> str:
     )
 
 
+_MANIFEST_OPTION = click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="A class set: the class this manifest lists (by default, the manifest already in "
+    "the output's folder when no --seed is given).",
+)
+_CLASS_OPTIONS = ("count", "roster", "split", "manifest")
+
+
 def sheet_options(f):
     """The options the sheet commands share: where to write, which format, paper and title."""
     opts = [
@@ -340,10 +351,18 @@ def sheet_options(f):
             type=click.Path(file_okay=False),
             help="A class set: one file per student in this folder, instead of a booklet.",
         ),
+        _MANIFEST_OPTION,
         click.option(
             "--workers",
             type=click.IntRange(1, 64),
-            help="Processes rendering a class set's PDFs (default: one per core).",
+            help="Processes rendering a class set's PDFs (default and most: one per core, "
+            "and no more than the sheets).",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="A class set: replace a manifest in the folder that handcalc did not write "
+            "or that lists another class.",
         ),
     ]
     for opt in reversed(opts):
@@ -357,15 +376,15 @@ def _write_sheet(
     from .worksheet import check_title
 
     check_title(title)
-    class_opts = {k: opts.pop(k) for k in ("count", "roster", "split", "workers")}
-    if class_opts["count"] is not None or class_opts["roster"] or class_opts["split"]:
-        if interactive:
-            raise OptionError("--interactive makes one sheet; drop --count, --roster and --split")
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
+    if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
+        kind = "interactive" if interactive else kind
         return _write_class(
             kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
         )
-    if class_opts["workers"] is not None:
-        raise OptionError("--workers is for class sets (--count or --roster)")
+    for flag in ("workers", "force"):
+        if class_opts[flag]:
+            raise OptionError(f"--{flag} is for class sets (--count or --roster)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
@@ -389,6 +408,7 @@ def _write_sheet(
     )
     from . import render
 
+    _note_slow_pdf(fmt)
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
     click.echo(f"wrote {output}  (ID {problem.id})")
@@ -396,16 +416,54 @@ def _write_sheet(
 
 @main.command()
 @problem_options
-@json_output("blank answers file")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Where to write the answers file."
+)
+@click.option("--student", help="The name to fill in.")
+@click.option("--count", type=int, help="A class: this many students, from one --seed.")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False),
+    help="A class: one file per name in this CSV file's 'name' column.",
+)
+@_MANIFEST_OPTION
+@click.option(
+    "--split",
+    type=click.Path(file_okay=False),
+    help="A class: one answers file per student in this folder.",
+)
 @friendly
-def answers(output, **opts):
-    """Write a blank answers file for a problem: every worked step as nulls, and its ID."""
-    from .answers import blank
+def answers(output, student, **opts):
+    """Write a blank answers file for a problem: every worked step as nulls, and its ID;
+    for a class, one per student with the name filled in."""
+    from .answers import blank, to_text
     from .solution import solve as solve_problem
 
+    class_opts = {k: opts.pop(k) for k in _CLASS_OPTIONS}
+    if any(v is not None for v in class_opts.values()):
+        if output is not None:
+            raise OptionError("a class's answers files go one per student into --split DIR")
+        return _write_class(
+            "answers",
+            None,
+            "json",
+            "a4",
+            None,
+            student,
+            False,
+            opts,
+            True,
+            workers=None,
+            **class_opts,
+        )
+    if output is None:
+        raise OptionError("Missing option '-o' / '--output'.")
     p = resolve_problem(opts)
     solve_problem(p)  # refuse a sheet that could never be graded
-    _write_json(output, blank(p), p)
+    data = blank(p)
+    if student is not None:
+        data["student"] = " ".join(student.split()) or None
+    _write_json(output, to_text(data), p)
 
 
 @main.command()
@@ -440,6 +498,16 @@ def key(output, fmt, paper, title, student, working, **opts):
     _write_sheet("key", output, fmt, paper, title, student, False, opts, working=working)
 
 
+def _note_slow_pdf(fmt: str) -> None:
+    """Say once, before rendering, when this machine makes PDFs the slow way."""
+    if fmt == "pdf":
+        from . import render
+
+        note = render.slow_pdf_note()
+        if note:
+            click.echo(note, err=True)
+
+
 @contextlib.contextmanager
 def _progress(total: int, label: str):
     """A progress bar on a terminal's stderr; nothing at all when stderr is not a terminal."""
@@ -450,34 +518,61 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
+def _class_folders(output: str | None, split: str | None) -> tuple[str, ...]:
+    """Where a class's manifest may already be: beside the booklet, or in the split folder
+    and the folder holding it."""
+    if split is None:
+        return (os.path.dirname(output) or ".",)
+    return (split, os.path.dirname(os.path.normpath(split)) or ".")
+
+
 def _write_class(kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts):
     """A class set: one different problem per student, drawn from one class seed."""
     from .booklet import write_class_set
-    from .classset import class_names, draw_class
-    from .draw import new_seed
+    from .classset import choose_class
 
     count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
+    manifest, force = class_opts["manifest"], class_opts.get("force", False)
     given = _take(opts)
     for flag, key in (("--id", "sheet_id"), ("--from", "source")):
         if given[key] is not None:
             raise OptionError(f"a class set draws a problem per student; drop {flag}")
     if student is not None:
         raise OptionError("a class set takes its names from --roster; drop --student")
+    if kind in ("interactive", "answers") and split is None:
+        what = "--interactive class sets" if kind == "interactive" else "a class's answers files"
+        raise OptionError(f"{what} need --split DIR (one file per student)")
     if output is not None and split is not None:
         raise OptionError("give -o FILE for one booklet or --split DIR, not both")
     if output is None and split is None:
         raise OptionError("a class set needs -o FILE (one booklet) or --split DIR")
-    fmt = _output_format(output, fmt, fillable)
+    if kind == "answers":
+        fmt = "json"
+    elif kind == "interactive":
+        if _named_format(output, fmt or "html") != "html":
+            raise OptionError("--interactive makes web pages; drop --format or use html")
+        fmt = "html"
+    else:
+        fmt = _output_format(output, fmt, fillable)
     if fillable and split is None:  # write_class_set says so too, but only after the draw
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
-    names = class_names(count, roster)
-    spec = _spec(given)
-    class_seed = given["seed"]
-    if class_seed is None:
-        class_seed = new_seed()
+    spec_flags = [k for k in (*_SIZE_FLAGS, *_RULE_FLAGS) if given[k] is not None]
+    chosen = choose_class(
+        _spec(given),
+        seed=given["seed"],
+        count=count,
+        roster=roster,
+        manifest=manifest,
+        folders=_class_folders(output, split),
+        spec_flag="--" + spec_flags[0].replace("_", "-") if spec_flags else None,
+    )
+    students, class_seed = chosen.students, chosen.class_seed
+    if chosen.drawn:
         click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
-    students = draw_class(spec, class_seed, names)
-    what = "keys" if kind == "key" else "sheets"
+    elif chosen.manifest is not None:
+        click.echo(f"the class of {chosen.manifest} (class seed {class_seed})", err=True)
+    what = {"key": "keys", "answers": "answers files", "interactive": "pages"}.get(kind, "sheets")
+    _note_slow_pdf(fmt)
     with _progress(len(students), f"rendering {len(students)} {what}") as tick:
         written = write_class_set(
             students,
@@ -492,6 +587,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             working=working,
             workers=workers,
             progress=tick,
+            force=force,
         )
     where = output if output is not None else f"{len(written.files)} files in {split}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
@@ -514,8 +610,13 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     help="Grade a class set: match the files to this manifest's students "
     "(the gradebook defaults to gradebook.csv beside it).",
 )
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Only the summary table: a line per file with its score (with --json, a list).",
+)
 @friendly
-def check(files, as_json, csv_path, manifest, **opts):
+def check(files, as_json, csv_path, manifest, summary, **opts):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
     The sheet comes from --seed, --from or --id, or else from each file's own ID, or
@@ -525,7 +626,7 @@ def check(files, as_json, csv_path, manifest, **opts):
     from .files import write_atomic
 
     if manifest is not None:
-        return _check_class(manifest, files, as_json, csv_path, opts)
+        return _check_class(manifest, files, as_json, csv_path, summary, opts)
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
 
@@ -545,15 +646,7 @@ def check(files, as_json, csv_path, manifest, **opts):
             rows.append((path, str(e)))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
-    if as_json:
-        objs = [report.to_json(r) for r in reports]
-        click.echo(json.dumps(objs[0] if len(files) == 1 else objs, ensure_ascii=False))
-    elif csv_path:
-        for r in reports:
-            who = f" ({r.answers.student})" if r.answers.student else ""
-            click.echo(f"{r.answers.source}{who}: {r.percent:.1f} %")
-    else:
-        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+    _show(rows, reports, as_json, summary, one=len(files) == 1)
     if csv_path:
         write_atomic(csv_path, report.gradebook(rows))
         click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
@@ -561,10 +654,31 @@ def check(files, as_json, csv_path, manifest, **opts):
         sys.exit(1)
 
 
-def _check_class(manifest, files, as_json, csv_path, opts):
+def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:
+    """check's output: every report in full (text, or JSON: one object for one file, else a
+    list), then for several files the summary table (on stderr with --json, so that stdout
+    stays JSON); with --summary, the table alone."""
+    from . import report
+
+    if summary:
+        if as_json:
+            click.echo(json.dumps(report.summary_rows(rows), ensure_ascii=False))
+        else:
+            click.echo(report.summary(rows), nl=False)
+        return
+    if as_json:
+        objs = [report.to_json(r) for r in reports]
+        click.echo(json.dumps(objs[0] if one else objs, ensure_ascii=False))
+    else:
+        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+    if not one:
+        click.echo(("" if as_json else "\n") + report.summary(rows), nl=False, err=as_json)
+
+
+def _check_class(manifest, files, as_json, csv_path, summary, opts):
     """check --manifest: one gradebook row per student of a class set."""
     from . import report
-    from .classgrade import grade_class
+    from .classgrade import NOTHING_HANDED_IN, grade_class
     from .files import write_atomic
 
     given = [k for k, v in opts.items() if v is not None]
@@ -580,10 +694,10 @@ def _check_class(manifest, files, as_json, csv_path, opts):
     for name in missing:
         click.echo(f"no answers from {name}", err=True)
     if as_json:
-        click.echo(json.dumps([report.to_json(r) for r in reports], ensure_ascii=False))
-    else:
-        for r in reports:
-            click.echo(f"{r.answers.student}: {r.percent:.1f} %  ({r.answers.source})")
+        shown = reports
+    else:  # a student who handed nothing in has a line in the table, not a blank report
+        shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
+    _show(rows, shown, as_json, summary, one=False)
     write_atomic(csv_path, report.gradebook(rows))
     click.echo(f"wrote {csv_path}  ({len(reports)} students, {len(errors)} failed)", err=True)
     if errors:

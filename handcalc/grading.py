@@ -33,7 +33,10 @@ For each step:
     it is named when every readable, graded cell the student wrote matches that mistaken
     value. If none is named and exactly one graded cell is wrong, it is readable, no graded
     cell is blank and the step has more than one graded cell, that cell is named as a slip:
-    what was written, and what was expected (the first target, else the key).
+    what was written, the key's value and, where it differs, what was expected from the
+    student's own earlier steps (the first target; "yours" are the inputs of the view that
+    gave it which differ from the key), and a reminder of the places needed when the cell
+    is a decimal that would match but for having fewer than two (`say_expected`).
  5. The step's two views (rule 1) are made for the steps after it.
 Revealed cells. An answers file may list cells the interactive sheet revealed ("revealed":
 ["S_r2_c3", ...]). A revealed cell that is graded gets the verdict "revealed" whatever it
@@ -296,10 +299,12 @@ class Mistake:
     wrote: str | None = None
     expected: str | None = None
 
+    key: str | None = None
+
     def to_json(self) -> dict:
         out = {"kind": self.kind, "text": self.text}
         if self.cell is not None:
-            out.update(cell=self.cell, wrote=self.wrote, expected=self.expected)
+            out.update(cell=self.cell, wrote=self.wrote, expected=self.expected, key=self.key)
         return out
 
 
@@ -308,7 +313,8 @@ class StepResult:
     """One step graded: verdicts shaped like the step (None where not graded), and why.
 
     `expected` is what the student's own earlier answers give (the key if it cannot be
-    worked out from them)."""
+    worked out from them); `yours` names the earlier steps where those answers differ from
+    the key."""
 
     step: steps.Step
     verdicts: tuple
@@ -316,6 +322,11 @@ class StepResult:
     cells: tuple
     key: steps.Value
     expected: steps.Value
+    yours: tuple[str, ...] = ()
+
+    def say_expected(self, p: Pos) -> str:
+        """What a wrong cell should have been, in words (see `say_expected`)."""
+        return say_expected(at(self.cells, p), at(self.expected, p), at(self.key, p), self.yours)
 
     def flat(self) -> list[str]:
         return [at(self.verdicts, p) for p in positions(self.step) if at(self.verdicts, p)]
@@ -405,15 +416,41 @@ def _trivial(cells, graded: list[Pos]) -> bool:
     return len(values) <= 1
 
 
-def _slip(s: steps.Step, cells, p: Pos, expected) -> Mistake:
+def too_short(w: numbers.Written | None, target) -> bool:
+    """A decimal that would match the target but for having fewer places than the rule asks."""
+    if w is None or w.places is None or target is steps.MASKED or target is None:
+        return False
+    t = Fraction(target)
+    return t.denominator != 1 and w.places < 2 and abs(w.value - t) * 2 * 10**w.places <= 1
+
+
+def say_expected(cell: Cell, expected, key, yours: tuple[str, ...]) -> str:
+    """What a wrong cell should have been: the key's value and, where it differs, the value
+    the student's own earlier steps lead to ("from your colsum: 27/8; key: 27/38"), and the
+    places a too-short decimal needs."""
+    parts = []
+    if expected is not None and expected is not steps.MASKED and expected != key and yours:
+        parts.append(f"from your {' and '.join(yours)}: {numbers.text(expected)}")
+    parts.append(f"key: {numbers.text(key)}")
+    out = "; ".join(parts)
+    if too_short(cell.written, key) or too_short(cell.written, expected):
+        out += "; write at least 2 decimals"
+    return out
+
+
+def _slip(s: steps.Step, cells, p: Pos, expected, key, yours) -> Mistake:
     r, c = p
     where = f"row {r + 1}, column {c + 1}" if c is not None else f"entry {r + 1}"
-    wrote, right = at(cells, p).text, numbers.text(expected)
-    text = f"One slip in {s.name}, {where}: wrote {wrote}, expected {right}."
-    return Mistake("slip", text, steps.field_name(s.name, *p), wrote, right)
+    cell = at(cells, p)
+    text = f"One slip in {s.name}, {where}: wrote {cell.text}; "
+    text += say_expected(cell, expected, key, yours) + "."
+    name = steps.field_name(s.name, *p)
+    return Mistake("slip", text, name, cell.text, numbers.text(expected), numbers.text(key))
 
 
-def _mistakes(contexts: list[Context], s: steps.Step, cells, verdicts, expected, graded):
+def _mistakes(
+    contexts: list[Context], s: steps.Step, cells, verdicts, expected, graded, key, yours
+):
     """Rule 4: the usual mistakes that explain every number written, else a single slip."""
     wrong = [p for p in graded if at(verdicts, p) == WRONG]
     readable_wrong = [p for p in wrong if at(cells, p).written is not None]
@@ -434,7 +471,8 @@ def _mistakes(contexts: list[Context], s: steps.Step, cells, verdicts, expected,
     blanks = [p for p in graded if at(verdicts, p) == BLANK]
     if found or len(wrong) != 1 or len(readable_wrong) != 1 or blanks or len(graded) < 2:
         return found
-    return [_slip(s, cells, wrong[0], at(expected, wrong[0]))]
+    p = wrong[0]
+    return [_slip(s, cells, p, at(expected, p), at(key, p), yours)]
 
 
 def _same(key: steps.Value, value: steps.Value) -> steps.Value:
@@ -474,8 +512,10 @@ def grade(solution: Solution, answers: Answers) -> Report:
         views = [credited]
         if any(credited[i] != as_written[i] for i in s.inputs):
             views.append(as_written)
-        targets = [_target(s, view, key, track) for view in views]
-        targets = [t for t in targets if t is not None]
+        worked = [(view, _target(s, view, key, track)) for view in views]
+        worked = [(view, t) for view, t in worked if t is not None]
+        targets = [t for _, t in worked]
+        yours = tuple(i for i in s.inputs if worked and worked[0][0][i] != key[i])
         graded = [p for p in positions(s) if p not in hidden[s.name]]
         shown, own = _split_revealed(graded, revealed[s.name])
         judged = {p: _judge(at(cells, p), at(k, p), [at(t, p) for t in targets]) for p in own}
@@ -483,8 +523,8 @@ def grade(solution: Solution, answers: Answers) -> Report:
         verdicts = shaped(s, lambda p, judged=judged: judged[p][0] if p in judged else None)
         expected = targets[0] if targets else k
         contexts = [Context(ex, view, rounding) for view in views]
-        found = _mistakes(contexts, s, cells, verdicts, expected, own)
-        results[s.name] = StepResult(s, verdicts, tuple(found), cells, k, expected)
+        found = _mistakes(contexts, s, cells, verdicts, expected, own, k, yours)
+        results[s.name] = StepResult(s, verdicts, tuple(found), cells, k, expected, yours)
         if _trivial(cells, own):
             credited[s.name] = as_written[s.name] = k
             continue

@@ -7,6 +7,8 @@ read the answers from. The same object is what the shared grading test vectors h
 
 from __future__ import annotations
 
+import math
+
 from . import steps
 from .problem import Problem
 
@@ -48,3 +50,143 @@ def page_data(problem: Problem) -> dict:
     if ex.shown:  # worked steps printed as givens: the page works them out, never grades them
         out["shown"] = list(ex.shown_in_order())
     return out
+
+
+# --- the words beside each step ------------------------------------------------------------
+#
+# What a step computes and why, keyed by role; an entry is one text, or one per convention.
+# A new exercise table adds its roles here (a role without words falls back on its kind).
+# Fields: {name} the step, {formula}, {a} and {b} its inputs in order, {token} "column" or
+# "row" (what a token is), {inputs} all inputs joined, {how} how concat lays them out.
+
+_PRODUCT = "Entry (i, j) is row i of {a} times column j of {b}: multiply pair by pair, then add."
+
+EXPLANATIONS: dict[str, str | dict[str, str]] = {
+    "X": "The input: each {token} is one token (a word, say) described by a few numbers, its "
+    "features. Everything below is worked out from these numbers and the weights.",
+    "WQ": "Query weights. A real model learns them; here they are small whole numbers so that "
+    "the work stays by hand. They turn a token's features into the question it asks.",
+    "WK": "Key weights: they turn a token's features into what the token can be found by.",
+    "WV": "Value weights: they turn a token's features into what the token passes on.",
+    "WO": "Output weights: they mix the heads' stacked outputs back into features per token.",
+    "Q": "{name} = {formula}: the queries, a projection of the input. Each token's features "
+    "become a short vector, the question that token asks of the others. " + _PRODUCT,
+    "K": "{name} = {formula}: the keys, a projection of the input. Each token's features "
+    "become a short vector that questions are matched against. " + _PRODUCT,
+    "V": "{name} = {formula}: the values, a projection of the input. Each token's features "
+    "become what it hands on to the tokens that attend to it. " + _PRODUCT,
+    "KT": "{name} is {a} with rows and columns swapped: entry (i, j) of {a} goes to (j, i). "
+    "Nothing new is worked out; it lines the keys up so that the next product meets every "
+    "key with every query.",
+    "S": {
+        "columns": "{name} = {formula} sets every query against every key. Entry (i, j) is key "
+        "i · query j (row i of {a} times column j of {b}), a dot product: large when the two "
+        "vectors point the same way, small or negative when they disagree. So column j scores "
+        "how well each token answers what token j is looking for.",
+        "rows": "{name} = {formula} sets every query against every key. Entry (i, j) is query "
+        "i · key j (row i of {a} times column j of {b}), a dot product: large when the two "
+        "vectors point the same way, small or negative when they disagree. So row i scores "
+        "how well each token answers what token i is looking for.",
+    },
+    "scaled": "Longer vectors give bigger dot products, and a softmax of big scores puts nearly "
+    "all the weight on one token. So a transformer divides the scores by √d_k first ({root}). "
+    "By hand, {formula} stands in for that: halving is close enough, and rounding keeps the "
+    "numbers whole so that 3^x stays exact. {rounding}",
+    "exp": "The top of the softmax fraction. e^x makes every score positive and stretches the "
+    "gaps, so the best matches stand out. By hand 3^x stands in for e^x (3 is close to "
+    "e ≈ 2.72, and its powers stay exact): 3^0 = 1, 3^2 = 9, 3^-1 = 1/3, 3^-2 = 1/9.",
+    "colsum": "Add up each column of {a}: one total per query, the bottom of that query's "
+    "softmax fraction.",
+    "rowsum": "Add up each row of {a}: one total per query, the bottom of that query's "
+    "softmax fraction.",
+    "A": {
+        "columns": "Divide each entry of {a} by its column's total in {b}. Each column of A is "
+        "then a probability distribution: weights between 0 and 1 that add up to exactly 1, "
+        "saying how much attention query j pays to each token. Keep them as fractions.",
+        "rows": "Divide each entry of {a} by its row's total in {b}. Each row of A is then a "
+        "probability distribution: weights between 0 and 1 that add up to exactly 1, saying "
+        "how much attention query i pays to each token. Keep them as fractions.",
+    },
+    "Z": {
+        "columns": "{name} = {formula}: the output. Column j is the average of the value "
+        "vectors (the columns of {a}), weighted by column j of {b}: token j gathers what the "
+        "tokens it attends to pass on, most from its best matches. " + _PRODUCT,
+        "rows": "{name} = {formula}: the output. Row i is the average of the value vectors "
+        "(the rows of {b}), weighted by row i of {a}: token i gathers what the tokens it "
+        "attends to pass on, most from its best matches. " + _PRODUCT,
+    },
+    "Zcat": "Each head attended in its own way and made its own output. Put them {how} "
+    "({inputs}) into one matrix: nothing to work out, copy every head's numbers into place.",
+    "O": "{name} = {formula}: the output projection. It mixes what all the heads found back "
+    "into as many features per token as X has, ready for the next layer. " + _PRODUCT,
+}
+
+BY_KIND = {
+    "given": "Given numbers: nothing to work out here.",
+    "product": "{name} = {formula}. " + _PRODUCT,
+    "transpose": "{name} is {a} with rows and columns swapped: entry (i, j) goes to (j, i).",
+    "scale": "{name} = {formula}, standing in for dividing by √d_k. {rounding}",
+    "exp": "{name} = 3^x of {a}, standing in for e^x.",
+    "sum": "Add up each {token} of {a}.",
+    "normalise": "Divide each entry of {a} by its total in {b}, so that the totals become 1.",
+    "concat": "Put {inputs} {how} into one matrix.",
+}
+
+# Added when the step is touched by the causal mask, or belongs to one head of several.
+MASK_NOTES = {
+    "S": "Causal mask: a token may look only at itself and earlier tokens, so the scores of "
+    "later keys are hidden (−∞, hatched: nothing to write).",
+    "scaled": "A masked score stays masked.",
+    "exp": "3^−∞ = 0: a masked key gets no weight at all.",
+    "A": "A masked entry is 0, and the total is over the keys the query may see.",
+}
+HEAD_NOTE = (
+    "Head {head} starts here: each head has its own weights, so each can look for something "
+    "else in the same tokens."
+)
+
+_ROUNDING = {
+    "floor": "floor rounds down, below zero too: floor(3/2) = 1, floor(-3/2) = -2.",
+    "zero": "This sheet rounds toward zero: trunc(3/2) = 1, trunc(-3/2) = -1.",
+}
+
+
+def _shown(name: str, exercise: steps.Exercise) -> str:
+    """A step's name as printed on the sheet: K2ᵀ rather than KT2."""
+    s = exercise[name] if name in exercise.by_name else None
+    if s is not None and s.role == "KT":
+        return "K" + name[len(s.role) :] + "ᵀ"
+    return name
+
+
+def explanation(
+    step: steps.Step, exercise: steps.Exercise, rounding: str = "floor", d_k: int = 3
+) -> str:
+    """What one step computes and why, in words, for the sheet's conventions."""
+    text = EXPLANATIONS.get(step.role, BY_KIND.get(step.kind, "{name} = {formula}."))
+    if isinstance(text, dict):
+        text = text[exercise.convention]
+    names = [_shown(i, exercise) for i in step.inputs]
+    fields = {
+        "name": _shown(step.name, exercise),
+        "formula": step.formula,
+        "a": names[0] if names else "",
+        "b": names[1] if len(names) > 1 else "",
+        "inputs": ", ".join(names),
+        "token": "column" if exercise.convention == "columns" else "row",
+        "how": "one under another" if step.axis == "rows" else "side by side",
+        "rounding": _ROUNDING.get(rounding, ""),
+        "root": f"here √{d_k} ≈ {math.sqrt(d_k):.2f}",
+    }
+    parts = [text.format(**fields)]
+    if exercise.causal and step.role in MASK_NOTES:
+        parts.append(MASK_NOTES[step.role])
+    if step.head is not None and exercise.heads > 1 and step.role == "Q":
+        parts.append(HEAD_NOTE.format(head=step.head))
+    return " ".join(parts).replace("-", "−").replace("^x", "ˣ")
+
+
+def explanations(problem: Problem) -> dict[str, str]:
+    """Every step's words, by step name."""
+    ex = problem.exercise
+    return {s.name: explanation(s, ex, problem.spec.rounding, problem.spec.d_k) for s in ex}

@@ -1,4 +1,11 @@
-"""Numbers as people write them and as the key prints them: exact fractions, never floats."""
+"""Numbers as people write them and as the key prints them: exact fractions, never floats.
+
+A decimal comma is read as a decimal point when the cell is one number with a single comma
+between digits and nothing else that could be a separator ("0,5625", "-1,5", "12,25"). The
+one form it could be confused with, a thousands separator, is refused rather than guessed:
+a comma before exactly three digits after a non-zero whole part ("1,234", "-2,500"). The
+interactive page's grader (templates/grading.js) reads cells by the same rule.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from .errors import AnswersError
 _INT = re.compile(r"[+-]?\d+", re.ASCII)
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+)", re.ASCII)
+_DECIMAL_COMMA = re.compile(r"([+-]?)(\d+),(\d+)", re.ASCII)
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"})
 
 
@@ -61,6 +69,15 @@ def parse(text: str | int | float) -> Written | None:
             raise AnswersError(f"cannot read {text!r} as a number") from None
         places = len(s.split(".")[1])
         return Written(Fraction(d), places)
+    m = _DECIMAL_COMMA.fullmatch(s)
+    if m:
+        sign, whole, part = m.groups()
+        if len(part) == 3 and whole.strip("0"):
+            raise AnswersError(
+                f"cannot read {text!r}: the comma may separate thousands; "
+                f"write {sign}{whole}.{part} or {sign}{whole}{part}"
+            )
+        return Written(Fraction(int(sign + whole + part), 10 ** len(part)), len(part))
     raise AnswersError(f"cannot read {text!r} as a number")
 
 

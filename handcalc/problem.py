@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from . import steps
 from .errors import OptionError, ProblemFileError
-from .files import read_text
+from .files import read_text, shown
 
 # Bounds that keep a drawn sheet workable by hand and its ID short; beyond them the option is
 # absurd. A typed-in problem (--from) may be bigger, up to TYPED_LIMITS: published exercises
@@ -269,7 +269,11 @@ def load(path) -> dict:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise ProblemFileError(
-            f"problem file {path} is not valid JSON (line {e.lineno}: {e.msg})"
+            f"problem file {shown(path)} is not valid JSON (line {e.lineno}: {e.msg})"
+        ) from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, nesting thousands deep
+        raise ProblemFileError(
+            f"problem file {shown(path)} is not a problem (numbers or nesting too big)"
         ) from None
 
 

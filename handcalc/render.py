@@ -5,8 +5,10 @@ WeasyPrint is imported inside `render_pdf`, so commands that make no PDF never p
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -41,8 +43,8 @@ def environment() -> jinja2.Environment:
     )
 
 
-# The interactive sheet's scripts, inlined in this order: the grader, then the page.
-SCRIPTS = ("grading.js", "sheet.js")
+# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide.
+SCRIPTS = ("grading.js", "sheet.js", "guide.js")
 
 
 def _script() -> str:
@@ -59,7 +61,8 @@ def render_html(view: Sheet) -> str:
     css = (template_dir() / "sheet.css").read_text(encoding="utf-8")
     js = ""
     if view.interactive:
-        css += (template_dir() / "interactive.css").read_text(encoding="utf-8")
+        for name in ("interactive.css", "guide.css"):
+            css += (template_dir() / name).read_text(encoding="utf-8")
         js = _script()
     return env.get_template("sheet.html").render(sheet=view, css=css, js=js)
 
@@ -76,6 +79,65 @@ def render_class_html(views: list[Sheet], title: str) -> str:
     )
 
 
+FONTS = "fonts"  # the sheet's own fonts: a folder of template_dir(), for PDFs only
+
+# fontTools stamps each font it subsets with the time it was made, unless this is set.
+PINNED_FONT_TIME = "1704067200"  # 2024-01-01
+
+INSTALL_HINT = (
+    "note: PDFs are slow here (fonts subset by fontTools); for faster ones install HarfBuzz's "
+    "subsetter: sudo apt-get install libharfbuzz-subset0 (HarfBuzz 4.1 or later elsewhere)"
+)
+
+
+def fast_subsetting() -> bool:
+    """Whether WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools: the test
+    of its `Font.subset`, read from WeasyPrint when it is loaded, else asked of the system's
+    libraries the way WeasyPrint finds them (a class set's parent process never loads it)."""
+    fonts = sys.modules.get("weasyprint.pdf.fonts")
+    if fonts is not None:
+        return bool(fonts.harfbuzz_subset) and bool(fonts.harfbuzz.hb_version_atleast(4, 1, 0))
+    subset = _library("harfbuzz-subset", "libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib")
+    harfbuzz = _library("harfbuzz", "libharfbuzz.so.0", "libharfbuzz.0.dylib")
+    return (
+        subset is not None and harfbuzz is not None and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+    )
+
+
+def _library(name: str, *files: str):
+    import ctypes
+    import ctypes.util
+
+    for file in (*files, ctypes.util.find_library(name)):
+        if file:
+            try:
+                return ctypes.CDLL(file)
+            except OSError:
+                pass
+    return None
+
+
+def slow_pdf_note() -> str | None:
+    """One line for a person making PDFs on a machine without HarfBuzz's subsetter."""
+    return None if fast_subsetting() else INSTALL_HINT
+
+
+@contextlib.contextmanager
+def _pinned_font_time():
+    """SOURCE_DATE_EPOCH set while WeasyPrint writes, so that fontTools' subset fonts (the
+    slow path) carry a fixed time and the same sheet gives the same bytes on every run;
+    the caller's environment is put back afterwards."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = PINNED_FONT_TIME
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
 @functools.lru_cache(maxsize=1)
 def _font_config():
     from weasyprint.text.fonts import FontConfiguration
@@ -83,9 +145,23 @@ def _font_config():
     return FontConfiguration()
 
 
+@functools.lru_cache(maxsize=1)
+def _font_faces():
+    """The @font-face rules of the shipped fonts, parsed once per process: parsing them
+    registers the fonts with the (cached) font configuration."""
+    from weasyprint import CSS
+
+    return CSS(
+        filename=str(template_dir() / FONTS / "fonts.css"),
+        url_fetcher=_fetcher_class()(),
+        font_config=_font_config(),
+    )
+
+
 def _fetcher_class():
-    """A URL fetcher that serves the tool's own template files and refuses everything else,
-    so no text on a sheet can make WeasyPrint read a local file or the network."""
+    """A URL fetcher that serves the tool's own template files (and its fonts) and refuses
+    everything else, so no text on a sheet can make WeasyPrint read a local file or the
+    network."""
     from urllib.parse import unquote, urlparse
 
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -97,7 +173,7 @@ def _fetcher_class():
             parsed = urlparse(url)
             if parsed.scheme == "file":
                 path = Path(unquote(parsed.path)).resolve()
-                if path.parent == root and path.is_file():
+                if path.parent in (root, root / FONTS) and path.is_file():
                     return URLFetcherResponse(url, path.read_bytes())
             raise ValueError(f"handcalc fetches nothing but its own templates, not {url[:60]}")
 
@@ -115,9 +191,9 @@ def _read_only(field_name: str):
     return finish
 
 
-def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
-    """PDF bytes for a view model (or already rendered HTML). A fillable sheet gets AcroForm
-    fields named like the answer cells, and a read-only `handcalc_id` field."""
+def layout(page: Sheet | str, fillable: bool | None = None):
+    """WeasyPrint's laid-out document for a view model (or already rendered HTML), before
+    any PDF is written: what `render_pdf` spends most of its time on."""
     from weasyprint import HTML
 
     if isinstance(page, Sheet):
@@ -127,7 +203,17 @@ def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
         html = page
     fetcher = _fetcher_class()()
     document = HTML(string=html, base_url=template_dir().as_uri() + "/", url_fetcher=fetcher)
-    options = {"font_config": _font_config(), "pdf_forms": bool(fillable)}
-    if fillable:
-        options["finisher"] = _read_only("handcalc_id")
-    return document.write_pdf(**options)
+    return document.render(
+        font_config=_font_config(), stylesheets=[_font_faces()], pdf_forms=bool(fillable)
+    )
+
+
+def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
+    """PDF bytes for a view model (or already rendered HTML). A fillable sheet gets AcroForm
+    fields named like the answer cells, and a read-only `handcalc_id` field."""
+    if isinstance(page, Sheet):
+        fillable = page.fillable if fillable is None else fillable
+    document = layout(page, fillable)
+    finisher = _read_only("handcalc_id") if fillable else None
+    with _pinned_font_time():
+        return document.write_pdf(finisher=finisher, pdf_forms=bool(fillable))

@@ -6,8 +6,9 @@ import csv
 import io
 from collections.abc import Sequence
 
-from . import numbers, text
-from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult, at
+from . import text
+from .files import spreadsheet_cell
+from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult
 
 _SHOW_WRONG = 4
 
@@ -25,10 +26,6 @@ def _counts_text(counts: dict[str, int]) -> str:
 def _where(p) -> str:
     r, c = p
     return f"row {r + 1} col {c + 1}" if c is not None else f"entry {r + 1}"
-
-
-def _expected(res: StepResult, p) -> str:
-    return numbers.text(at(res.expected, p))
 
 
 def _revealed_text(counts: dict[str, int]) -> str:
@@ -68,12 +65,11 @@ def to_text(report: Report) -> str:
         out += [f"{pad}{m.text}" for m in res.mistakes]
         wrong = [(q, cell) for q, cell in res.wrong_cells() if not cell.unreadable]
         if wrong and not any(m.kind == "slip" for m in res.mistakes):
-            shown = "; ".join(
-                f"{_where(q)} wrote {cell.text}, expected {_expected(res, q)}"
-                for q, cell in wrong[:_SHOW_WRONG]
-            )
-            more = f" (and {len(wrong) - _SHOW_WRONG} more)" if len(wrong) > _SHOW_WRONG else ""
-            out.append(f"{pad}wrong: {shown}{more}")
+            for n, (q, cell) in enumerate(wrong[:_SHOW_WRONG]):
+                label = "wrong: " if n == 0 else " " * len("wrong: ")
+                out.append(f"{pad}{label}{_where(q)} wrote {cell.text} ({res.say_expected(q)})")
+            if len(wrong) > _SHOW_WRONG:
+                out.append(f"{pad}       (and {len(wrong) - _SHOW_WRONG} more)")
         for field, cell in res.unreadable:
             out.append(f"{pad}unreadable: {field} {cell.text!r} ({cell.error})")
     out += ["", "Rule: " + RULE]
@@ -112,10 +108,7 @@ def to_json(report: Report) -> dict:
     }
 
 
-def _safe(value: str | None) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula; quote such text."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+_safe = spreadsheet_cell
 
 
 def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
@@ -146,3 +139,56 @@ def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
             ]
         )
     return buf.getvalue().encode("utf-8")
+
+
+def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
+    """One line per answers file for a table: who, which file, the score and where it first
+    went wrong, or the error that kept it from being graded."""
+    out = []
+    for r in rows:
+        if isinstance(r, Report):
+            first = r.first_wrong
+            out.append(
+                {
+                    "student": r.answers.student,
+                    "file": r.answers.source,
+                    "id": r.solution.problem.id,
+                    "percent": r.percent,
+                    "first_wrong": first.step.name if first else None,
+                    "error": None,
+                }
+            )
+        else:
+            out.append(
+                {
+                    "student": None,
+                    "file": r[0],
+                    "id": None,
+                    "percent": None,
+                    "first_wrong": None,
+                    "error": r[1],
+                }
+            )
+    return out
+
+
+def summary(rows: Sequence[Report | tuple[str, str]]) -> str:
+    """The summary table: a line per file (student, file, score, first wrong step), and the
+    class mean over the files graded."""
+    lines = [("student", "file", "score", "first wrong")]
+    for r in summary_rows(rows):
+        if r["error"] is not None:
+            lines.append((r["student"] or "-", r["file"], "error", r["error"]))
+            continue
+        score = f"{r['percent']:.1f} %"
+        lines.append((r["student"] or "-", r["file"], score, r["first_wrong"] or "-"))
+    widths = [max(len(line[c]) for line in lines) for c in range(3)]
+    out = [
+        f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip()
+        for a, b, c, d in lines
+    ]
+    graded = [r.percent for r in rows if isinstance(r, Report)]
+    mean = f"mean {sum(graded) / len(graded):.1f} %" if graded else "none graded"
+    failed = len(rows) - len(graded)
+    out.append(f"{len(graded)} graded, {failed} failed; {mean}")
+    return "\n".join(out) + "\n"

@@ -9,14 +9,14 @@ again, so every variant of the step table lands somewhere without special cases.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
 from . import numbers, steps
 from .draw import RULES as DRAWING_RULES
 from .errors import OptionError
-from .interactive import page_data
+from .interactive import explanations, page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
@@ -176,6 +176,7 @@ class Sheet:
     screen_style: str = ""
     print_foot: str = ""
     long_numbers: tuple[str, ...] = ()
+    explain: dict = field(default_factory=dict)
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -732,4 +733,5 @@ def build(
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
         print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
         long_numbers=tuple(show(line) for line in long_numbers.lines),
+        explain=explanations(problem) if interactive else {},
     )

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+# libharfbuzz-subset0: WeasyPrint subsets fonts with it, else with fontTools (several times slower)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "${1:-}" = "--test" ]; then
   packages+=(poppler-utils chromium nodejs)
 fi

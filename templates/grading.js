@@ -110,6 +110,7 @@
   var INT = /^[+-]?\d+$/;
   var FRACTION = /^([+-]?\d+)\s*\/\s*([+-]?\d+)$/;
   var DECIMAL = /^[+-]?(\d+\.\d*|\.\d+)$/;
+  var DECIMAL_COMMA = /^([+-]?)(\d+),(\d+)$/;
   var MINUS_SIGNS = /[\u2212\u2013\ufe63\uff0d]/g;
 
   function quoted(text) {
@@ -144,6 +145,20 @@
       return {
         value: new Frac(sign * BigInt(digits), 10n ** BigInt(parts[1].length)),
         places: parts[1].length,
+      };
+    }
+    /* A decimal comma, unless it could separate thousands (numbers.py says the rule). */
+    m = DECIMAL_COMMA.exec(s);
+    if (m) {
+      if (m[3].length === 3 && /[1-9]/.test(m[2])) {
+        throw new Fail(
+          "cannot read " + quoted(raw) + ": the comma may separate thousands; write " +
+            m[1] + m[2] + "." + m[3] + " or " + m[1] + m[2] + m[3]
+        );
+      }
+      return {
+        value: new Frac(BigInt(m[1] + m[2] + m[3]), 10n ** BigInt(m[3].length)),
+        places: m[3].length,
       };
     }
     throw new Fail("cannot read " + quoted(raw) + " as a number");
@@ -576,7 +591,32 @@
     return seen.length <= 1;
   }
 
-  function mistakesOf(contexts, s, cells, verdicts, expected, graded) {
+  /* grading.too_short: a decimal that would match but for having fewer than two places. */
+  function tooShort(w, target) {
+    if (w === null || w.places === null || target === MASKED || target === null || target === undefined) {
+      return false;
+    }
+    if (target.d === 1n || w.places >= 2) return false;
+    var diff = sub(w.value, target);
+    return (diff.n < 0n ? -diff.n : diff.n) * 2n * 10n ** BigInt(w.places) <= diff.d;
+  }
+
+  /* grading.say_expected: the key's value and, where it differs, what the student's own
+     earlier steps lead to; the places a too-short decimal needs. */
+  function sayExpected(cell, expected, k, yours) {
+    var parts = [];
+    if (expected !== null && expected !== MASKED && !eq(expected, k) && yours.length) {
+      parts.push("from your " + yours.join(" and ") + ": " + text(expected));
+    }
+    parts.push("key: " + text(k));
+    var out = parts.join("; ");
+    if (tooShort(cell.written, k) || tooShort(cell.written, expected)) {
+      out += "; write at least 2 decimals";
+    }
+    return out;
+  }
+
+  function mistakesOf(contexts, s, cells, verdicts, expected, graded, k, yours) {
     var wrong = graded.filter(function (p) { return at(verdicts, p) === WRONG; });
     var readableWrong = wrong.filter(function (p) { return at(cells, p).written !== null; });
     if (!readableWrong.length) return [];
@@ -602,13 +642,15 @@
     }
     var p = wrong[0];
     var where = p[1] !== null ? "row " + (p[0] + 1) + ", column " + (p[1] + 1) : "entry " + (p[0] + 1);
-    var wrote = at(cells, p).text, right = text(at(expected, p));
+    var cell = at(cells, p);
     return [{
       kind: "slip",
-      text: "One slip in " + s.name + ", " + where + ": wrote " + wrote + ", expected " + right + ".",
+      text: "One slip in " + s.name + ", " + where + ": wrote " + cell.text + "; " +
+        sayExpected(cell, at(expected, p), at(k, p), yours) + ".",
       cell: fieldName(s.name, p[0], p[1]),
-      wrote: wrote,
-      expected: right,
+      wrote: cell.text,
+      expected: text(at(expected, p)),
+      key: text(at(k, p)),
     }];
   }
 
@@ -667,9 +709,15 @@
       if (s.inputs.some(function (i) { return !sameValue(credited[i], asWritten[i]); })) {
         views.push(asWritten);
       }
-      var targets = views
-        .map(function (view) { return attempt(function () { return compute(s, view, ex.track); }); })
-        .filter(function (t) { return t !== null; });
+      var worked = views
+        .map(function (view) {
+          return [view, attempt(function () { return compute(s, view, ex.track); })];
+        })
+        .filter(function (w) { return w[1] !== null; });
+      var targets = worked.map(function (w) { return w[1]; });
+      var yours = worked.length
+        ? s.inputs.filter(function (i) { return !sameValue(worked[0][0][i], keyValues[i]); })
+        : [];
       var gradedHere = positions(s).filter(function (p) { return !hidden[s.name][key(p)]; });
       var own = gradedHere.filter(function (p) { return !revealed[s.name][key(p)]; });
       var judged = {};
@@ -685,7 +733,7 @@
       var contexts = views.map(function (view) {
         return { ex: ex, fed: view, rounding: ex.data.rounding, track: ex.track };
       });
-      var found = mistakesOf(contexts, s, cells, verdicts, expected, own);
+      var found = mistakesOf(contexts, s, cells, verdicts, expected, own, k, yours);
       var unreadable = [];
       positions(s).forEach(function (p) {
         var c = at(cells, p);

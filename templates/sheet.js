@@ -13,12 +13,15 @@
     byName[el.name] = el;
   });
   var checked = false;
+  // Cells the learner had the page reveal (guide.js fills it): saved, graded as "revealed".
+  var revealed = {};
 
   var MARKS = {
     correct: ["✓", "correct"],
     "follow-through": ["↪", "follow-through: right from your own earlier answers"],
     wrong: ["✗", "wrong"],
     blank: ["", "blank"],
+    revealed: ["◉", "revealed: shown by the sheet, not counted as your work"],
   };
 
   // --- keyboard: arrows move within a matrix, Tab goes in reading order (the DOM's) --------
@@ -78,6 +81,9 @@
       }
       out[s.name] = value;
     });
+    var shown = inputs.filter(function (el) { return revealed[el.name]; })
+      .map(function (el) { return el.name; });
+    if (shown.length) out.revealed = shown;
     return out;
   }
 
@@ -156,7 +162,8 @@
     document.getElementById("score").textContent =
       "Score " + report.percent.toFixed(1) + " %: " + report.credited + " of " + report.graded +
       " cells (" + c.correct + " correct, " + c["follow-through"] + " follow-through; " +
-      c.wrong + " wrong, " + c.blank + " blank)";
+      c.wrong + " wrong, " + c.blank + " blank" +
+      (c.revealed ? ", " + c.revealed + " revealed, not counted" : "") + ")";
     var panel = document.getElementById("report");
     panel.textContent = "";
     add(panel, "h2", "Step by step");
@@ -184,7 +191,7 @@
         add(item, "div", "unreadable: " + u.cell + " " + u.text + " (" + u.error + ")", "mistake");
       });
     });
-    add(panel, "p", "✓ correct · ↪ follow-through (right from your own earlier answers, earns credit) · ✗ wrong · hatched box: blank", "legend");
+    add(panel, "p", "✓ correct · ↪ follow-through (right from your own earlier answers, earns credit) · ✗ wrong · hatched box: blank · ◉ revealed (shown by the sheet, not counted)", "legend");
     panel.hidden = false;
     return report;
   }
@@ -198,5 +205,16 @@
   });
   document.getElementById("check").disabled = false;
   document.getElementById("save").disabled = false;
-  window.handcalcSheet = { check: check, answers: answers };
+  window.handcalcSheet = {
+    check: check,
+    answers: answers,
+    mark: mark,
+    isChecked: function () { return checked; },
+    revealed: revealed,
+    data: data,
+    ex: ex,
+    keyValues: keyValues,
+    byName: byName,
+    inputs: inputs,
+  };
 })();

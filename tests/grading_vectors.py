@@ -115,6 +115,27 @@ def cases() -> list[tuple[str, object, dict]]:
     carried["A"] = as_answer(sol.exercise["A"], rounded_a, dec(4))
     out.append(("rounded decimals carried forward", sol, carried))
 
+    commas = full(sol)
+    commas["A"] = as_answer(sol.exercise["A"], v["A"], lambda x: dec(4)(x).replace(".", ","))
+    commas["colsum"] = [dec(2)(x).replace(".", ",") for x in v["colsum"]]
+    commas["Z"] = as_answer(sol.exercise["Z"], v["Z"], lambda x: dec(2)(x).replace(".", ","))
+    commas["Z"][0][0] = "1,234"  # a comma before three digits may separate thousands: refused
+    commas["Z"][0][1] = "1,2,5"
+    out.append(("decimal commas, and commas that could separate thousands", sol, commas))
+
+    bad_sum = list(v["colsum"])
+    bad_sum[1] = bad_sum[1] + 2
+    carried_sum = follow(sol, {"colsum": tuple(bad_sum)})
+    a_slip = tweak(carried_sum["A"], 0, 1, carried_sum["A"][0][1] + 1)
+    carried_sum = follow(sol, {"colsum": tuple(bad_sum), "A": a_slip})
+    out.append(
+        ("wrong colsum carried into A, then a slip in A", sol, full(sol, values=carried_sum))
+    )
+    one_short = full(sol)
+    one_short["A"] = as_answer(sol.exercise["A"], v["A"], dec(3))
+    one_short["A"][0][1] = numbers.decimal(v["A"][0][1], 1)
+    out.append(("one decimal too short", sol, one_short))
+
     notation = full(sol)
     notation["Q"] = [[str(x).replace("-", "\u2212") + " " for x in row] for row in notation["Q"]]
     notation["K"] = [[f"+{x}" if x >= 0 else f"{2 * x}/2" for x in row] for row in notation["K"]]

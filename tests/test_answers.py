@@ -28,6 +28,10 @@ from .students import SLIPPED, solution, work
         ("-2", Fraction(-2), None),
         ("\u2212" + "2", Fraction(-2), None),
         ("\u22129/46", Fraction(-9, 46), None),
+        ("0,5625", Fraction(9, 16), 4),
+        ("-1,5", Fraction(-3, 2), 1),
+        ("0,500", Fraction(1, 2), 3),
+        ("12,25", Fraction(49, 4), 2),
     ],
 )
 def test_cells_read_as_people_write_them(raw, value, places):
@@ -43,11 +47,21 @@ def test_blank_cells(raw):
     assert answers.read_cell(raw).blank
 
 
-@pytest.mark.parametrize("raw", ["abc", "1/0", "1e5", "½", True, [1], {"a": 1}, "9//46"])
+@pytest.mark.parametrize(
+    "raw", ["abc", "1/0", "1e5", "½", True, [1], {"a": 1}, "9//46", "1,2,5", ",5", "1,5/2"]
+)
 def test_unreadable_cells_say_so(raw):
     c = answers.read_cell(raw)
     assert c.unreadable and not c.blank and c.written is None
     assert "cannot read" in c.error
+
+
+@pytest.mark.parametrize("raw", ["1,234", "-2,500", "10,000"])
+def test_a_comma_that_may_separate_thousands_is_refused_with_both_readings(raw):
+    c = answers.read_cell(raw)
+    assert c.unreadable
+    plain = raw.replace(",", "")
+    assert f"write {raw.replace(',', '.')} or {plain}" in c.error
 
 
 def test_json_decimals_keep_the_places_written():
@@ -83,6 +97,28 @@ def test_the_blank_answers_file_has_every_worked_step_as_nulls():
     assert data["S2"] == [[None] * 4] * 4 and data["O"] == [[None] * 4] * 6
     report = grade(sol, answers.from_json(data))
     assert report.percent == 0 and report.first_wrong is None
+
+
+def test_an_answers_file_as_text_puts_one_matrix_row_on_each_line():
+    sol = solution(1, "heads")
+    data = answers.blank(sol.problem)
+    data["S1"][1][2] = "9/46"
+    text = answers.to_text(data)
+    assert json.loads(text) == data
+    lines = text.splitlines()
+    s1 = lines.index(' "S1": [')
+    assert lines[s1 + 1 : s1 + 6] == [
+        "  [null, null, null, null],",
+        '  [null, null, "9/46", null],',
+        "  [null, null, null, null],",
+        "  [null, null, null, null]",
+        " ],",
+    ]
+    assert ' "colsum2": [null, null, null, null],' in lines
+    assert lines[1] == f' "id": "{sol.problem.id}",' and lines[-1] == "}"
+    # as many lines as keys and matrix rows, plus the braces and each matrix's closing line
+    matrices = [v for v in data.values() if isinstance(v, list) and isinstance(v[0], list)]
+    assert len(lines) == 2 + len(data) + sum(len(m) + 1 for m in matrices)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -57,7 +58,13 @@ def test_a_class_is_graded_into_one_row_per_student(handed_in, cli):
     assert book[2]["percent"] == "0.0" and book[2]["file"] == "nothing handed in"
     assert {"S", "A", "colsum", "Z", "error"} <= set(book[0])
     assert "no answers from Student 3" in result.stderr
-    assert "Student 2: " in result.output
+    out = result.stdout
+    assert out.count("handcalc check  ") == 3  # a full report for each file handed in
+    assert "(Student 2)" in out and "One slip in Q, row 1, column 1: wrote" in out
+    assert re.search(r"^Student 3 +nothing handed in +0\.0 %  -$", out, re.M)
+    assert re.search(rf"^Student 2 +{re.escape(str(subs / 'b.json'))} +9\d\.\d %  Q$", out, re.M)
+    mean = sum(float(r["percent"]) for r in book) / 4
+    assert out.splitlines()[-1] == f"4 graded, 0 failed; mean {mean:.1f} %"
 
 
 def test_unmatched_files_are_one_line_errors_and_rows_of_their_own(handed_in, tmp_path):
@@ -80,6 +87,30 @@ def test_unmatched_files_are_one_line_errors_and_rows_of_their_own(handed_in, tm
     assert [r["file"] for r in book[4:]] == [str(subs / n) for n in ("x.json", "y.json", "z.json")]
     assert all(r["error"] and not r["percent"] for r in book[4:])
     assert book[2]["percent"] == "0.0"  # student 3's answers never matched
+
+
+def test_a_name_that_matches_no_one_suggests_the_nearest_roster_name(tmp_path, cli):
+    roster = tmp_path / "class.csv"
+    roster.write_text("name\nChloé O'Brien\nSøren Kierkegaard\nAda Lovelace\n", encoding="utf-8")
+    result = cli("generate", "--roster", roster, "--seed", 2, "-o", tmp_path / "class.html")
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["students"]
+    subs = tmp_path / "in"
+    subs.mkdir()
+    (subs / "c.json").write_text(json.dumps(key_answers(rows[0]["id"], student="Chloe OBrien")))
+    (subs / "s.json").write_text(json.dumps(key_answers(rows[1]["id"], student="soren kierkegard")))
+    (subs / "x.json").write_text(json.dumps(key_answers(rows[2]["id"], student="Alan Turing")))
+    done = run_process("check", "--manifest", tmp_path / "manifest.json", *sorted(subs.iterdir()))
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    hint = '(write that in "student")'
+    assert errors == [
+        f"Error: {subs / 'c.json'}: no student named 'Chloe OBrien' in this class; "
+        f'did you mean "Chloé O\'Brien"? {hint}',
+        f"Error: {subs / 's.json'}: no student named 'soren kierkegard' in this class; "
+        f"did you mean 'Søren Kierkegaard'? {hint}",
+        f"Error: {subs / 'x.json'}: no student named 'Alan Turing' in this class",
+    ]
 
 
 def test_manifest_rejects_problem_options_and_foreign_files(handed_in, cli, tmp_path):

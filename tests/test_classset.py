@@ -98,6 +98,7 @@ def test_a_repeated_problem_is_skipped_and_an_exhausted_space_is_an_error():
 
 def test_split_file_names_are_safe_and_unique():
     names = ["Zoë Ünal", "../../etc/passwd", "李雷", "a/b\\c:d*?", "Zoë Ünal", "CON"]
+    names += ["Søren Ørsted", "Łukasz Straße", "Ærø Þór"]
     students = classset.draw_class(Spec(), 1, names)
     files = classset.split_names(students, "key", "pdf")
     assert files == [
@@ -107,6 +108,9 @@ def test_split_file_names_are_safe_and_unique():
         "4-a-b-c-d-key.pdf",
         "5-Zoe-Unal-key.pdf",
         "6-CON-key.pdf",
+        "7-Soren-Orsted-key.pdf",
+        "8-Lukasz-Strasse-key.pdf",
+        "9-Aero-Thor-key.pdf",
     ]
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", f) for f in files)
 
@@ -159,7 +163,9 @@ def test_manifest_matches_every_booklet_page_to_its_key(booklets):
     for r, end in zip(rows, starts[1:]):
         assert set(key_ids[r["key_page"] - 1 : end - 1]) == {r["id"]}
     csv_lines = (folder / "manifest.csv").read_text(encoding="utf-8").splitlines()
-    assert csv_lines[0] == "number,student,id,seed,file,page,key_file,key_page"
+    assert csv_lines[0] == (
+        "number,student,id,seed,file,page,key_file,key_page,screen_file,answers_file"
+    )
     assert csv_lines[4].startswith("4,'=SUM(A1),")  # a spreadsheet would run it as a formula
 
 

@@ -53,7 +53,7 @@ def test_check_takes_the_sheet_from_the_answers_id(tmp_path):
     assert report["steps"]["Z"]["cells"][0] == ["correct", "follow-through", "correct", "correct"]
     text = run("check", path).output
     assert "score 99.2 %  (127 of 128 cells: 111 correct, 16 follow-through; 1 wrong" in text
-    assert "One slip in Q, row 1, column 2: wrote 1, expected 0." in text
+    assert "One slip in Q, row 1, column 2: wrote 1; key: 0." in text
 
 
 def test_check_with_problem_options_and_the_solve_json_as_answers(tmp_path):
@@ -111,9 +111,40 @@ def test_a_class_gradebook_keeps_going_past_a_bad_file(tmp_path):
 
 def test_many_files_as_json_is_a_list(tmp_path):
     files = [dump(tmp_path / f"{s}.json", work(solution(s))) for s in (4, 5)]
-    out = json.loads(run("check", *files, "--json").output)
+    out = json.loads(run("check", *files, "--json").stdout)
     assert [r["percent"] for r in out] == [100, 100]
     assert [r["id"] for r in out] == [solution(4).problem.id, solution(5).problem.id]
+
+
+def test_several_files_give_every_report_and_a_summary_table(tmp_path):
+    ada = dump(tmp_path / "ada.json", {**SLIPPED, "student": "Ada"})
+    bo = dump(tmp_path / "bo.json", work(solution(2), student="Bo"))
+    bad = dump(tmp_path / "bad.json", {"id": 3})
+    files = (ada, bo, bad)
+    text = run("check", *files)
+    assert text.exit_code == 1
+    out = text.stdout
+    assert out.count("Step by step:") == 2  # each graded file's full report
+    assert "One slip in Q, row 1, column 2: wrote 1; key: 0." in out
+    table = out[out.index("student  ") :].splitlines()
+    width = len(str(bad))
+    assert table == [
+        f"student  {'file':<{width}}    score  first wrong",
+        f"Ada      {str(ada):<{width}}   99.2 %  Q",
+        f"Bo       {str(bo):<{width}}  100.0 %  -",
+        f'-        {str(bad):<{width}}    error  {bad}: "id" must be the sheet ID as text',
+        "2 graded, 1 failed; mean 99.6 %",
+    ]
+    summary = run("check", "--summary", *files)
+    assert summary.exit_code == 1 and summary.stdout.splitlines() == table
+    as_json = run("check", "--json", ada, bo)
+    assert [r["percent"] for r in json.loads(as_json.stdout)] == [100 * 127 / 128, 100]
+    assert as_json.stderr.splitlines() == table[:3] + ["2 graded, 0 failed; mean 99.6 %"]
+    rows = json.loads(run("check", "--summary", "--json", ada, bo).stdout)
+    assert [(r["student"], r["percent"], r["first_wrong"]) for r in rows] == [
+        ("Ada", 100 * 127 / 128, "Q"),
+        ("Bo", 100, None),
+    ]
 
 
 def test_check_on_json_imports_neither_weasyprint_nor_pypdf(tmp_path):
@@ -135,3 +166,33 @@ def test_check_on_json_imports_neither_weasyprint_nor_pypdf(tmp_path):
 def test_every_new_command_has_help():
     for name in ("answers", "check"):
         assert main.commands[name].help
+
+
+def test_a_wrong_cell_says_the_key_and_what_the_students_own_steps_give(tmp_path):
+    # Seed 1: exp column 2 is (3, 1/3, 1/3, 1/9), colsum 34/9, so A column 2 is
+    # (27, 3, 3, 1)/34. The student sums it to 52/9 and works A from that: (27, 3, 3, 1)/52,
+    # but writes 3/16 and 1/2 in its first two cells.
+    sol = solution(1)
+    ans = work(sol, {"colsum": [10, "52/9", 8, 6]})
+    ans["A"][0][1], ans["A"][1][1] = "3/16", "1/2"
+    assert ans["A"][2][1] == "3/52"  # the rest of the column follows the student's colsum
+    text = run("check", dump(tmp_path / "a.json", ans)).output
+    assert "wrote 3/16, expected" not in text
+    assert "wrong: row 1 col 2 wrote 3/16 (from your colsum: 27/52; key: 27/34)" in text
+    assert "       row 2 col 2 wrote 1/2 (from your colsum: 3/52; key: 3/34)" in text
+    assert "One slip in colsum, entry 2: wrote 52/9; key: 34/9." in text
+
+
+def test_a_too_short_decimal_says_how_many_places_are_needed(tmp_path):
+    sol = solution(1)
+    ans = work(sol)
+    ans["A"][0][1] = "0.8"  # 27/34 = 0.794…: right to one place, but two are needed
+    ans["A"][2][3] = "0,50"  # 1/2 with a decimal comma: correct
+    one = run("check", dump(tmp_path / "one.json", ans)).output
+    assert (
+        "One slip in A, row 1, column 2: wrote 0.8; key: 27/34; write at least 2 decimals." in one
+    )
+    short = work(sol, decimals=1)
+    many = run("check", dump(tmp_path / "many.json", short)).output
+    assert "wrong: row 2 col 2 wrote 0.3 (key: 1/3; write at least 2 decimals)" in many
+    assert "       row 1 col 3 wrote 0.1 (key: 1/8; write at least 2 decimals)" in many
