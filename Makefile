@@ -1,20 +1,23 @@
-# The two commands of the README's quickstart. Each installs what it needs first.
+# The README's commands. Each runs scripts/install.sh first (system packages, then the project's
+# virtual environment .venv/; seconds when all is there) and then runs from .venv/.
+PY := .venv/bin/python
 .PHONY: sheet test bench samples
 
 sheet:
 	@scripts/install.sh
 	@mkdir -p out
-	python3 -m handcalc generate --seed 2026 -o out/worksheet.pdf
-	python3 -m handcalc key --seed 2026 -o out/key.pdf
+	$(PY) -m handcalc generate --seed 2026 -o out/worksheet.pdf
+	$(PY) -m handcalc key --seed 2026 -o out/key.pdf
 	@echo "wrote out/worksheet.pdf and out/key.pdf"
 
 test:
 	@scripts/install.sh --test
-	python3 -m pytest -q
+	$(PY) -m pytest -q
 
 bench:
 	@scripts/install.sh --test
-	python3 benchmarks/run.py
+	$(PY) benchmarks/run.py
 
 samples:
-	bash samples/make.sh
+	@scripts/install.sh
+	PYTHON=$(PY) bash samples/make.sh

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import numbers, steps
 from .errors import AnswersError
+from .files import shown
 
 ID_FIELD = "handcalc_id"
 STUDENT_FIELDS = ("student", "handcalc_student")
@@ -199,7 +200,7 @@ def parse_text(text: str, source: str = "answers") -> Answers:
 
 def load(path: str | os.PathLike) -> Answers:
     """Answers from a file: a filled handcalc PDF form, or an answers file (JSON)."""
-    source = os.fspath(path)
+    source = shown(path)
     try:
         with open(path, "rb") as fh:
             data = fh.read(_MAX_BYTES + 1)

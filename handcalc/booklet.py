@@ -76,8 +76,11 @@ def render_parts(job: Job) -> pdfjoin.Parts:
 
 
 def _ignore_ctrl_c() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone handles it, by stopping the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C and a hang-up reach the whole process group; the parent alone handles them, by
+    # stopping the pool (with SIGTERM, which workers therefore keep: it ends them quietly).
+    for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def default_workers(jobs: int) -> int:
@@ -88,9 +91,33 @@ def default_workers(jobs: int) -> int:
     return max(1, min(cores, jobs))
 
 
+def _start_tracker() -> None:
+    """Start multiprocessing's resource tracker with SIGHUP ignored (kept across its exec):
+    it ignores Ctrl-C and SIGTERM itself, and must outlive a hang-up as well, or it dies
+    first and prints its warnings while the parent cleans up."""
+    from multiprocessing import resource_tracker
+
+    hup = getattr(signal, "SIGHUP", None)
+    try:
+        old = signal.signal(hup, signal.SIG_IGN) if hup else None
+    except ValueError:  # not the main thread
+        hup = None
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if hup:
+            signal.signal(hup, old)
+
+
+def worker_count(asked: int | None, jobs: int) -> int:
+    """The processes to start: as asked, but never more than the cores or the sheets."""
+    return min(asked or jobs, default_workers(jobs))
+
+
 def render_all(jobs: list[Job], workers: int | None, renderer: Callable) -> Iterator:
     """`renderer(job)` for every job, in the jobs' order, run by spawned worker processes."""
-    workers = min(workers or len(jobs), default_workers(len(jobs)))
+    workers = worker_count(workers, len(jobs))
+    _start_tracker()
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=_ignore_ctrl_c) as pool:
         yield from pool.imap(renderer, jobs)

@@ -16,6 +16,7 @@ from . import answers as answers_mod
 from . import grading
 from .classset import fold_name, read_manifest
 from .errors import AnswersError, HandcalcError
+from .files import shown
 from .problem import decode_id
 
 NOTHING_HANDED_IN = "nothing handed in"
@@ -83,11 +84,11 @@ def grade_class(manifest_path: str, files: Sequence[str]):
             i = match(rows, sub)
             if i in matched:
                 raise AnswersError(
-                    f"{path}: {rows[i]['student']} already handed in {matched[i].source}"
+                    f"{shown(path)}: {rows[i]['student']} already handed in {matched[i].source}"
                 )
             matched[i] = sub
         except HandcalcError as e:
-            extra.append((path, str(e)))
+            extra.append((shown(path), str(e)))
     solved: dict = {}
     graded: list = []
     for i, row in enumerate(rows):

@@ -21,6 +21,7 @@ from .draw import draw
 from .errors import DrawError, HandcalcError, OptionError, OutputError
 from .files import read_text, shown, spreadsheet_cell
 from .problem import Problem, Spec, decode_id
+from .worksheet import NAME_LIMIT
 
 SEED_STRIDE = 1000
 MAX_STUDENTS = 500
@@ -128,7 +129,13 @@ def read_roster(path: str) -> list[str]:
         name = row[col].strip() if col < len(row) else ""
         if not name:
             raise RosterError(f"roster {path} line {line}: the name is blank")
-        names.append(" ".join(name.split()))
+        name = " ".join(name.split())
+        if len(name) > NAME_LIMIT:
+            raise RosterError(
+                f"roster {path} line {line}: the name is {len(name)} characters long; "
+                f"at most {NAME_LIMIT} fit on the name line"
+            )
+        names.append(name)
     if not names:
         raise RosterError(f"roster {path} names no students")
     return names

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import os
+import signal
 import sys
 
 import click
@@ -44,6 +45,18 @@ def problem_options(f):
         click.option("--d-k", type=int, help="Query/key size (default 3)."),
         click.option("--d-v", type=int, help="Value size (default: d_k)."),
         click.option("--heads", type=int, help="Attention heads (default 1)."),
+        click.option(
+            "--queries",
+            type=int,
+            help="Cross-attention: this many queries from a second input Xq; "
+            "keys and values from X.",
+        ),
+        click.option(
+            "--kv-heads",
+            type=int,
+            help="Grouped heads: the --heads query heads share this many key/value heads "
+            "(1: multi-query).",
+        ),
         click.option("--x-range", help="Range of X's entries, LO:HI."),
         click.option("--w-range", help="Range of the weights' entries, LO:HI."),
         click.option(
@@ -86,6 +99,8 @@ _SIZE_FLAGS = (
     "d_k",
     "d_v",
     "heads",
+    "queries",
+    "kv_heads",
     "level",
     "x_range",
     "w_range",
@@ -117,7 +132,9 @@ def _spec(given: dict):
     sizes = ("tokens", "d_in", "d_k", "d_v", "heads", "output_projection")
     return Spec.for_level(
         given["level"] or "classic",
-        **{k: given[k] for k in (*sizes, "rounding", "causal", "convention")},
+        **{
+            k: given[k] for k in (*sizes, "queries", "kv_heads", "rounding", "causal", "convention")
+        },
         given_steps=_steps_list(given["given_steps"]),
         x_range=_range(given["x_range"], "--x-range"),
         w_range=_range(given["w_range"], "--w-range"),
@@ -158,20 +175,67 @@ def resolve_problem(opts: dict, warn: bool = True):
     return problem
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop and clean up exactly as for Ctrl-C."""
+
+    WORDS = {signal.SIGTERM: "terminated", getattr(signal, "SIGHUP", None): "hung up"}
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stoppable():
+    """SIGTERM and SIGHUP raise Stopped while a command runs, so its staged files are
+    removed and its workers stopped, as Ctrl-C does; the old handlers come back after."""
+    wanted = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
+    try:
+        old = {sig: signal.signal(sig, _stop) for sig in wanted}
+    except ValueError:  # not the main thread: signals stay as they are
+        old = {}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def friendly(f):
-    """Expected failures exit 1 with one line; a broken pipe or Ctrl-C exits quietly."""
+    """Expected failures exit 1 with one line; Ctrl-C, SIGTERM and SIGHUP exit quietly."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         try:
-            return f(*args, **kwargs)
+            with _stoppable():
+                return f(*args, **kwargs)
         except HandcalcError as e:
             raise click.ClickException(str(e)) from None
+        except Stopped as e:
+            click.echo(Stopped.WORDS.get(e.signum, "stopped"), err=True)
+            sys.exit(128 + e.signum)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
 
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of a full or closed
+    stdout adds no second message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
 
 
 class OneLineErrors(click.Group):
@@ -182,7 +246,11 @@ class OneLineErrors(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
+            sys.stdout.flush()
         except click.UsageError as e:
+            if _NO_ARGS is not None and isinstance(e, _NO_ARGS):  # bare `handcalc`: its help
+                click.echo(e.ctx.get_help() if e.ctx else e.format_message())
+                sys.exit(0)
             hint = f" Try '{e.ctx.command_path} --help'." if e.ctx else ""
             click.echo(f"Error: {e.format_message()}{hint}", err=True)
             sys.exit(e.exit_code)
@@ -192,7 +260,24 @@ class OneLineErrors(click.Group):
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+        except BrokenPipeError:  # `handcalc solve | head`: the reader has all it wants
+            _quiet_stdout()
+            sys.exit(1)
+        except OSError as e:  # stdout on a full disk (or /dev/full)
+            _quiet_stdout()
+            click.echo(f"Error: cannot write the output: {e.strerror or e}", err=True)
+            sys.exit(1)
         sys.exit(code or 0)
+
+
+def check_text(value: str | None, flag: str) -> str | None:
+    """Text given on the command line must be UTF-8: a sheet cannot show other bytes."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise OptionError(f"{flag} is not UTF-8 text; give it in UTF-8") from None
+    return value
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -373,9 +458,10 @@ def sheet_options(f):
 def _write_sheet(
     kind, output, fmt, paper, title, student, fillable, opts, interactive=False, working=True
 ):
-    from .worksheet import check_title
+    from .worksheet import check_name, check_title
 
-    check_title(title)
+    check_title(check_text(title, "--title"))
+    check_name(check_text(student, "--student"))
     class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
     if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
         kind = "interactive" if interactive else kind
@@ -438,7 +524,9 @@ def answers(output, student, **opts):
     for a class, one per student with the name filled in."""
     from .answers import blank, to_text
     from .solution import solve as solve_problem
+    from .worksheet import check_name
 
+    check_name(check_text(student, "--student"))
     class_opts = {k: opts.pop(k) for k in _CLASS_OPTIONS}
     if any(v is not None for v in class_opts.values()):
         if output is not None:
@@ -611,28 +699,35 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     "(the gradebook defaults to gradebook.csv beside it).",
 )
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing gradebook instead of merging the new grades into it.",
+)
+@click.option(
     "--summary",
     is_flag=True,
     help="Only the summary table: a line per file with its score (with --json, a list).",
 )
 @friendly
-def check(files, as_json, csv_path, manifest, summary, **opts):
+def check(files, as_json, csv_path, manifest, force, summary, **opts):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
     The sheet comes from --seed, --from or --id, or else from each file's own ID, or
     with --manifest from the class set's manifest."""
     from . import grading, report
     from .answers import load
-    from .files import write_atomic
+    from .files import shown
 
     if manifest is not None:
-        return _check_class(manifest, files, as_json, csv_path, summary, opts)
+        return _check_class(manifest, files, as_json, csv_path, summary, opts, force)
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
         raise OptionError("check needs --seed, --from or --id with size or rule options")
+    if csv_path:
+        report.check_gradebook(csv_path, force)
     fixed = resolve_problem(opts) if named else None
     solved: dict = {}
     rows, failed = [], 0
@@ -643,12 +738,12 @@ def check(files, as_json, csv_path, manifest, summary, **opts):
             if len(files) == 1:
                 raise
             click.echo(f"Error: {e}", err=True)
-            rows.append((path, str(e)))
+            rows.append((shown(path), str(e)))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
     _show(rows, reports, as_json, summary, one=len(files) == 1)
     if csv_path:
-        write_atomic(csv_path, report.gradebook(rows))
+        report.write_gradebook(csv_path, rows, force)
         click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
@@ -675,11 +770,10 @@ def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:
         click.echo(("" if as_json else "\n") + report.summary(rows), nl=False, err=as_json)
 
 
-def _check_class(manifest, files, as_json, csv_path, summary, opts):
+def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False):
     """check --manifest: one gradebook row per student of a class set."""
     from . import report
     from .classgrade import NOTHING_HANDED_IN, grade_class
-    from .files import write_atomic
 
     given = [k for k, v in opts.items() if v is not None]
     if given:
@@ -687,6 +781,7 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts):
         raise OptionError(f"--manifest names each student's sheet; drop {flag}")
     if csv_path is None:
         csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")
+    report.check_gradebook(csv_path, force)
     rows, errors, missing = grade_class(manifest, files)
     reports = [r for r in rows if not isinstance(r, tuple)]
     for e in errors:
@@ -698,7 +793,7 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts):
     else:  # a student who handed nothing in has a line in the table, not a blank report
         shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
     _show(rows, shown, as_json, summary, one=False)
-    write_atomic(csv_path, report.gradebook(rows))
+    report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
     click.echo(f"wrote {csv_path}  ({len(reports)} students, {len(errors)} failed)", err=True)
     if errors:
         sys.exit(1)

@@ -25,7 +25,7 @@ MAX_DRAWS = 20_000
 def _cells(values, roles: Iterable[str], ex: steps.Exercise):
     wanted = set(roles)
     for s in ex.worked:
-        if s.role in wanted:
+        if s.role in wanted and s.name in values:
             for row in values[s.name] if not s.is_vector else (values[s.name],):
                 yield from row
 
@@ -53,7 +53,7 @@ def _attention_not_flat(sol: Solution) -> bool:
     """Each query's weights must differ somewhere (a flat column teaches nothing)."""
     ex = sol.exercise
     for s in ex.worked:
-        if s.role != "A":
+        if s.role != "A" or s.name not in sol.values:
             continue
         a = sol.values[s.name]
         lines = list(zip(*a)) if s.axis == "columns" else list(a)
@@ -68,7 +68,7 @@ def _values_not_zero(sol: Solution) -> bool:
     """Every value vector carries something, so Z is worth computing."""
     ex = sol.exercise
     for s in ex.worked:
-        if s.role == "V":
+        if s.role == "V" and s.name in sol.values:
             v = sol.values[s.name]
             tokens = list(zip(*v)) if ex.convention == "columns" else list(v)
             if any(all(x == 0 for x in t) for t in tokens):
@@ -234,57 +234,191 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def draw_given(spec: Spec, rng: np.random.Generator) -> dict:
+def draw_given(spec: Spec, rng: np.random.Generator, ex: steps.Exercise | None = None) -> dict:
     """One uniform draw of the given matrices (not yet checked against the rules)."""
     given = {}
-    for s in spec.exercise().given:
-        lo, hi = spec.x_range if s.name == "X" else spec.w_range
+    for s in (ex or spec.exercise()).given:
+        lo, hi = spec.x_range if s.role in ("X", "Xq") else spec.w_range
         given[s.name] = rng.integers(lo, hi + 1, size=s.shape).tolist()
     return given
 
 
-def _hand_only(problem: Problem) -> Solution:
-    """The hand track alone: the rules never look at the exact track, so skip its cost."""
-    values = steps.run(problem.exercise, problem.given, steps.simplified(problem.spec.rounding))
-    return Solution(problem, values, {})
+# The steps each rule reads: it is checked as soon as one of them is worked, so most rejected
+# draws cost a fraction of a solve. A rule not listed is checked once every step is worked.
+_READS = {
+    "products": ("Q", "K", "V"),
+    "values": ("V",),
+    "scores": ("scaled",),
+    "denominators": ("A",),
+    "not-flat": ("A",),
+    "outputs": OUTPUT_ROLES,
+}
+# A draw whose numbers break a limit of the arithmetic itself (3^x beyond ±EXP_LIMIT) is
+# rejected by this rule: only scaled scores far outside its range get there.
+_LIMIT_RULE = "scores"
+# How much work a search may do before it says the rules cannot be met, counted in cells
+# drawn and worked (not seconds, so the answer is the same on every machine): well under a
+# second even on a busy machine, and plenty for rules that keep one draw in 100.
+WORK_BUDGET = 300_000
+
+
+def _schedule(ex: steps.Exercise) -> dict[int, list[Rule]]:
+    """For each worked step's index, the rules to check once it is worked: those that read
+    it (each rule holds for every cell, so a step's cells can break it alone), and the
+    rules not in _READS after the last step."""
+    worked = ex.worked
+    due: dict[int, list[Rule]] = {}
+    for rule in RULES:
+        reads = _READS.get(rule.name)
+        at = [i for i, s in enumerate(worked) if s.role in reads] if reads else []
+        for i in at or [len(worked) - 1]:
+            due.setdefault(i, []).append(rule)
+    return due
+
+
+@dataclass
+class _Draft:
+    """A draw being judged: the steps worked so far (what the rules read of a Solution)."""
+
+    spec: Spec
+    exercise: steps.Exercise
+    given: dict
+    values: dict
+    work: int = 0
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.spec, self.given)
+
+
+def _judge(draft: _Draft, first_only: bool) -> list[str]:
+    ex = draft.exercise
+    track = steps.simplified(draft.spec.rounding)
+    values = draft.values
+    for s in ex.given:
+        values[s.name] = tuple(tuple(track.lift(x) for x in row) for row in draft.given[s.name])
+        draft.work += s.rows * (s.cols or 1)
+    due = _SCHEDULES.get(draft.spec) or _SCHEDULES.setdefault(draft.spec, _schedule(ex))
+    failed: list[str] = []
+    for i, s in enumerate(ex.worked):
+        draft.work += s.rows * (s.cols or 1)
+        try:
+            values[s.name] = steps.compute(s, values, track)
+        except ValueError:
+            return failed if _LIMIT_RULE in failed else [*failed, _LIMIT_RULE]
+        for rule in due.get(i, ()):
+            if rule.name not in failed and not rule.check(draft):
+                failed.append(rule.name)
+                if first_only:
+                    return failed
+    return failed
+
+
+_SCHEDULES: dict[Spec, dict[int, list[Rule]]] = {}
+
+
+def judge(problem: Problem, first_only: bool = False) -> list[str]:
+    """The names of the rules a problem breaks, worked on the hand track alone (the rules
+    never look at the exact track). With `first_only`, stops at the first one broken. A draw
+    that breaks a limit of the arithmetic breaks the scores rule; rules that read steps
+    beyond it cannot be judged and are left out."""
+    draft = _Draft(problem.spec, problem.exercise, dict(problem.given), {})
+    return _judge(draft, first_only)
 
 
 def failed_rules(sol: Solution) -> list[str]:
     return [r.name for r in RULES if not r.check(sol)]
 
 
-def _passes(problem: Problem) -> bool:
-    """Every rule holds, checked in two stages: the outputs (Z, Zcat, O, the costliest
-    products of fractions) are worked only for a draw whose scores and weights passed."""
-    ex = problem.exercise
-    track = steps.simplified(problem.spec.rounding)
-    values = {
-        s.name: tuple(tuple(track.lift(x) for x in row) for row in problem.given[s.name])
-        for s in ex.given
-    }
-    sol = Solution(problem, values, {})
-    late = {s.name for s in ex.worked if s.role in OUTPUT_ROLES}
-    for stage in (False, True):
-        for s in ex.worked:
-            if (s.name in late) == stage:
-                values[s.name] = steps.compute(s, values, track)
-        if not all(r.check(sol) for r in RULES if (r.name == "outputs") == stage):
+def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
+    """The first draw from this seed that passes every rule, solved. When none passes within
+    `max_draws` draws or WORK_BUDGET cells of work, a one-line DrawError names the rule
+    that rejected the most draws."""
+    spec.check_drawable()
+    ex = spec.exercise()
+    rng = np.random.default_rng(seed)
+    first_broken: dict[str, int] = {}
+    work = draws = 0
+    while draws < max_draws and work < WORK_BUDGET:
+        draft = _Draft(spec, ex, draw_given(spec, rng, ex), {})
+        failed = _judge(draft, first_only=True)
+        if failed == ["outputs"] and _only_o_breaks(draft):
+            better = _redraw_wo_lines(draft, spec, rng)
+            if better is not None:
+                work += draft.work
+                draft = _Draft(spec, ex, better, {})
+                failed = _judge(draft, first_only=True)
+        if not failed:
+            return solve(Problem(spec, draft.given, seed))
+        draws += 1
+        work += draft.work
+        first_broken[failed[0]] = first_broken.get(failed[0], 0) + 1
+    worst = max(RULES, key=lambda r: first_broken.get(r.name, 0))
+    n = first_broken.get(worst.name, 0)
+    raise DrawError(
+        f"no hand-friendly problem in {draws} draws for these sizes and ranges: "
+        f"rule '{worst.name}' ({worst.text}) rejected {n} of them; "
+        "try smaller sizes or narrower --x-range/--w-range"
+    )
+
+
+# With several heads, O = WO·Zcat mixes the heads' denominators: a uniform WO rarely keeps
+# them small (0 in 2,000 draws for 3 heads). Each line of WO makes one line of O alone, so a
+# draw whose heads passed redraws the lines of WO whose line of O breaks the rule, up to
+# WO_TRIES times each (about 1 line in 3 passes with 3 heads, 1 in 13 with 4); each try counts as the cells it draws.
+WO_TRIES = 2000
+
+
+def _only_o_breaks(draft: _Draft) -> bool:
+    """The outputs rule fails at O alone: every head's Z and Zcat keep it."""
+    ex = draft.exercise
+    if "O" not in draft.values or "WO" not in draft.given:
+        return False
+    for s in ex.worked:
+        if s.role in ("Z", "Zcat") and not all(_output_ok(x) for x in _flat(draft.values[s.name])):
             return False
     return True
 
 
-def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
-    """The first draw from this seed that passes every rule, solved."""
-    spec.check_drawable()
-    rng = np.random.default_rng(seed)
-    for _ in range(max_draws):
-        problem = Problem(spec, draw_given(spec, rng), seed)
-        if _passes(problem):
-            return solve(problem)
-    raise DrawError(
-        f"no hand-friendly problem in {max_draws} draws for these sizes and ranges; "
-        "try smaller sizes or narrower --x-range/--w-range"
-    )
+def _flat(value):
+    return [x for row in value for x in row]
+
+
+def _output_ok(x) -> bool:
+    x = Fraction(x)
+    return x.denominator <= DENOMINATOR_LIMIT and abs(x) <= OUTPUT_LIMIT
+
+
+def _redraw_wo_lines(draft: _Draft, spec: Spec, rng: np.random.Generator) -> dict | None:
+    """The draw's givens with each line of WO whose line of O breaks the rule redrawn (a row
+    with tokens as columns, a column with tokens as rows); None if some line never passes."""
+    cols = spec.convention == "columns"
+    zcat = draft.values["Zcat"]
+    wo = [list(r) for r in draft.given["WO"]]
+    lines = len(wo) if cols else len(wo[0])
+    width = len(wo[0]) if cols else len(wo)
+    lo, hi = spec.w_range
+
+    def line_of_o(w: list[int]) -> list:
+        if cols:  # O row = w · Zcat
+            return [sum(w[k] * zcat[k][j] for k in range(width)) for j in range(len(zcat[0]))]
+        return [sum(zcat[r][k] * w[k] for k in range(width)) for r in range(len(zcat))]
+
+    for i in range(lines):
+        w = wo[i] if cols else [wo[k][i] for k in range(width)]
+        tries = 0
+        while not all(_output_ok(x) for x in line_of_o(w)):
+            if tries == WO_TRIES:
+                return None
+            w = rng.integers(lo, hi + 1, size=width).tolist()
+            tries += 1
+            draft.work += width
+        if cols:
+            wo[i] = w
+        else:
+            for k in range(width):
+                wo[k][i] = w[k]
+    return {**draft.given, "WO": wo}
 
 
 def make_problem(
@@ -316,7 +450,8 @@ def new_seed() -> int:
 def rule_findings(problem: Problem) -> list[tuple[Rule, str | None]]:
     """Every rule with where this problem breaks it (None where it holds). A problem whose
     3^x is beyond steps.EXP_LIMIT cannot be worked at all: solving refuses it."""
-    sol = _hand_only(problem)
+    values = steps.run(problem.exercise, problem.given, steps.simplified(problem.spec.rounding))
+    sol = Solution(problem, values, {})
     return [(r, None if r.check(sol) else r.where(sol)) for r in RULES]
 
 
@@ -366,12 +501,15 @@ class StressReport:
 
 def stress(spec: Spec, seed: int, draws: int) -> StressReport:
     """How often each rule rejects a uniform draw (each failing rule counts)."""
+    if not isinstance(seed, int) or seed < 0:
+        raise OptionError(f"--seed must be a whole number of at least 0, not {seed}")
     spec.check_drawable()
+    ex = spec.exercise()
     rng = np.random.default_rng(seed)
     rejected = {r.name: 0 for r in RULES}
     accepted = 0
     for _ in range(draws):
-        failed = failed_rules(_hand_only(Problem(spec, draw_given(spec, rng))))
+        failed = _judge(_Draft(spec, ex, draw_given(spec, rng, ex), {}), first_only=False)
         for name in failed:
             rejected[name] += 1
         accepted += not failed

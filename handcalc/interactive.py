@@ -30,6 +30,7 @@ def step_json(step: steps.Step) -> dict:
         "head": step.head,
         "title": step.title,
         "formula": step.formula,
+        "partner": step.partner,
     }
 
 
@@ -42,6 +43,8 @@ def page_data(problem: Problem) -> dict:
         "convention": ex.convention,
         "causal": ex.causal,
         "heads": ex.heads,
+        "form": ex.form,
+        "kvHeads": ex.kv_heads,
         "rounding": spec.rounding,
         "expLimit": EXP_LIMIT,
         "steps": [step_json(s) for s in ex],
@@ -64,6 +67,8 @@ _PRODUCT = "Entry (i, j) is row i of {a} times column j of {b}: multiply pair by
 EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "X": "The input: each {token} is one token (a word, say) described by a few numbers, its "
     "features. Everything below is worked out from these numbers and the weights.",
+    "Xq": "The query side's input (cross-attention): each {token} is one token whose questions "
+    "are put to the tokens of X; its own keys and values are not used.",
     "WQ": "Query weights. A real model learns them; here they are small whole numbers so that "
     "the work stays by hand. They turn a token's features into the question it asks.",
     "WK": "Key weights: they turn a token's features into what the token can be found by.",

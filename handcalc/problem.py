@@ -17,9 +17,25 @@ from .files import read_text, shown
 
 # Bounds that keep a drawn sheet workable by hand and its ID short; beyond them the option is
 # absurd. A typed-in problem (--from) may be bigger, up to TYPED_LIMITS: published exercises
-# run to 12 tokens, and the ID's header packs each size in 16 values (heads in 8).
-LIMITS = {"tokens": (1, 10), "d_in": (1, 12), "d_k": (1, 8), "d_v": (1, 8), "heads": (1, 4)}
-TYPED_LIMITS = {"tokens": (1, 16), "d_in": (1, 16), "d_k": (1, 16), "d_v": (1, 16), "heads": (1, 8)}
+# run to 12 tokens, and the ID packs each size in 16 values (heads in 8).
+LIMITS = {
+    "tokens": (1, 10),
+    "d_in": (1, 12),
+    "d_k": (1, 8),
+    "d_v": (1, 8),
+    "heads": (1, 4),
+    "queries": (1, 10),
+    "kv_heads": (1, 4),
+}
+TYPED_LIMITS = {
+    "tokens": (1, 16),
+    "d_in": (1, 16),
+    "d_k": (1, 16),
+    "d_v": (1, 16),
+    "heads": (1, 8),
+    "queries": (1, 15),
+    "kv_heads": (1, 8),
+}
 # What each size is called when a typed matrix is out of range: the matrix that shows it.
 _SIZE_WORDS = {
     "tokens": "tokens",
@@ -27,6 +43,7 @@ _SIZE_WORDS = {
     "d_k": "query/key size (d_k)",
     "d_v": "value size (d_v)",
     "heads": "heads",
+    "queries": "queries",
 }
 ENTRY_LIMIT = 60
 CONVENTIONS = ("columns", "rows")
@@ -67,18 +84,25 @@ class Spec:
     x_range: tuple[int, int] = (0, 1)
     w_range: tuple[int, int] = (-1, 1)
     level: str = "classic"
+    queries: int | None = None
+    kv_heads: int | None = None
     output_projection: bool = True
     given_steps: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.d_v is None:
             object.__setattr__(self, "d_v", self.d_k)
+        if self.kv_heads is not None and self.kv_heads == self.heads:
+            object.__setattr__(self, "kv_heads", None)  # a key/value head each: plain heads
         for name, (lo, hi) in TYPED_LIMITS.items():
             value = getattr(self, name)
+            if value is None:
+                continue
             if not isinstance(value, int) or not lo <= value <= hi:
                 _size_error(name, value, LIMITS[name])
         # --given is checked when the exercise is built: a typed problem's heads come later
         object.__setattr__(self, "given_steps", tuple(self.given_steps))
+        self._check_form()
         if self.convention not in CONVENTIONS:
             raise OptionError(f"--convention must be one of {', '.join(CONVENTIONS)}")
         if self.rounding not in steps.ROUNDINGS:
@@ -89,15 +113,69 @@ class Spec:
             if max(abs(lo), abs(hi)) > 9:
                 raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
 
+    def _check_form(self) -> None:
+        if self.queries is not None and self.kv_heads is not None:
+            raise OptionError("--queries and --kv-heads make different exercises; pick one")
+        if self.queries is not None and self.causal:
+            raise OptionError(
+                "--causal does not apply to cross-attention: the queries come from Xq, not from "
+                "X's sequence, so every query sees every key"
+            )
+        if self.kv_heads is not None and self.heads % self.kv_heads:
+            raise OptionError(
+                f"--kv-heads {self.kv_heads} must divide --heads {self.heads} "
+                "(each key/value head serves the same number of query heads)"
+            )
+
     def check_drawable(self) -> None:
         """A drawn sheet keeps the tighter LIMITS (typed problems may go to TYPED_LIMITS)."""
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
-            if not lo <= value <= hi:
+            if value is not None and not lo <= value <= hi:
                 _size_error(name, value, (lo, hi))
 
+    @property
+    def form(self) -> str:
+        if self.queries is not None:
+            return "cross"
+        return "grouped" if self.kv_heads is not None else "self"
+
     def exercise(self) -> steps.Exercise:
-        ex = steps.build(
+        ex = self._table()
+        if not self.given_steps:
+            return ex
+        try:
+            return steps.with_shown(ex, self.given_steps)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
+
+    def _table(self) -> steps.Exercise:
+        if self.form == "cross":
+            return steps.build_cross(
+                self.tokens,
+                self.queries,
+                self.d_in,
+                self.d_k,
+                self.d_v,
+                self.heads,
+                self.convention,
+                self.rounding,
+                output_projection=self.output_projection,
+            )
+        if self.form == "grouped":
+            return steps.build_grouped(
+                self.tokens,
+                self.d_in,
+                self.d_k,
+                self.d_v,
+                self.heads,
+                self.kv_heads,
+                self.convention,
+                self.causal,
+                self.rounding,
+                output_projection=self.output_projection,
+            )
+        return steps.build(
             self.tokens,
             self.d_in,
             self.d_k,
@@ -108,12 +186,6 @@ class Spec:
             self.rounding,
             output_projection=self.output_projection,
         )
-        if not self.given_steps:
-            return ex
-        try:
-            return steps.with_shown(ex, self.given_steps)
-        except ValueError as e:
-            raise OptionError(str(e)) from None
 
     def rules_text(self) -> list[str]:
         """The rules this sheet uses, in words, for its footer and the key."""
@@ -131,10 +203,23 @@ class Spec:
         ]
         if self.causal:
             rules.append("causal mask: a token attends only to itself and earlier tokens")
+        if self.form == "cross":
+            rules.append(
+                f"cross-attention: {self.queries} queries from Xq attend to the {self.tokens} "
+                "tokens of X (keys and values); no mask, every query sees every key"
+            )
         if self.heads > 1 and self.output_projection:
             rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
         elif self.heads > 1:
             rules.append(f"{self.heads} heads, concatenated (no output projection)")
+        if self.form == "grouped":
+            per = self.heads // self.kv_heads
+            shared = (
+                "one key/value head (multi-query)"
+                if self.kv_heads == 1
+                else (f"{self.kv_heads} key/value heads, each serving {per} query heads")
+            )
+            rules.append(f"grouped heads: {self.heads} query heads share {shared}")
         if self.given_steps:
             shown = self.exercise().shown_in_order()
             rules.append(f"given, not graded: {', '.join(shown)}")
@@ -228,7 +313,9 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
         heads += 1
     if heads == 1 and "WQ1" in data:
         raise ProblemFileError("a multi-head problem needs WQ1 and WQ2 at least")
-    wq, wv = ("WQ", "WV") if heads == 1 else ("WQ1", "WV1")
+    kv_heads = _kv_heads(data, heads)
+    wq = "WQ" if heads == 1 else "WQ1"
+    wv = "WV1" if heads > 1 and kv_heads is None else "WV" if kv_heads in (None, 1) else "WVa"
     for name in ("X", wq, wv):
         if name not in data:
             raise ProblemFileError(f"the problem has no {name} matrix")
@@ -238,9 +325,14 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     d_in, tokens = (len(x), len(x[0])) if cols else (len(x[0]), len(x))
     d_k = len(q) if cols else len(q[0])
     d_v = len(v) if cols else len(v[0])
+    queries = None
+    if "Xq" in data:
+        _check_rows("Xq", data["Xq"])
+        queries = len(data["Xq"][0]) if cols else len(data["Xq"])
     sizes = {"tokens": tokens, "d_in": d_in, "d_k": d_k, "d_v": d_v, "heads": heads}
-    shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…"}
-    for name, value in sizes.items():
+    shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…", "queries": "Xq"}
+    checked = {**sizes, "queries": queries} if queries is not None else sizes
+    for name, value in checked.items():
         lo, hi = TYPED_LIMITS[name]
         if not lo <= value <= hi:
             m = data[shown_by[name]] if name != "heads" else None
@@ -248,13 +340,32 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
             raise ProblemFileError(
                 f"{where} {value} {_SIZE_WORDS[name]}, but a typed problem has {lo} to {hi}"
             )
-    output_projection = heads > 1 and "WO" in data
-    sized = replace(
-        spec,
-        **sizes,
-        output_projection=output_projection or heads == 1,
-    )
+    try:
+        sized = replace(
+            spec,
+            **sizes,
+            queries=queries,
+            kv_heads=kv_heads,
+            output_projection=heads == 1 or "WO" in data,
+        )
+    except OptionError as e:
+        if "must be a whole number" not in str(e):
+            raise
+        raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
     return Problem(sized, {k: v for k, v in data.items()}, seed)
+
+
+def _kv_heads(data: Mapping, heads: int) -> int | None:
+    """Key/value heads shared by query heads: one WK (multi-query) or WKa, WKb…; None when
+    every head has its own (WK1, WK2…)."""
+    if heads == 1 or "WK1" in data:
+        return None
+    if "WK" in data:
+        return 1
+    g = 0
+    while f"WK{steps.kv_suffix(g + 1, 8)}" in data:
+        g += 1
+    return g or None
 
 
 def _check_rows(name, m) -> None:
@@ -283,32 +394,28 @@ def load(path) -> dict:
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VERSION = 1
-# Version 2 adds, between the entries and the header, whether a multi-head problem has WO and
-# which worked steps are given (one bit per step). A problem needing neither keeps version 1,
-# so every ID printed before version 2 still means the same sheet.
-_VERSION_EXTRAS = 2
+# Version 2 is a shape beyond self-attention: its extra fields (queries of cross-attention,
+# shared key/value heads; 0 for none) sit between the entries and the version-1 header, so
+# every version-1 ID reads as before.
+_SHAPED = 2
+_EXTRA_RADICES = (16, 16)
+# Version 3 adds, below the entries, one bit per worked step (given in a drill or not) and
+# whether a multi-head problem has WO, then version 2's two fields (0 for self-attention).
+_DRILLED = 3
 _MAX_ID_CHARS = 20_000
+
+
+def _drilled(problem: Problem) -> bool:
+    return bool(problem.exercise.shown) or not problem.spec.output_projection
 
 
 _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
 
 
-def _extras(problem: Problem) -> list[tuple[int, int]]:
-    """Version 2's (value, radix) pairs: one bit per worked step (given or not), then WO or
-    not, which decoding reads first, as the worked steps depend on it."""
-    ex = problem.exercise
-    out = [(int(s.name in ex.shown), 2) for s in ex.worked]
-    return out + [(int(problem.spec.output_projection), 2)]
-
-
-def _needs_extras(problem: Problem) -> bool:
-    return bool(problem.exercise.shown) or not problem.spec.output_projection
-
-
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _VERSION_EXTRAS if _needs_extras(problem) else _VERSION,
+        _DRILLED if _drilled(problem) else _VERSION if sp.form == "self" else _SHAPED,
         CONVENTIONS.index(sp.convention),
         int(sp.causal),
         steps.ROUNDINGS.index(sp.rounding),
@@ -330,8 +437,14 @@ def encode_id(problem: Problem) -> str:
     n = 1  # a leading 1 keeps leading zero entries
     for x in entries:
         n = n * (hi - lo + 1) + (x - lo)
-    if _needs_extras(problem):
-        for value, radix in _extras(problem):
+    if _drilled(problem):
+        ex = problem.exercise
+        for s in ex.worked:
+            n = n * 2 + (s.name in ex.shown)
+        n = n * 2 + int(problem.spec.output_projection)
+    if problem.spec.form != "self" or _drilled(problem):
+        extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
+        for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
     for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
         n = n * radix + value
@@ -363,28 +476,40 @@ def decode_id(text: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version not in (_VERSION, _VERSION_EXTRAS):
+    if version not in (_VERSION, _SHAPED, _DRILLED):
         raise bad
-    lo -= ENTRY_LIMIT
-    sizes = dict(tokens=tokens + 1, d_in=d_in + 1, d_k=d_k + 1, d_v=d_v + 1, heads=heads + 1)
-    rules = dict(
-        convention=CONVENTIONS[conv], causal=bool(causal), rounding=steps.ROUNDINGS[rounding]
-    )
-    try:
-        spec = Spec(**sizes, **rules)
-    except OptionError:
-        raise bad from None
-    if version == _VERSION_EXTRAS:
+    extras = [0, 0]
+    if version in (_SHAPED, _DRILLED):
+        for i in reversed(range(len(_EXTRA_RADICES))):
+            n, extras[i] = divmod(n, _EXTRA_RADICES[i])
+        if version == _SHAPED and not any(extras):
+            raise bad
+    wo = 1
+    if version == _DRILLED:
         n, wo = divmod(n, 2)
-        spec = replace(spec, output_projection=bool(wo) or spec.heads == 1)
-        worked = spec.exercise().worked
-        bits = []
-        for _ in worked:
-            n, bit = divmod(n, 2)
-            bits.append(bit)
-        shown = tuple(s.name for s, bit in zip(worked, reversed(bits)) if bit)
-        spec = replace(spec, given_steps=shown)
+    lo -= ENTRY_LIMIT
     try:
+        spec = Spec(
+            queries=extras[0] or None,
+            kv_heads=extras[1] or None,
+            tokens=tokens + 1,
+            d_in=d_in + 1,
+            d_k=d_k + 1,
+            d_v=d_v + 1,
+            heads=heads + 1,
+            convention=CONVENTIONS[conv],
+            causal=bool(causal),
+            rounding=steps.ROUNDINGS[rounding],
+            output_projection=bool(wo) or heads == 0,
+        )
+        if version == _DRILLED:
+            worked = spec.exercise().worked
+            bits = []
+            for _ in worked:
+                n, bit = divmod(n, 2)
+                bits.append(bit)
+            shown = tuple(s.name for s, bit in zip(worked, reversed(bits)) if bit)
+            spec = replace(spec, given_steps=shown)
         exercise = spec.exercise()
     except OptionError:
         raise bad from None

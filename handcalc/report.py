@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Sequence
 
 from . import text
@@ -31,7 +32,7 @@ def _where(p) -> str:
 def _revealed_text(counts: dict[str, int]) -> str:
     """Cells the interactive sheet showed the learner: counted, never credited."""
     n = counts[REVEALED]
-    return f", {n} revealed (shown by the sheet, not credited)" if n else ""
+    return f", {n} revealed, not credited" if n else ""
 
 
 def to_text(report: Report) -> str:
@@ -139,6 +140,79 @@ def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
             ]
         )
     return buf.getvalue().encode("utf-8")
+
+
+_HEAD = ("student", "id", "file", "percent")
+
+
+def merge_gradebook(old: str, new: bytes, unsent: str | None = None) -> bytes:
+    """The gradebook `new` merged into an existing one, so no grade written before is lost:
+    a sheet graded now replaces its old row; a sheet not graded now (not in `new`, or in it
+    as `unsent`, a student who handed nothing in this time) keeps its old row. Rows of files
+    that failed are not grades and are not kept. A ValueError when `old` is not a handcalc
+    gradebook."""
+    old_rows = list(csv.DictReader(io.StringIO(old)))
+    old_head = next(csv.reader(io.StringIO(old)), [])
+    if tuple(old_head[:4]) != _HEAD or old_head[-1:] != ["error"]:
+        raise ValueError("not a handcalc gradebook")
+    new_head = next(csv.reader(io.StringIO(new.decode("utf-8"))))
+    new_rows = list(csv.DictReader(io.StringIO(new.decode("utf-8"))))
+    earlier = {r["id"]: r for r in old_rows if r.get("id") and r.get("percent")}
+    merged = []
+    for row in new_rows:
+        before = earlier.get(row["id"])
+        unsent_now = row["id"] and row["file"] == unsent
+        merged.append(before if unsent_now and before and before["file"] != unsent else row)
+    now = {r["id"] for r in new_rows if r["id"]}
+    merged += [r for sid, r in earlier.items() if sid not in now]
+    steps = [c for c in new_head[4:-1]] + [c for c in old_head[4:-1] if c not in new_head]
+    head = [*_HEAD, *steps, "error"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(head)
+    for r in merged:
+        w.writerow([_safe(r.get(c)) for c in head])
+    return buf.getvalue().encode("utf-8")
+
+
+def check_gradebook(path, force: bool = False) -> None:
+    """Refuse, before any grading, a gradebook path that cannot be written or that holds a
+    CSV file handcalc did not write (unless `force`)."""
+    from .errors import OutputError
+    from .files import check_target, read_text, shown
+
+    check_target(path)
+    if force or not os.path.isfile(path):
+        return
+    old = read_text(path, "gradebook", OutputError)
+    head = next(csv.reader(io.StringIO(old)), [])
+    if tuple(head[:4]) != _HEAD or head[-1:] != ["error"]:
+        raise OutputError(
+            f"{shown(path)} is not a handcalc gradebook; give another --csv name, "
+            "or pass --force to replace it"
+        )
+
+
+def write_gradebook(path, rows, force: bool = False, unsent: str | None = None) -> None:
+    """Write a gradebook at `path`, merged into the one already there (see merge_gradebook)
+    unless `force`; a CSV file that is not a handcalc gradebook is replaced only with
+    `force`."""
+    from .errors import OutputError
+    from .files import locked, read_text, shown, write_atomic
+
+    data = gradebook(rows)
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    with locked(folder):
+        if not force and os.path.isfile(path):
+            old = read_text(path, "gradebook", OutputError)
+            try:
+                data = merge_gradebook(old, data, unsent)
+            except (ValueError, csv.Error):
+                raise OutputError(
+                    f"{shown(path)} is not a handcalc gradebook; give another --csv name, "
+                    "or pass --force to replace it"
+                ) from None
+        write_atomic(path, data)
 
 
 def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:

@@ -9,7 +9,7 @@ again, so every variant of the step table lands somewhere without special cases.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -31,6 +31,18 @@ def check_title(title: str | None) -> None:
     if title is not None and len(title) > TITLE_LIMIT:
         raise OptionError(
             f"--title is {len(title)} characters long; at most {TITLE_LIMIT} fit on the sheet"
+        )
+
+
+# A name longer than this does not fit the name line (and only slows the layout down).
+NAME_LIMIT = 80
+
+
+def check_name(name: str | None, what: str = "--student") -> None:
+    """A student's name too long for the name line is refused before any work is done."""
+    if name is not None and len(name) > NAME_LIMIT:
+        raise OptionError(
+            f"{what} is {len(name)} characters long; at most {NAME_LIMIT} fit on the name line"
         )
 
 
@@ -80,6 +92,37 @@ HEAD_PLAN = (
     ("Z", 6, 2),
 )
 OUTPUT_PLAN = (("Zcat", 0, 1), ("WO", 1, 0), ("O", 1, 1))
+# Cross-attention: the keys' input X above K, the queries' own input Xq above Q, so every
+# product's right factor sits directly above it.
+CROSS_PLAN = (
+    ("X", 0, 1),
+    ("WK", 1, 0),
+    ("K", 1, 1),
+    ("Xq", 2, 1),
+    ("WQ", 3, 0),
+    ("Q", 3, 1),
+    ("KT", 4, 0),
+    ("S", 4, 1),
+    ("scaled", 4, 2),
+    ("exp", 4, 3),
+    ("colsum", 5, 3),
+    ("rowsum", 5, 3),
+    ("X", 6, 1),
+    ("A", 6, 2),
+    ("WV", 7, 0),
+    ("V", 7, 1),
+    ("Z", 7, 2),
+)
+# A query head that reads a key/value head worked under an earlier head: its Kᵀ and V are
+# printed again where they cross its Q and A, as references, not answer boxes.
+SHARED_ROLES = ("KT", "V")
+SHARED_PLAN = tuple(p for p in HEAD_PLAN if p[0] not in ("WK", "K", "WV") and p != ("X", 5, 1))
+
+DEFAULT_TITLES = {
+    "self": "Self-attention by hand",
+    "cross": "Cross-attention by hand",
+    "grouped": "Grouped-query attention by hand",
+}
 
 INSTRUCTIONS = (
     "Fill every empty box. Each product sits where its factors cross: the left factor is "
@@ -150,6 +193,7 @@ class Working:
     dot_products: tuple[str, ...]
     comparisons: tuple[Comparison, ...]
     grading_rule: str
+    savings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,11 +365,10 @@ def matrix_view(
 
 
 def _pretty(name: str, step: steps.Step) -> str:
-    """A step's printed name: K2ᵀ rather than KT2."""
-    head = str(step.head) if step.head else ""
+    """A step's printed name: K2ᵀ rather than KT2 (a shared key head: Kaᵀ)."""
     if step.role == "KT":
-        return f"K{head}ᵀ"
-    return step.role + head
+        return f"K{step.suffix}ᵀ"
+    return step.role + step.suffix
 
 
 def _label(step: steps.Step) -> str:
@@ -343,19 +386,23 @@ class _Placed:
     step: steps.Step
     row: int
     col: int
+    shared_from: int | None = None  # a reference to a step worked under this earlier head
 
 
-def _plan(ex: steps.Exercise, head: int | None, plan) -> list[_Placed]:
-    """The plan's roles resolved to this head's steps, transposed for the row convention."""
+def _plan(ex: steps.Exercise, head: int | None, plan, shared=None) -> list[_Placed]:
+    """The plan's roles resolved to this head's steps, transposed for the row convention.
+    `shared` maps roles to steps worked under another head, placed as references."""
     by_role = {}
     for s in ex:
-        if s.head == head or (s.head is None and s.given and s.role in ("X", "WO")):
+        if s.head == head or (s.head is None and s.given and s.role in ("X", "Xq", "WO")):
             by_role.setdefault(s.role, s)
     placed = []
     for role, r, c in plan:
+        r, c = (r, c) if ex.convention == "columns" else (c, r)
         if role in by_role:
-            r, c = (r, c) if ex.convention == "columns" else (c, r)
             placed.append(_Placed(by_role[role], r, c))
+        elif shared and role in shared:
+            placed.append(_Placed(shared[role], r, c, shared[role].head))
     return placed
 
 
@@ -449,34 +496,70 @@ def _section(
             y += row_h[p.row] - rows * h - LABEL_H
         texts, decimals = cell_texts(p.step)
         shown = p.step.name in ex.shown
-        items.append(
-            matrix_view(
-                ex,
-                p.step,
-                texts,
-                decimals,
-                cell,
-                place=where,
-                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
-                fillable=fillable and not p.step.given and not shown,
-                title=f"{p.step.title} (given)" if shown else None,
+        shared = {}
+        if p.shared_from is not None:
+            shared = dict(
+                label=_pretty(p.step.name, p.step),
+                title=f"shared: worked under head {p.shared_from}",
             )
+        elif shown:
+            shared = dict(title=f"{p.step.title} (given)")
+        view = matrix_view(
+            ex,
+            p.step,
+            texts,
+            decimals,
+            cell,
+            place=where,
+            place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
+            fillable=fillable and not p.step.given and p.shared_from is None and not shown,
+            **shared,
         )
+        if p.shared_from is not None:
+            view = replace(view, group=view.group + " shared")
+        items.append(view)
     return Section(heading, band, tuple(items), f"height:{total_h:.3f}mm")
+
+
+def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
+    """A query head of grouped heads: the first of its group works the shared K and V; the
+    others find them printed again, as references, where they cross their own Q and A."""
+    per = ex.heads // ex.kv_heads
+    g = ex.group_of(h)
+    first, last = (g - 1) * per + 1, g * per
+    kv = steps.kv_suffix(g, ex.kv_heads)
+    heads_text = f"heads {first}–{last}" if last > first else f"head {first}"
+    if h == first:
+        return (
+            f"Head {h} of {ex.heads} · works K{kv} and V{kv}, shared by query {heads_text}",
+            _plan(ex, h, HEAD_PLAN),
+        )
+    shared = {ex[role + kv].role: ex[role + kv] for role in SHARED_ROLES}
+    return (
+        f"Head {h} of {ex.heads} · reuses K{kv}ᵀ and V{kv} from head {first}: no K or V to work",
+        _plan(ex, h, SHARED_PLAN, shared),
+    )
 
 
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
     if ex.heads == 1:
-        return [("", "", _plan(ex, None, HEAD_PLAN))]
-    out = [
-        (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, HEAD_PLAN))
-        for h in range(1, ex.heads + 1)
-    ]
+        return [("", "", _plan(ex, None, CROSS_PLAN if ex.form == "cross" else HEAD_PLAN))]
+    if ex.form == "grouped":
+        out = []
+        for h in range(1, ex.heads + 1):
+            heading, placed = _grouped_head(ex, h)
+            out.append((heading, f"band-{h}", placed))
+    else:
+        plan = CROSS_PLAN if ex.form == "cross" else HEAD_PLAN
+        out = [
+            (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, plan))
+            for h in range(1, ex.heads + 1)
+        ]
     joint = (
         "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
     )
     out.append((joint, "band-out", _plan(ex, None, OUTPUT_PLAN)))
-    placed_names = {p.step.name for _, _, ps in out for p in ps}
+    placed_names = {p.step.name for _, _, ps in out for p in ps if p.shared_from is None}
     missing = [s.name for s in ex if s.name not in placed_names]
     if missing:  # pragma: no cover - a new step kind without a place on the sheet
         raise ValueError(f"the sheet has no place for {missing}")
@@ -633,6 +716,26 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
     return out
 
 
+def savings(sol: Solution) -> list[str]:
+    """What sharing saved, in multiplications, for the key: grouped heads work each K and V
+    once for the query heads of a group instead of once per query head."""
+    ex = sol.exercise
+    if ex.form != "grouped":
+        return []
+    sp = sol.problem.spec
+    per_head = (sp.d_k + sp.d_v) * sp.tokens * sp.d_in
+    saved = (ex.heads - ex.kv_heads) * per_head
+    kv = "one key/value head" if ex.kv_heads == 1 else f"{ex.kv_heads} key/value heads"
+    return [
+        f"{ex.heads} query heads read {kv}: K and V were worked {ex.kv_heads} time"
+        f"{'s' if ex.kv_heads > 1 else ''}, not {ex.heads}.",
+        f"Each K and V costs ({sp.d_k} + {sp.d_v}) × {sp.tokens} × {sp.d_in} = {per_head} "
+        f"multiplications; sharing did {ex.kv_heads * per_head} instead of "
+        f"{ex.heads * per_head}, saving {saved}, and {ex.heads - ex.kv_heads} fewer Kᵀ "
+        "to write out.",
+    ]
+
+
 def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...]) -> str:
     """The footer as plain lines, for a browser that prints it in the page's margin box."""
     seed = f" · seed {problem.seed}" if problem.seed is not None else ""
@@ -706,6 +809,7 @@ def build(
             dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
             comparisons=tuple(_comparisons(sol, small)),
             grading_rule=GRADING_RULE,
+            savings=tuple(savings(sol)),
         )
     problem = sol.problem
     rules = tuple(show(r) for r in problem.spec.rules_text())
@@ -715,8 +819,8 @@ def build(
     return Sheet(
         kind=kind,
         badge="Answer key" if kind == "key" else "Worksheet",
-        title=title if title else DEFAULT_TITLE,
-        title_style=title_style(title or DEFAULT_TITLE),
+        title=title if title else DEFAULT_TITLES[ex.form],
+        title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
         page_css=f"size:{page_size};margin:{MARGIN_TOP}mm {MARGIN_SIDE}mm {MARGIN_BOTTOM}mm",
         sheet_id=problem.id,

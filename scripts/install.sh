@@ -1,29 +1,94 @@
 #!/usr/bin/env bash
-# Installs what handcalc needs on a fresh Debian machine, skipping what is already there.
-#   scripts/install.sh          the tool: Pango and fonts for WeasyPrint, then the package
-#   scripts/install.sh --test   also the test tools: poppler-utils, Debian's chromium, node, pytest…
+# The whole set-up, run by every Make target; a second run only checks and returns.
+#   scripts/install.sh          the tool: Pango, fonts and HarfBuzz's subsetter with apt-get, then
+#                               handcalc into the project's own virtual environment .venv/
+#   scripts/install.sh --test   also the test tools: poppler-utils, Debian's chromium, node,
+#                               libatomic1 (Playwright's driver needs it), pytest, hypothesis, ...
+# System packages come from apt-get (as root, or through sudo); Python packages go into .venv/
+# only, never into the system's Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mode=tool
+case "${1:-}" in
+  "") ;;
+  --test) mode=test ;;
+  *) echo "usage: scripts/install.sh [--test]" >&2; exit 2 ;;
+esac
+
 # libharfbuzz-subset0: WeasyPrint subsets fonts with it, else with fontTools (several times slower)
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
-if [ "${1:-}" = "--test" ]; then
-  packages+=(poppler-utils chromium nodejs)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core libharfbuzz-subset0)
+if [ "$mode" = test ]; then
+  packages+=(poppler-utils chromium nodejs libatomic1)
+fi
+command -v python3 >/dev/null || packages+=(python3 python3-venv)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    echo "scripts/install.sh: installing system packages needs root or sudo: $*" >&2
+    exit 1
+  fi
+}
+
+apt_install() {
+  echo "installing system packages: $*"
+  as_root apt-get update -qq
+  # (debconf's note that apt-utils is missing is dropped; pipefail keeps apt-get's status)
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "$@" 2>&1 >/dev/null | { grep -v "^debconf: delaying package configuration" || true; } >&2
+}
+
+# The packages dpkg does not list as installed.
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+
+if command -v dpkg-query >/dev/null; then
+  mapfile -t missing < <(missing_packages "${packages[@]}")
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+else
+  echo "no dpkg here: install Pango and HarfBuzz with your system's packages yourself"
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing system packages: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+# The venv is current when its stamp holds the hash of pyproject.toml, the interpreter and the
+# mode; a test install includes the tool's.
+python=.venv/bin/python
+key="$(cat pyproject.toml; command -v python3; python3 --version)"
+key=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
+stamp() { echo ".venv/.installed-$1"; }
+if [ -x "$python" ] && [ "$(cat "$(stamp "$mode")" 2>/dev/null)" = "$key" ]; then
+  exit 0
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
-  | grep -v -e "Running pip as the 'root' user" -e "Location '.*' is ignored" || true
-python3 -c "import handcalc, weasyprint" >/dev/null
+if [ ! -x "$python" ] || ! "$python" -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv
+  if ! python3 -m venv .venv >/dev/null 2>&1; then
+    # Debian's python3 comes without ensurepip; python3-venv brings it.
+    rm -rf .venv
+    apt_install python3-venv
+    python3 -m venv .venv
+  fi
+fi
+
+rm -f "$(stamp tool)" "$(stamp test)"
+if [ "$mode" = test ]; then
+  target=".[test]"
+  echo "installing handcalc and its test tools into .venv/ (pip install -e '$target')"
+else
+  target=.
+  echo "installing handcalc into .venv/ (pip install -e .)"
+fi
+# (the filter drops pip's notes about this machine's index settings; pipefail keeps pip's status)
+"$python" -m pip install -q --disable-pip-version-check -e "$target" 2>&1 \
+  | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+"$python" -c "import handcalc, weasyprint" >/dev/null
+echo "$key" >"$(stamp "$mode")"
+[ "$mode" = test ] && echo "$key" >"$(stamp tool)"
+exit 0

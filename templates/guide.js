@@ -126,11 +126,9 @@
       for (var k = 0; k < a.cols; k++) {
         terms.push(paren(factor(a, r, k)) + " × " + paren(factor(b, k, c)));
       }
-      var todo = terms.join("").indexOf("?") >= 0
-        ? " Fill in the boxes marked ? first (or reveal them)." : "";
       return {
         text: where(s, r, c) + " = row " + (r + 1) + " of " + shown(a) + " times column " +
-          (c + 1) + " of " + shown(b) + " = " + terms.join(" + ") + ". Multiply each pair, then add." + todo,
+          (c + 1) + " of " + shown(b) + " = " + terms.join(" + ") + ". Multiply each pair, then add.",
         marks: [{ name: a.name, row: r }, { name: b.name, col: c }],
       };
     },
@@ -152,7 +150,7 @@
     exp: function (s, r, c) {
       var a = ex.byName[s.inputs[0]], v = factor(a, r, c);
       return {
-        text: where(s, r, c) + " = 3 to the power " + where(a, r, c) + ": 3^" + paren(v) +
+        text: where(s, r, c) + " = 3 to the power of " + where(a, r, c) + ": 3^" + paren(v) +
           ". A negative power is a fraction: 3^−1 = 1/3, 3^−2 = 1/9.",
         marks: [{ name: a.name, cell: [r, c] }],
       };
@@ -200,7 +198,9 @@
     var s = ex.byName[el.dataset.step], p = position(el);
     var make = HINTS[s.kind];
     if (!make) return { text: whyText(s.name), marks: [] };
-    return make(s, p[0], p[1]);
+    var h = make(s, p[0], p[1]);
+    if (h.text.indexOf("?") >= 0) h.text += " Fill in the boxes marked ? first (or reveal them).";
+    return h;
   }
 
   // --- the guide panel ---------------------------------------------------------------------
@@ -254,6 +254,7 @@
   /* Beside the page when there is room, docked at the bottom of the window when not, and in
      the flow right after the step's box in the narrow layout. */
   function place() {
+    body.style.paddingBottom = "";
     if (!current || !current.item) {
       guide.hidden = true;
       return;
@@ -277,7 +278,16 @@
     } else {
       guide.className = "guide docked";
       guide.style.cssText = "";
+      keepClear();
     }
+  }
+
+  /* Docked at the bottom, the guide must not cover the box it talks about. */
+  function keepClear() {
+    body.style.paddingBottom = guide.offsetHeight + 12 + "px";
+    var box = lastCell && lastCell.closest(".item") === current.item ? lastCell : current.item;
+    var over = box.getBoundingClientRect().bottom - (window.innerHeight - guide.offsetHeight - 8);
+    if (over > 0) window.scrollBy(0, over);
   }
 
   /* On a window too narrow to centre the page with the guide beside it, move the page left. */
@@ -331,8 +341,8 @@
     clearMarks();
     var h = hintFor(el);
     highlight(h.marks, el);
-    setCurrent(el.dataset.step, el.closest(".item"));
     gHint.textContent = h.text;
+    setCurrent(el.dataset.step, el.closest(".item"));
     say(h.text);
     return h;
   }
@@ -361,9 +371,12 @@
       clearMarks();
       gHint.textContent = "";
     }
+    var entering = !current || current.name !== el.dataset.step;
     lastCell = el;
     cellButtons();
     setCurrent(el.dataset.step, el.closest(".item"));
+    // Tabbing into a new step, a screen reader hears what the step is for once.
+    if (entering) say(labelText(el.dataset.step) + ": " + whyText(el.dataset.step));
   });
 
   buttons.hint.addEventListener("click", function () {
@@ -436,12 +449,11 @@
       if (f) f.classList.add("hl-factor");
     });
     body.dataset.walkStep = s.name;
-    setCurrent(s.name, item);
     gHint.textContent = "";
     gKeys.textContent = "Step " + (i + 1) + " of " + ex.worked.length +
       ". → or n: next · ← or p: back · space: " + (walk.timer ? "pause" : "play") + " · Esc: stop";
     item.scrollIntoView({ block: "nearest" });
-    place();
+    setCurrent(s.name, item);
     say("Step " + (i + 1) + " of " + ex.worked.length + ": " + labelText(s.name) + ". " + whyText(s.name));
   }
 
@@ -454,8 +466,12 @@
   function play() {
     pause();
     walk.timer = setInterval(function () {
-      if (walk.at >= ex.worked.length - 1) pause();
-      else showStep(walk.at + 1);
+      var last = ex.worked.length - 1;
+      if (walk.at < last) showStep(walk.at + 1);
+      if (walk.at >= last) {
+        pause();
+        showStep(last);
+      }
     }, PACE_MS);
   }
 

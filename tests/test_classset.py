@@ -304,6 +304,16 @@ def test_split_into_an_existing_folder_replaces_only_its_own_names(tmp_path, abc
     assert page_ids(out / "2-B.pdf") == [abc[1].id]
 
 
+def _has_data(paths) -> bool:
+    for p in paths:
+        try:
+            if p.is_file() and p.stat().st_size:
+                return True
+        except FileNotFoundError:  # renamed or removed since it was listed
+            pass
+    return False
+
+
 def test_ctrl_c_leaves_no_partial_output(tmp_path):
     args = "key --count 60 --seed 1 -o".split() + [str(tmp_path / "keys.pdf")]
     proc = subprocess.Popen(
@@ -314,7 +324,12 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
         text=True,
         start_new_session=True,
     )
-    time.sleep(2.5)  # workers are started and rendering
+    # Interrupt once the booklet's part file holds a joined sheet: the workers are rendering.
+    deadline = time.monotonic() + 300
+    while not _has_data(tmp_path.glob("*.part")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
+        time.sleep(0.02)
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole group
     _, err = proc.communicate(timeout=30)

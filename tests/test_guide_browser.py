@@ -51,7 +51,9 @@ def browser():
 class Page:
     """One sheet opened from disk in its own browser context; records requests and errors."""
 
-    def __init__(self, browser, folder, config="columns", seed=4, width=1280, height=900):
+    def __init__(
+        self, browser, folder, config="columns", seed=4, width=1280, height=900, clock=False
+    ):
         self.sol = solution(seed, config)
         out = folder / f"sheet-{config}-{width}.html"
         options = ["--seed", str(seed), *VARIANTS[config], "--interactive", "-o", str(out)]
@@ -66,6 +68,8 @@ class Page:
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        if clock:
+            self.page.clock.install()
         self.page.goto(self.url)
 
     def close(self):
@@ -458,6 +462,8 @@ def test_the_tools_are_buttons_with_names_reached_by_tab(wide):
     assert wide.active() == "reveal-cell" and page.locator(".is-revealed").count() == 0
     assert "Pick a box first" in page.locator("#guide-live").inner_text()
     page.focus('input[name="colsum_2"]')
+    words = explanations(wide.sol.problem)
+    assert page.locator("#guide-live").inner_text() == "colsum = column sums: " + words["colsum"]
     assert page.get_attribute("#hint", "aria-label") == "Hint for colsum, entry 2"
     assert page.get_attribute("#reveal-step", "aria-label") == "Reveal every cell of colsum"
     page.keyboard.press("?")
@@ -490,3 +496,43 @@ def test_screenshots_of_the_guide_wide_and_narrow(browser, tmp_path):
             p.page.keyboard.press("ArrowRight")
         assert _shot(p.page, tmp_path, f"guide-walk-{width}.png").stat().st_size > 20_000
         p.close()
+
+
+def test_without_room_beside_the_guide_docks_below_and_keeps_its_box_clear(browser, tmp_path):
+    p = Page(browser, tmp_path, width=900, height=700)
+    page = p.page
+    for name in ("exp_r3_c2", "Z_r3_c4", "K_r1_c1"):
+        page.focus(f'input[name="{name}"]')
+        page.keyboard.press("?")
+        assert page.get_attribute("#guide", "class") == "guide docked"
+        cell = page.locator(f'input[name="{name}"]').bounding_box()
+        guide = page.locator("#guide").bounding_box()
+        assert cell["y"] + cell["height"] <= guide["y"]  # the asked box stays in sight
+        assert guide["y"] + guide["height"] <= 700.5 and guide["width"] >= 890
+    p.close()
+
+
+def test_the_walkthrough_plays_and_pauses_anywhere(browser, tmp_path):
+    p = Page(browser, tmp_path, clock=True)
+    page, order = p.page, [s.name for s in p.sol.exercise.worked]
+
+    def now():
+        return page.evaluate("document.body.dataset.walkStep")
+
+    page.click("#walk")
+    page.keyboard.press(" ")  # play: a step every 5 seconds
+    page.clock.run_for(5_000)
+    assert now() == order[1]
+    page.clock.run_for(5_000)
+    assert now() == order[2]
+    page.keyboard.press(" ")  # pause
+    page.clock.run_for(30_000)
+    assert now() == order[2]
+    page.keyboard.press("n")
+    assert now() == order[3]
+    page.keyboard.press(" ")
+    page.clock.run_for(5_000 * len(order))
+    assert now() == order[-1]  # it stops at the last step
+    assert "space: play" in page.inner_text("#guide")
+    page.keyboard.press("Escape")
+    p.close()

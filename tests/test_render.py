@@ -6,6 +6,7 @@ import io
 import os
 import re
 import sys
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -237,9 +238,12 @@ def test_commands_without_pdfs_never_import_weasyprint():
 @pytest.mark.slow
 def test_installed_wheel_finds_its_templates(tmp_path):
     """Build a wheel from a copy of the source, install it into a fresh venv, and make a PDF
-    from a folder outside any checkout: the guard against templates missing from the wheel."""
+    from a folder outside any checkout: the guard against templates missing from the wheel.
+    Offline: the wheel is built with the running environment's setuptools, and the fresh venv
+    sees the running environment's dependencies, whether that is a venv or not."""
     import shutil
     import subprocess
+    import sysconfig
 
     src = tmp_path / "src"
     src.mkdir()
@@ -247,21 +251,42 @@ def test_installed_wheel_finds_its_templates(tmp_path):
         shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", src)
     (src / "README.md").write_text("handcalc\n")
+    # The checkout on PYTHONPATH would shadow the installed wheel.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
-        check=True,
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(wheels), str(src)],
         capture_output=True,
+        text=True,
+        env=env,
     )
+    assert built.returncode == 0, built.stderr
     wheel = next(wheels.glob("handcalc-*.whl"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # A venv made from a venv's interpreter gets the base Python's packages, not the venv's:
+    # make it from the base interpreter and list the running environment's packages in a .pth
+    # (a folder named there is searched, but its own .pth files, handcalc's editable hook among
+    # them, are not run).
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--system-site-packages", str(venv)], check=True, env=env)
     python = venv / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
-        check=True,
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout.strip()
+    ours = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (Path(site) / "running-env.pth").write_text("".join(p + "\n" for p in ours))
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
+    assert installed.returncode == 0, installed.stderr
     away = tmp_path / "elsewhere"
     away.mkdir()
     where = subprocess.run(
@@ -270,9 +295,17 @@ def test_installed_wheel_finds_its_templates(tmp_path):
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout.strip()
     assert where.startswith(str(venv)) and where.endswith(os.path.join("handcalc", "templates"))
-    result = run_module("key", "--seed", "1", "-o", "k.pdf", cwd=away, python=python)
+    result = subprocess.run(
+        [python, "-m", "handcalc", "key", "--seed", "1", "-o", "k.pdf"],
+        cwd=away,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "Answer key" in pdf_text(away / "k.pdf")
 
