@@ -365,7 +365,8 @@ def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
 # With several heads, O = WO·Zcat mixes the heads' denominators: a uniform WO rarely keeps
 # them small (0 in 2,000 draws for 3 heads). Each line of WO makes one line of O alone, so a
 # draw whose heads passed redraws the lines of WO whose line of O breaks the rule, up to
-# WO_TRIES times each (about 1 line in 3 passes with 3 heads, 1 in 13 with 4); each try counts as the cells it draws.
+# WO_TRIES times each (about 1 line in 3 passes with 3 heads, 1 in 13 with 4); each try
+# counts as the cells it draws.
 WO_TRIES = 2000
 
 
