@@ -718,6 +718,7 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
     from .answers import load
     from .files import shown
 
+    files = _answers_only(files)
     if manifest is not None:
         return _check_class(manifest, files, as_json, csv_path, summary, opts, force)
     if not files:
@@ -747,6 +748,21 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
         click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
+
+
+def _answers_only(files) -> list:
+    """The files to grade: a class's own manifest and gradebook, caught up in `folder/*`,
+    are passed over with a note."""
+    from .classset import class_file
+
+    kept = []
+    for path in files:
+        what = class_file(path)
+        if what is None:
+            kept.append(path)
+        else:
+            click.echo(f"skipped {path} (the class's {what}, not answers)", err=True)
+    return kept
 
 
 def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:

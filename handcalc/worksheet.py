@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
 
-from . import numbers, steps
+from . import layout, numbers, steps
 from .draw import RULES as DRAWING_RULES
 from .errors import OptionError
 from .interactive import explanations, page_data
@@ -54,21 +54,18 @@ def title_style(title: str) -> str:
     return f"font-size:{size:.1f}pt"
 
 
-# Paper in mm (portrait) and the page's fixed furniture, also in mm.
-PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}
-MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 21.0
-HEADER_H = 21.0
-BAND_H = 8.0
-BAND_INDENT = 4.0
-CELL_W, CELL_H = 10.0, 7.0
-MIN_SCALE = 0.55
-LABEL_H = 7.0
-COL_GAP, ROW_GAP = 3.0, 2.0
 MAX_FONT_PT = 10.0
+MIN_FONT_PT = 8.0  # every number the key prints
+# The longest answer a cell of each kind must show whole when typed: −141, −141/58, −1869/638.
+ANSWER_CHARS = {"whole": 4, "fraction": 7, "long": 9}
+FIELD_PAD_PT = 7.0  # what a reader keeps clear around a field's text (pypdf: 2 + 4), and 1 spare
 MM_PER_PT = 25.4 / 72
 CH_EM = 1233 / 2048  # advance of DejaVu Sans Mono, the sheet's cell font, in em
 
 MINUS = "\u2212"
+# The key's working page: cells of the exact track, wide enough for "−0.123" at 8 pt or more.
+COMPARE_CELL = (12.5, 5.0)
+COMPARE_PT = 8.5
 
 # The crossing plan for one head, in the column convention: (role, grid row, grid column).
 # A product's left factor sits in the grid column to its left, its right factor higher up in
@@ -126,8 +123,13 @@ DEFAULT_TITLES = {
 
 INSTRUCTIONS = (
     "Fill every empty box. Each product sits where its factors cross: the left factor is "
-    "printed to its left, the right factor above it. Write fractions exactly (9/46), "
-    "never rounded."
+    "printed to its left, the right factor above it. Write each answer exactly, as a whole "
+    "number or a fraction such as {fraction}, or as a decimal to at least two places, such "
+    "as {decimal} for {fraction}."
+)
+# Examples for the instructions; a sheet uses the first that is none of its own answers.
+EXAMPLES = tuple(
+    Fraction(p, q) for p, q in ((5, 12), (7, 15), (11, 20), (4, 15), (13, 30), (17, 40), (3, 7))
 )
 GRADING_RULE = (
     "A cell is correct when it equals the key: a fraction equal to it, or a decimal that "
@@ -173,6 +175,8 @@ class Section:
     band: str
     items: tuple[MatrixView, ...]
     grid_style: str
+    aside_style: str = ""  # a working area in the grid's empty corner
+    foot_style: str = ""  # a working area under the grid, to the foot of the page
 
 
 @dataclass(frozen=True)
@@ -279,7 +283,9 @@ def _masked_text(step: steps.Step) -> str:
 def _font_and_chars(width_mm: float, longest: int) -> tuple[float, int]:
     """Chars per cell and a font size for which that many chars span exactly one cell."""
     width_pt = width_mm / MM_PER_PT
-    chars = max(longest + 2, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
+    chars = max(longest + 1, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
+    if width_pt / (CH_EM * chars) < MIN_FONT_PT and longest > 1:
+        chars = max(longest, chars - 1)  # a long key value drops its padding, not its size
     return round(width_pt / (CH_EM * chars), 3), chars
 
 
@@ -294,6 +300,7 @@ def matrix_view(
     fillable: bool = False,
     label: str | None = None,
     title: str | None = None,
+    answer_chars: int = 0,
 ) -> MatrixView:
     """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
     grey line to each row (the key's 3-decimal values)."""
@@ -313,10 +320,18 @@ def matrix_view(
     longest = max((len(t) for row in texts + (decimals or []) for t in row), default=1)
     w, h = cell
     font, chars = _font_and_chars(w, longest)
-    two = decimals is not None and any(d for row in decimals for d in row)
+    two = decimals is not None
     line_mm = h / 2 if two else h
-    font = min(font, round(line_mm / MM_PER_PT * 0.8, 3))
+    font = min(font, round(line_mm / MM_PER_PT * 0.9, 3))
     seg_style = f"width:{chars}ch;height:{line_mm:.3f}mm"
+    # a field sized in mm: its own font (below) must not change its width
+    field_style = f"width:{w:.3f}mm;height:{line_mm:.3f}mm"
+    if answer_chars:
+        # A form field holds the longest answer of its kind whole, clear of the reader's
+        # padding; its font size goes into the PDF field itself.
+        fit = (w / MM_PER_PT - FIELD_PAD_PT) / (CH_EM * answer_chars)
+        field_pt = round(min(font, max(MIN_FONT_PT, fit)), 3)
+        field_style += f";font-size:{field_pt}pt"
     lines = []
     for r in range(rows):
         passes = [texts[r]] + ([decimals[r]] if two else [])
@@ -338,11 +353,11 @@ def matrix_view(
                         r0, c0 = r, None
                     name = steps.field_name(step.name, r0, c0)
                     spoken = _cell_label(step.name, r0, c0)
-                    segs.append(Segment("input", "", name, seg_style, spoken, r, c))
+                    segs.append(Segment("input", "", name, field_style, spoken, r, c))
                 else:
                     run += _center(t, chars)
             if run:
-                segs.append(Segment("text", run))
+                segs.append(Segment("dec" if which else "text", run))
             lines.append(tuple(segs))
     box_style = (
         f"font-size:{font}pt;line-height:{line_mm:.3f}mm;width:{cols * chars}ch;"
@@ -350,7 +365,7 @@ def matrix_view(
     )
     return MatrixView(
         name=step.name,
-        label=label if label is not None else _label(step),
+        label=label if label is not None else _label(ex, step),
         title=title if title is not None else step.title,
         group=step.group,
         lines=tuple(lines),
@@ -371,10 +386,13 @@ def _pretty(name: str, step: steps.Step) -> str:
     return step.role + step.suffix
 
 
-def _label(step: steps.Step) -> str:
+def _label(ex: steps.Exercise, step: steps.Step) -> str:
+    """A box's name and formula; a product names its own factors (K2 = WK2·X)."""
     name = _pretty(step.name, step)
     if step.given or step.kind == "transpose":
         return name
+    if step.kind == "product":
+        return f"{name} = " + "·".join(_pretty(i, ex[i]) for i in step.inputs)
     return f"{name} = {show(step.formula)}"
 
 
@@ -406,119 +424,58 @@ def _plan(ex: steps.Exercise, head: int | None, plan, shared=None) -> list[_Plac
     return placed
 
 
-def _display_shape(step: steps.Step, convention: str) -> tuple[int, int]:
-    if step.is_vector:
-        return (1, step.rows) if convention == "columns" else (step.rows, 1)
-    return step.rows, step.cols
-
-
-def _role_in_grid(p: _Placed, placed: list[_Placed]) -> str:
-    """How a box aligns in its grid cell: left factors hug the product to their right,
-    right factors sit on the product below them, the rest hang from the top left."""
-    for q in placed:
-        if q.step.kind != "product" or p.step.name not in q.step.inputs:
-            continue
-        if q.row == p.row and q.col == p.col + 1:
-            return "left"
-        if q.col == p.col and q.row == p.row + 1:
-            return "above"
-    return "product"
-
-
-def _grid_extent(placed: list[_Placed], convention: str):
-    n_rows = max(p.row for p in placed) + 1
-    n_cols = max(p.col for p in placed) + 1
-    heights, widths = [0] * n_rows, [0] * n_cols
-    for p in placed:
-        r, c = _display_shape(p.step, convention)
-        heights[p.row] = max(heights[p.row], r)
-        widths[p.col] = max(widths[p.col], c)
-    return heights, widths
-
-
-def _scale(heights, widths, avail_w: float, avail_h: float) -> tuple[float, float]:
-    """How much the cells must shrink, across and down, for the grid to fit the page."""
-    fixed_w = COL_GAP * (len(widths) - 1) + 5.0
-    fixed_h = (LABEL_H + ROW_GAP) * len(heights)
-    return (
-        min(1.0, (avail_w - fixed_w) / (sum(widths) * CELL_W)),
-        min(1.0, (avail_h - fixed_h) / (sum(heights) * CELL_H)),
-    )
-
-
-def _page_size(paper: str, sections_placed, convention: str):
-    """Portrait unless landscape lets the cells stay bigger; the cell size for that page,
-    and the width there is to centre the grids in."""
-    name, pw, ph = PAPERS[paper]
-    best = None
-    banded = len(sections_placed) > 1
-    for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
-        avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded
-        avail_h = h - MARGIN_TOP - MARGIN_BOTTOM - HEADER_H - BAND_H * banded
-        scales = [_scale(*_grid_extent(p, convention), avail_w, avail_h) for p in sections_placed]
-        sw = max(min(s[0] for s in scales), MIN_SCALE)
-        sh = max(min(s[1] for s in scales), MIN_SCALE)
-        if best is None or sw * sh > best[1] * best[2] + 1e-9:
-            best = (f"{name} {orient}", sw, sh, avail_w)
-    page, sw, sh, avail_w = best
-    return page, (CELL_W * sw, CELL_H * sh), avail_w
-
-
 def _section(
     ex: steps.Exercise,
-    placed: list[_Placed],
-    cell: tuple[float, float],
-    avail_w: float,
+    section: layout.SectionPlan,
+    geometry: layout.PagePlan,
     cell_texts,
     fillable: bool,
-    heading: str,
-    band: str,
 ) -> Section:
-    """Boxes placed absolutely, in mm: far cheaper to lay out than a CSS grid or flexbox."""
-    heights, widths = _grid_extent(placed, ex.convention)
-    w, h = cell
-    col_w = [c * w for c in widths]
-    row_h = [r * h + LABEL_H for r in heights]
-    total_w = sum(col_w) + COL_GAP * (len(col_w) - 1)
-    total_h = sum(row_h) + ROW_GAP * (len(row_h) - 1)
-    x0 = max(0.0, (avail_w - total_w) / 2)
-    xs = [x0 + sum(col_w[:i]) + COL_GAP * i for i in range(len(col_w))]
-    ys = [sum(row_h[:i]) + ROW_GAP * i for i in range(len(row_h))]
+    """A section's boxes at the places the layout plan gives them, centred across the page."""
+    x0 = geometry.offset(section)
     items = []
     # Reading order in the document is the tab order: top to bottom, then left to right.
-    for p in sorted(placed, key=lambda p: (p.row, p.col)):
-        where = _role_in_grid(p, placed)
-        rows, cols = _display_shape(p.step, ex.convention)
-        x, y = xs[p.col], ys[p.row]
-        if where == "left":
-            x += col_w[p.col] - cols * w
-        if where == "above":
-            y += row_h[p.row] - rows * h - LABEL_H
-        texts, decimals = cell_texts(p.step)
-        shown = p.step.name in ex.shown
+    for box in sorted(section.boxes, key=lambda b: (round(b.y, 3), b.x)):
+        texts, decimals = cell_texts(box.step)
+        shared_from = box.placed.shared_from
+        shown = box.step.name in ex.shown
         shared = {}
-        if p.shared_from is not None:
+        if shared_from is not None:
             shared = dict(
-                label=_pretty(p.step.name, p.step),
-                title=f"shared: worked under head {p.shared_from}",
+                label=_pretty(box.step.name, box.step),
+                title=f"shared: worked under head {shared_from}",
             )
         elif shown:
-            shared = dict(title=f"{p.step.title} (given)")
+            shared = dict(title=f"{box.step.title} (given)")
         view = matrix_view(
             ex,
-            p.step,
+            box.step,
             texts,
             decimals,
-            cell,
-            place=where,
-            place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
-            fillable=fillable and not p.step.given and p.shared_from is None and not shown,
+            (box.cell_w, box.cell_h),
+            place=box.role
+            + (" side" if box.label_side else "")
+            + (" shared" if shared_from is not None else ""),
+            place_style=f"left:{x0 + box.x:.3f}mm;top:{box.y:.3f}mm",
+            fillable=fillable and not box.step.given and shared_from is None and not shown,
+            answer_chars=ANSWER_CHARS.get(layout.holds(ex, box.step), 0),
             **shared,
         )
-        if p.shared_from is not None:
+        if shared_from is not None:
             view = replace(view, group=view.group + " shared")
         items.append(view)
-    return Section(heading, band, tuple(items), f"height:{total_h:.3f}mm")
+    aside = ""
+    if section.aside:
+        x, y, w, h = section.aside
+        aside = f"left:{x0 + x:.3f}mm;top:{y:.3f}mm;width:{w:.3f}mm;height:{h:.3f}mm"
+    return Section(
+        section.heading,
+        section.band + ("" if section.new_page else " joined"),
+        tuple(items),
+        f"height:{section.height:.3f}mm",
+        aside,
+        f"height:{section.foot:.3f}mm" if section.foot else "",
+    )
 
 
 def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
@@ -610,9 +567,15 @@ def _short(text: str, value) -> str:
     return text if len(text) <= LONG_CHARS else show(f"{float(value):.4g}")
 
 
-def _texts(value, step: steps.Step, convention: str) -> tuple[list[list[str]], list[list[str]]]:
+def _texts(
+    value, step: steps.Step, convention: str, holds: str
+) -> tuple[list[list[str]], list[list[str]] | None]:
+    """The key's cells; in a step that holds fractions, each cell's 3-place decimal goes on a
+    second line under it (blank under a whole number), so every such box reads alike."""
     rows = _as_rows(value, step, convention)
     texts = [[_cell_text(x) for x in row] for row in rows]
+    if holds not in ("fraction", "long"):
+        return texts, None
     decimals = [
         [
             ""
@@ -689,8 +652,10 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
             )
         exact_name = show(_EXACT_NAME.get(step.kind, step.formula).format(d=d_k))
         pretty = _pretty(name, step)
+        longest = max(len(t) for grid in (hand_t, exact_t, diff_t) for row in grid for t in row)
+        fit = (max(cell[0], (longest + 1) * CH_EM * COMPARE_PT * MM_PER_PT), cell[1])
         views = [
-            matrix_view(ex, step, t, None, cell, label=lab, title=tit)
+            matrix_view(ex, step, t, None, fit, label=lab, title=tit)
             for t, lab, tit in (
                 (hand_t, f"{pretty} by hand", show(step.formula)),
                 (exact_t, f"{pretty} exact", exact_name),
@@ -751,6 +716,21 @@ def _css_string(text: str) -> str:
     return '"' + "".join(c if c in safe else f"\\{ord(c):x} " for c in text) + '"'
 
 
+def instructions(sol: Solution) -> str:
+    """The rule for writing answers, with an example that is no answer on this sheet (not even
+    rounded), so the instructions never give a cell away."""
+    seen: set[str] = set()
+    for step in sol.exercise.worked:
+        for row in _as_rows(sol.values[step.name], step, sol.exercise.convention):
+            for x in row:
+                if x is not steps.MASKED:
+                    seen |= {numbers.text(x), numbers.decimal(x, 2)}
+    example = next(
+        (e for e in EXAMPLES if not {numbers.text(e), numbers.decimal(e, 2)} & seen), EXAMPLES[-1]
+    )
+    return INSTRUCTIONS.format(fraction=numbers.text(example), decimal=numbers.decimal(example, 2))
+
+
 # --- the sheet ----------------------------------------------------------------------------
 
 
@@ -773,11 +753,14 @@ def build(
         raise ValueError(f"unknown sheet kind {kind!r}")
     if interactive and kind != "blank":
         raise ValueError("only a blank sheet can be interactive")
-    if paper not in PAPERS:
+    if paper not in layout.PAPERS:
         raise ValueError(f"unknown paper {paper!r}")
     ex = sol.exercise
-    layout = _layout(ex)
-    page_size, cell, avail_w = _page_size(paper, [ps for _, _, ps in layout], ex.convention)
+    given_chars = max(
+        (len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row),
+        default=1,
+    )
+    geometry = layout.plan(ex, _layout(ex), paper, given_chars)
 
     long_numbers = LongNumbers()
 
@@ -786,25 +769,22 @@ def build(
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
         if kind == "blank" and step.name not in ex.shown:
             return None, None
-        texts, decimals = _texts(sol.values[step.name], step, ex.convention)
+        texts, decimals = _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
         return long_numbers.fit(texts, decimals, step, ex.convention)
 
     sections = tuple(
         _section(
             ex,
-            placed,
-            cell,
-            avail_w,
+            section,
+            geometry,
             cell_texts,
             (fillable or interactive) and kind == "blank",
-            heading,
-            band,
         )
-        for heading, band, placed in layout
+        for section in geometry.sections
     )
     shown_working = None
     if kind == "key" and working:
-        small = (CELL_W, CELL_H * 0.7)
+        small = COMPARE_CELL
         shown_working = Working(
             dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
             comparisons=tuple(_comparisons(sol, small)),
@@ -815,19 +795,24 @@ def build(
     rules = tuple(show(r) for r in problem.spec.rules_text())
     drawing = tuple(show(r.text) for r in DRAWING_RULES) if problem.seed is not None else ()
     # On screen the page is as wide as the paper, less nothing: the margins become padding.
-    page_width = avail_w + 2 * MARGIN_SIDE + BAND_INDENT * (len(layout) > 1)
+    page_width = (
+        geometry.avail_w
+        + 2 * (layout.OUTLINE + layout.MARGIN_SIDE)
+        + layout.BAND_INDENT * geometry.banded
+    )
+    margins = f"{layout.MARGIN_TOP}mm {layout.MARGIN_SIDE}mm {layout.MARGIN_BOTTOM}mm"
     return Sheet(
         kind=kind,
         badge="Answer key" if kind == "key" else "Worksheet",
         title=title if title else DEFAULT_TITLES[ex.form],
         title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
-        page_css=f"size:{page_size};margin:{MARGIN_TOP}mm {MARGIN_SIDE}mm {MARGIN_BOTTOM}mm",
+        page_css=f"size:{geometry.page};margin:{margins}",
         sheet_id=problem.id,
         seed="" if problem.seed is None else str(problem.seed),
         rules=rules,
         drawing_rules=drawing,
-        instructions=INSTRUCTIONS,
+        instructions=instructions(sol),
         sections=sections,
         working=shown_working,
         fillable=fillable and kind == "blank",

@@ -218,9 +218,9 @@ def test_draws_are_hand_friendly_and_ids_round_trip(name):
     for seed in range(25):
         sol = draw(Spec(**SPECS[name]), seed)
         assert failed_rules(sol) == []
-        for name, m in sol.problem.given.items():  # Xq is input, drawn like X (0:1)
-            lo, hi = (0, 1) if name in ("X", "Xq") else (-1, 1)
-            assert all(lo <= x <= hi for row in m for x in row), name
+        for given, m in sol.problem.given.items():  # Xq is input, drawn like X (0:1)
+            lo, hi = (0, 1) if given in ("X", "Xq") else (-1, 1)
+            assert all(lo <= x <= hi for row in m for x in row), given
         back = decode_id(sol.problem.id)
         assert back.given == sol.problem.given
         assert back.spec.exercise() == sol.problem.spec.exercise()
@@ -347,7 +347,8 @@ def test_fillable_form_typed_with_the_key_scores_full_marks(cli, tmp_path, args)
     sol = solve(make_problem(seed=6, spec=Spec(**_spec_args(args))))
     fields = pypdf.PdfReader(blank).get_fields()
     cells = sum(math.prod(s.shape) for s in sol.exercise.worked)
-    assert len(fields) == cells + 1  # every worked cell once (no field in a shared copy), the ID
+    # every worked cell once (no field in a shared copy), the ID and the student's name
+    assert len(fields) == cells + 2
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(blank))
     values = {}
     for name, rows in gv.full(sol).items():
