@@ -57,6 +57,13 @@ def problem_options(f):
             help="Grouped heads: the --heads query heads share this many key/value heads "
             "(1: multi-query).",
         ),
+        click.option(
+            "--decode",
+            is_flag=True,
+            default=None,
+            help="A decode step: the K and V of earlier tokens given as a cache, "
+            "one new token to add.",
+        ),
         click.option("--x-range", help="Range of X's entries, LO:HI."),
         click.option("--w-range", help="Range of the weights' entries, LO:HI."),
         click.option(
@@ -101,6 +108,7 @@ _SIZE_FLAGS = (
     "heads",
     "queries",
     "kv_heads",
+    "decode",
     "level",
     "x_range",
     "w_range",
@@ -133,7 +141,8 @@ def _spec(given: dict):
     return Spec.for_level(
         given["level"] or "classic",
         **{
-            k: given[k] for k in (*sizes, "queries", "kv_heads", "rounding", "causal", "convention")
+            k: given[k]
+            for k in (*sizes, "queries", "kv_heads", "decode", "rounding", "causal", "convention")
         },
         given_steps=_steps_list(given["given_steps"]),
         x_range=_range(given["x_range"], "--x-range"),

@@ -34,13 +34,18 @@ def _unmasked(xs):
     return [x for x in xs if x is not steps.MASKED]
 
 
+# Roles of the projections: Q, K, V, and a decode step's new q, k, v (its grown K and V hold
+# the cache, drawn as projections too).
+_PROJECTIONS = ("Q", "K", "V", "q", "k", "v")
+
+
 def _scaled_in_range(sol: Solution) -> bool:
     xs = _unmasked(_cells(sol.values, ["scaled"], sol.exercise))
     return all(SCALED_LOW <= x <= SCALED_HIGH for x in xs)
 
 
 def _small_products(sol: Solution) -> bool:
-    xs = _cells(sol.values, ["Q", "K", "V"], sol.exercise)
+    xs = _cells(sol.values, _PROJECTIONS, sol.exercise)
     return all(abs(x) <= PRODUCT_LIMIT for x in xs)
 
 
@@ -234,19 +239,34 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+_CACHES = {"Kcache": "WK", "Vcache": "WV"}
+
+
 def draw_given(spec: Spec, rng: np.random.Generator, ex: steps.Exercise | None = None) -> dict:
-    """One uniform draw of the given matrices (not yet checked against the rules)."""
+    """One uniform draw of the given matrices (not yet checked against the rules). A decode
+    step's caches are what its weights make of earlier tokens drawn like x, as a model's
+    cache would be."""
     given = {}
     for s in (ex or spec.exercise()).given:
-        lo, hi = spec.x_range if s.role in ("X", "Xq") else spec.w_range
+        if s.name in _CACHES:
+            continue
+        lo, hi = spec.x_range if s.role in ("X", "Xq", "x") else spec.w_range
         given[s.name] = rng.integers(lo, hi + 1, size=s.shape).tolist()
+    if spec.form == "decode":
+        cols = spec.convention == "columns"
+        earlier = (spec.d_in, spec.tokens - 1) if cols else (spec.tokens - 1, spec.d_in)
+        lo, hi = spec.x_range
+        x = rng.integers(lo, hi + 1, size=earlier)
+        for cache, w in _CACHES.items():
+            weights = np.array(given[w])
+            given[cache] = (weights @ x if cols else x @ weights).tolist()
     return given
 
 
 # The steps each rule reads: it is checked as soon as one of them is worked, so most rejected
 # draws cost a fraction of a solve. A rule not listed is checked once every step is worked.
 _READS = {
-    "products": ("Q", "K", "V"),
+    "products": _PROJECTIONS,
     "values": ("V",),
     "scores": ("scaled",),
     "denominators": ("A",),

@@ -88,6 +88,7 @@ class Spec:
     kv_heads: int | None = None
     output_projection: bool = True
     given_steps: tuple[str, ...] = ()
+    decode: bool = False
 
     def __post_init__(self):
         if self.d_v is None:
@@ -114,8 +115,29 @@ class Spec:
                 raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
 
     def _check_form(self) -> None:
-        if self.queries is not None and self.kv_heads is not None:
-            raise OptionError("--queries and --kv-heads make different exercises; pick one")
+        shapes = [
+            flag
+            for flag, on in (
+                ("--queries", self.queries is not None),
+                ("--kv-heads", self.kv_heads is not None),
+                ("--decode", self.decode),
+            )
+            if on
+        ]
+        if len(shapes) > 1:
+            raise OptionError(f"{' and '.join(shapes)} make different exercises; pick one")
+        if self.decode:
+            if self.heads != 1:
+                raise OptionError("--decode works one head; drop --heads")
+            if self.causal:
+                raise OptionError(
+                    "--causal does not apply to a decode step: its one query is the newest "
+                    "token, which sees every cached key anyway"
+                )
+            if self.tokens < 2:
+                raise OptionError(
+                    "--decode needs --tokens of at least 2: the cached tokens and the new one"
+                )
         if self.queries is not None and self.causal:
             raise OptionError(
                 "--causal does not apply to cross-attention: the queries come from Xq, not from "
@@ -138,6 +160,8 @@ class Spec:
     def form(self) -> str:
         if self.queries is not None:
             return "cross"
+        if self.decode:
+            return "decode"
         return "grouped" if self.kv_heads is not None else "self"
 
     def exercise(self) -> steps.Exercise:
@@ -150,6 +174,10 @@ class Spec:
             raise OptionError(str(e)) from None
 
     def _table(self) -> steps.Exercise:
+        if self.form == "decode":
+            return steps.build_decode(
+                self.tokens, self.d_in, self.d_k, self.d_v, self.convention, self.rounding
+            )
         if self.form == "cross":
             return steps.build_cross(
                 self.tokens,
@@ -207,6 +235,13 @@ class Spec:
             rules.append(
                 f"cross-attention: {self.queries} queries from Xq attend to the {self.tokens} "
                 "tokens of X (keys and values); no mask, every query sees every key"
+            )
+        if self.form == "decode":
+            rules.append(
+                f"decode step: the cache holds K and V of the {self.tokens - 1} earlier tokens; "
+                "the new token x adds one "
+                + ("column" if cols else "row")
+                + " to each, and its one query scores every key"
             )
         if self.heads > 1 and self.output_projection:
             rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
@@ -306,6 +341,8 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     spec = spec or Spec()
     if not isinstance(data, Mapping):
         raise ProblemFileError("a problem file must be a JSON object of matrices")
+    if "x" in data or "Kcache" in data:
+        return _decode_from_matrices(data, spec, seed)
     if "X" not in data:
         raise ProblemFileError("the problem has no X matrix")
     heads = 1
@@ -332,14 +369,7 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     sizes = {"tokens": tokens, "d_in": d_in, "d_k": d_k, "d_v": d_v, "heads": heads}
     shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…", "queries": "Xq"}
     checked = {**sizes, "queries": queries} if queries is not None else sizes
-    for name, value in checked.items():
-        lo, hi = TYPED_LIMITS[name]
-        if not lo <= value <= hi:
-            m = data[shown_by[name]] if name != "heads" else None
-            where = f"{shown_by[name]} is {len(m)}×{len(m[0])}:" if m else "the problem has"
-            raise ProblemFileError(
-                f"{where} {value} {_SIZE_WORDS[name]}, but a typed problem has {lo} to {hi}"
-            )
+    _check_typed_sizes(data, checked, shown_by)
     try:
         sized = replace(
             spec,
@@ -353,6 +383,44 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
             raise
         raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
     return Problem(sized, {k: v for k, v in data.items()}, seed)
+
+
+def _check_typed_sizes(data: Mapping, sizes: dict, shown_by: dict) -> None:
+    """A typed size out of range, named by the matrix that shows it, never by a flag."""
+    for name, value in sizes.items():
+        lo, hi = TYPED_LIMITS[name]
+        if not lo <= value <= hi:
+            m = data.get(shown_by[name]) if name != "heads" else None
+            where = f"{shown_by[name]} is {len(m)}×{len(m[0])}:" if m else "the problem has"
+            raise ProblemFileError(
+                f"{where} {value} {_SIZE_WORDS[name]}, but a typed problem has {lo} to {hi}"
+            )
+
+
+def _decode_from_matrices(data: Mapping, spec: Spec, seed: int | None) -> Problem:
+    """A decode step's file: the new token x, the weights and the two caches."""
+    for name in ("x", "WQ", "WV", "Kcache"):
+        if name not in data:
+            raise ProblemFileError(f"the problem has no {name} matrix (a decode step)")
+        _check_rows(name, data[name])
+    cols = spec.convention == "columns"
+    x, q, v, kc = data["x"], data["WQ"], data["WV"], data["Kcache"]
+    d_in = len(x) if cols else len(x[0])
+    cached = len(kc[0]) if cols else len(kc)
+    d_k = len(q) if cols else len(q[0])
+    d_v = len(v) if cols else len(v[0])
+    _check_typed_sizes(
+        data,
+        {"tokens": cached + 1, "d_in": d_in, "d_k": d_k, "d_v": d_v},
+        {"tokens": "Kcache", "d_in": "x", "d_k": "WQ", "d_v": "WV"},
+    )
+    try:
+        sized = replace(spec, tokens=cached + 1, d_in=d_in, d_k=d_k, d_v=d_v, heads=1, decode=True)
+    except OptionError as e:
+        if "must be a whole number" not in str(e):
+            raise
+        raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
+    return Problem(sized, dict(data), seed)
 
 
 def _kv_heads(data: Mapping, heads: int) -> int | None:
@@ -399,10 +467,13 @@ _VERSION = 1
 # every version-1 ID reads as before.
 _SHAPED = 2
 _EXTRA_RADICES = (16, 16)
-# Version 3 adds, below the entries, one bit per worked step (given in a drill or not) and
-# whether a multi-head problem has WO, then version 2's two fields (0 for self-attention).
+# Version 3 adds, below the entries, one bit per worked step (given in a drill or not),
+# whether a multi-head problem has WO and whether it is a decode step, then version 2's two
+# fields (0 for self-attention).
 _DRILLED = 3
 _MAX_ID_CHARS = 20_000
+# Version 4 is a decode step: the version-1 header says it all (one head, its sizes).
+_DECODE = 4
 
 
 def _drilled(problem: Problem) -> bool:
@@ -415,7 +486,9 @@ _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _DRILLED if _drilled(problem) else _VERSION if sp.form == "self" else _SHAPED,
+        _DRILLED
+        if _drilled(problem)
+        else {"self": _VERSION, "decode": _DECODE}.get(sp.form, _SHAPED),
         CONVENTIONS.index(sp.convention),
         int(sp.causal),
         steps.ROUNDINGS.index(sp.rounding),
@@ -442,7 +515,8 @@ def encode_id(problem: Problem) -> str:
         for s in ex.worked:
             n = n * 2 + (s.name in ex.shown)
         n = n * 2 + int(problem.spec.output_projection)
-    if problem.spec.form != "self" or _drilled(problem):
+        n = n * 2 + int(problem.spec.decode)
+    if problem.spec.form in ("cross", "grouped") or _drilled(problem):
         extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
         for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
@@ -476,7 +550,7 @@ def decode_id(text: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version not in (_VERSION, _SHAPED, _DRILLED):
+    if version not in (_VERSION, _SHAPED, _DRILLED, _DECODE):
         raise bad
     extras = [0, 0]
     if version in (_SHAPED, _DRILLED):
@@ -484,14 +558,16 @@ def decode_id(text: str) -> Problem:
             n, extras[i] = divmod(n, _EXTRA_RADICES[i])
         if version == _SHAPED and not any(extras):
             raise bad
-    wo = 1
+    wo, decode = 1, int(version == _DECODE)
     if version == _DRILLED:
+        n, decode = divmod(n, 2)
         n, wo = divmod(n, 2)
     lo -= ENTRY_LIMIT
     try:
         spec = Spec(
             queries=extras[0] or None,
             kv_heads=extras[1] or None,
+            decode=bool(decode),
             tokens=tokens + 1,
             d_in=d_in + 1,
             d_k=d_k + 1,

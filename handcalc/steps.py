@@ -135,8 +135,9 @@ class Step:
 
 
 # The exercise's shapes: self-attention (queries and keys from X), cross-attention (queries
-# from a second input Xq) and grouped heads (query heads sharing key/value heads).
-FORMS = ("self", "cross", "grouped")
+# from a second input Xq), grouped heads (query heads sharing key/value heads) and a decode
+# step (one new token against a cache of earlier keys and values).
+FORMS = ("self", "cross", "grouped", "decode")
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,14 @@ class Exercise:
 # --- the shared pieces every shape is built from ------------------------------------------
 
 _WEIGHT_TITLES = {"WQ": "Query weights", "WK": "Key weights", "WV": "Value weights"}
-_PROJECTION_TITLES = {"Q": "Queries", "K": "Keys", "V": "Values"}
+_PROJECTION_TITLES = {
+    "Q": "Queries",
+    "K": "Keys",
+    "V": "Values",
+    "q": "New token's query",
+    "k": "New token's key",
+    "v": "New token's value",
+}
 
 
 class _Table:
@@ -267,7 +275,8 @@ class _Table:
     def scores(self, sfx, kt, q, keys, queries, head=None, mask=None) -> str:
         """S = Kᵀ·Q: keys down, queries across (turned for the row convention)."""
         inputs = (kt, q) if self.cols else (q, kt)
-        formula = "Kᵀ·Q" if self.cols else "Q·Kᵀ"
+        qn = "q" if q == "q" else "Q"
+        formula = f"Kᵀ·{qn}" if self.cols else f"{qn}·Kᵀ"
         return self.add(
             "S" + sfx,
             "S",
@@ -368,6 +377,22 @@ class _Table:
             "Multi-head output",
         )
 
+    def appended(self, role: str, cache: str, new: str, d: int, tokens: int) -> str:
+        """The cache grown by the new token: its vector as one more column (row)."""
+        formula = f"[{cache} | {new}]" if self.cols else f"[{cache} ; {new}]"
+        title = "Keys: the cache and k" if role == "K" else "Values: the cache and v"
+        return self.add(
+            role,
+            role,
+            "concat",
+            (cache, new),
+            self.shaped(d, tokens),
+            "product",
+            formula,
+            title,
+            axis="columns" if self.cols else "rows",
+        )
+
     def wo(self, d_in, heads, d_v) -> None:
         shape = (d_in, heads * d_v) if self.cols else (heads * d_v, d_in)
         self.add("WO", "WO", "given", (), shape, "given", "WO", "Output projection")
@@ -461,6 +486,56 @@ def build_cross(
     if heads > 1:
         t.joined(tuple(zs), d_in, d_v, queries, output_projection)
     return Exercise(tuple(t.steps), convention, False, heads, "cross")
+
+
+def build_decode(
+    tokens: int,
+    d_in: int,
+    d_k: int,
+    d_v: int | None = None,
+    convention: str = "columns",
+    rounding: str = "floor",
+) -> Exercise:
+    """One decode step: the keys and values of the `tokens` - 1 earlier tokens are given (the
+    cache); the new token x gets its q, k and v, k and v are appended to the cache, and its
+    one query scores every key. S, A and Z have one column (one row, for rows)."""
+    if tokens < 2:
+        raise ValueError("a decode step needs at least one cached token")
+    d_v = d_k if d_v is None else d_v
+    t = _Table(convention, rounding)
+    t.data("x", d_in, 1, "The new token")
+    for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
+        t.weights(w, "", d, d_in)
+    t.add(
+        "Kcache",
+        "Kcache",
+        "given",
+        (),
+        t.shaped(d_k, tokens - 1),
+        "given",
+        "Kcache",
+        "Key cache (earlier tokens)",
+    )
+    t.add(
+        "Vcache",
+        "Vcache",
+        "given",
+        (),
+        t.shaped(d_v, tokens - 1),
+        "given",
+        "Vcache",
+        "Value cache (earlier tokens)",
+    )
+    q = t.projection("q", "", "WQ", "x", d_k, 1, partner="k")
+    k = t.projection("k", "", "WK", "x", d_k, 1, partner="q")
+    v = t.projection("v", "", "WV", "x", d_v, 1)
+    keys = t.appended("K", "Kcache", k, d_k, tokens)
+    values = t.appended("V", "Vcache", v, d_v, tokens)
+    kt = t.transposed(keys, "", d_k, tokens)
+    s = t.scores("", kt, q, tokens, 1)
+    a = t.softmax("", s, tokens, 1)
+    t.output("", values, a, d_v, 1)
+    return Exercise(tuple(t.steps), convention, False, 1, "decode")
 
 
 def kv_suffix(g: int, kv_heads: int) -> str:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from . import numbers, steps
 from .solution import Solution
 
-FORMS = {"self": "self-attention", "cross": "cross-attention", "grouped": "grouped-query attention"}
+FORMS = {
+    "self": "self-attention",
+    "cross": "cross-attention",
+    "grouped": "grouped-query attention",
+    "decode": "decode step with a KV cache",
+}
 
 
 def cell(x) -> str:

@@ -115,10 +115,37 @@ CROSS_PLAN = (
 SHARED_ROLES = ("KT", "V")
 SHARED_PLAN = tuple(p for p in HEAD_PLAN if p[0] not in ("WK", "K", "WV") and p != ("X", 5, 1))
 
+# A decode step: the cache beside the keys it grows into (one more column, the new k), the
+# new token's q above the scores, and the grown V left of the output.
+DECODE_PLAN = (
+    ("x", 0, 1),
+    ("WK", 1, 0),
+    ("k", 1, 1),
+    ("Kcache", 1, 2),
+    ("K", 1, 3),
+    ("WQ", 2, 0),
+    ("q", 2, 1),
+    ("KT", 3, 0),
+    ("S", 3, 1),
+    ("scaled", 3, 2),
+    ("exp", 3, 3),
+    ("colsum", 4, 3),
+    ("rowsum", 4, 3),
+    ("x", 5, 1),
+    ("A", 5, 4),
+    ("WV", 6, 0),
+    ("v", 6, 1),
+    ("Vcache", 6, 2),
+    ("V", 6, 3),
+    ("Z", 6, 4),
+)
+PLANS = {"self": HEAD_PLAN, "cross": CROSS_PLAN, "decode": DECODE_PLAN}
+
 DEFAULT_TITLES = {
     "self": "Self-attention by hand",
     "cross": "Cross-attention by hand",
     "grouped": "Grouped-query attention by hand",
+    "decode": "A decode step with a KV cache",
 }
 
 INSTRUCTIONS = (
@@ -198,6 +225,7 @@ class Working:
     comparisons: tuple[Comparison, ...]
     grading_rule: str
     savings: tuple[str, ...] = ()
+    savings_heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -500,7 +528,7 @@ def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
 
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
     if ex.heads == 1:
-        return [("", "", _plan(ex, None, CROSS_PLAN if ex.form == "cross" else HEAD_PLAN))]
+        return [("", "", _plan(ex, None, PLANS[ex.form]))]
     if ex.form == "grouped":
         out = []
         for h in range(1, ex.heads + 1):
@@ -685,9 +713,11 @@ def savings(sol: Solution) -> list[str]:
     """What sharing saved, in multiplications, for the key: grouped heads work each K and V
     once for the query heads of a group instead of once per query head."""
     ex = sol.exercise
+    sp = sol.problem.spec
+    if ex.form == "decode":
+        return _cache_savings(sp)
     if ex.form != "grouped":
         return []
-    sp = sol.problem.spec
     per_head = (sp.d_k + sp.d_v) * sp.tokens * sp.d_in
     saved = (ex.heads - ex.kv_heads) * per_head
     kv = "one key/value head" if ex.kv_heads == 1 else f"{ex.kv_heads} key/value heads"
@@ -698,6 +728,23 @@ def savings(sol: Solution) -> list[str]:
         f"multiplications; sharing did {ex.kv_heads * per_head} instead of "
         f"{ex.heads * per_head}, saving {saved}, and {ex.heads - ex.kv_heads} fewer Kᵀ "
         "to write out.",
+    ]
+
+
+def _cache_savings(sp) -> list[str]:
+    """What the KV cache saved a decode step, in multiplications."""
+    earlier = sp.tokens - 1
+    kv = (sp.d_k + sp.d_v) * earlier * sp.d_in
+    new = (2 * sp.d_k + sp.d_v) * sp.d_in
+    scores, mix = sp.tokens * sp.d_k, sp.d_v * sp.tokens
+    token = "token" if earlier == 1 else "tokens"
+    return [
+        f"The cache saved K and V of the {earlier} earlier {token}: recomputing them would "
+        f"take ({sp.d_k} + {sp.d_v}) × {earlier} × {sp.d_in} = {kv} multiplications "
+        "(and their queries are not needed at all: only the new token asks).",
+        f"This step worked q, k and v of the new token only: ({sp.d_k} + {sp.d_k} + "
+        f"{sp.d_v}) × {sp.d_in} = {new} multiplications, then {sp.tokens} × {sp.d_k} = "
+        f"{scores} for the scores and {sp.d_v} × {sp.tokens} = {mix} for Z.",
     ]
 
 
@@ -790,6 +837,7 @@ def build(
             comparisons=tuple(_comparisons(sol, small)),
             grading_rule=GRADING_RULE,
             savings=tuple(savings(sol)),
+            savings_heading="What the cache saved" if ex.form == "decode" else "What sharing saved",
         )
     problem = sol.problem
     rules = tuple(show(r) for r in problem.spec.rules_text())

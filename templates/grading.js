@@ -433,8 +433,9 @@
   var MISTAKES = [
     {
       kind: "weights-swapped",
-      roles: ["Q", "K"],
+      roles: ["Q", "K", "q", "k"],
       redo: function (cx, s) {
+        if (!s.partner) throw new Fail(s.name + " has no partner projection");
         var own = weightsOf(cx, s), other = weightsOf(cx, cx.ex.byName[s.partner]);
         var inputs = s.inputs.map(function (i) { return i === own ? other : i; });
         return compute(withStep(s, { inputs: inputs }), cx.fed, cx.track);
@@ -591,7 +592,7 @@
       var w = at(cells, p).written;
       if (w !== null && !seen.some(function (v) { return eq(v, w.value); })) seen.push(w.value);
     });
-    return seen.length <= 1;
+    return seen.length === 0 || (seen.length === 1 && graded.length > 1);
   }
 
   /* grading.too_short: a decimal that would match but for having fewer than two places. */

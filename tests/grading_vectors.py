@@ -368,6 +368,17 @@ def shaped_cases() -> list[tuple[str, object, dict]]:
     gqa = _sol(10, heads=4, kv_heads=2, convention="rows")
     out.append(("grouped rows, right work", gqa, full(gqa)))
     out.append(("grouped rows, Vb blank", gqa, blank_steps(full(gqa), "Vb")))
+
+    dec = _sol(11, decode=True)
+    dv = dec.values
+    out.append(("decode, right work", dec, full(dec)))
+    kslip = tweak(dv["k"], 1, 0, dv["k"][1][0] + 2)
+    out.append(("decode, slip in k", dec, full(dec, values=follow(dec, {"k": kslip}))))
+    q_swapped = _recompute(dec, "q", {"WQ": dv["WK"]})
+    out.append(("decode, q = WK·x", dec, full(dec, values=follow(dec, {"q": q_swapped}))))
+    drows = _sol(12, decode=True, convention="rows")
+    out.append(("decode rows, right work", drows, full(drows)))
+    out.append(("decode rows, V blank", drows, blank_steps(full(drows), "V")))
     return out
 
 
