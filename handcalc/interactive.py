@@ -39,7 +39,7 @@ def page_data(problem: Problem) -> dict:
     """The problem as the page needs it: its ID, rules, step table and given matrices."""
     spec = problem.spec
     ex = problem.exercise
-    return {
+    out = {
         "id": problem.id,
         "convention": ex.convention,
         "causal": ex.causal,
@@ -51,6 +51,9 @@ def page_data(problem: Problem) -> dict:
         "steps": [step_json(s) for s in ex],
         "given": problem.to_json(),
     }
+    if ex.shown:  # worked steps printed as givens: the page works them out, never grades them
+        out["shown"] = list(ex.shown_in_order())
+    return out
 
 
 # --- the words beside each step ------------------------------------------------------------
