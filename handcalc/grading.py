@@ -11,7 +11,8 @@ Hidden cells. With a causal mask, the cells the mask hides in S are not graded (
 nor the same cells of every step that works cell by cell from it (kinds scale, exp, normalise:
 scaled, exp, A). Wherever a value is needed, a hidden cell takes the key's value.
 
-Steps are graded in table order (`steps.Exercise.worked`); givens (X, WQ, …) are not graded.
+Steps are graded in table order (`steps.Exercise.worked`); givens (X, WQ, …) are not graded,
+nor are the worked steps a drill prints as givens (`Exercise.shown`): they count as the key.
 For each step:
  1. Inputs. Each input is a given matrix or an earlier worked step seen two ways:
     *credited*: the key for a hidden, blank or unreadable cell and for a correct cell, the
@@ -521,6 +522,9 @@ def grade(solution: Solution, answers: Answers) -> Report:
     as_written = dict(credited)
     results: dict[str, StepResult] = {}
     for s in ex.worked:
+        if s.name in ex.shown:  # printed as a given: not graded, and the chain starts from it
+            credited[s.name] = as_written[s.name] = key[s.name]
+            continue
         cells, k = grid[s.name], key[s.name]
         views = [credited]
         if any(credited[i] != as_written[i] for i in s.inputs):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 Matrix = tuple[tuple, ...]
@@ -150,6 +150,7 @@ class Exercise:
     heads: int = 1
     form: str = "self"
     kv_heads: int | None = None
+    shown: frozenset = frozenset()
     by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -167,7 +168,16 @@ class Exercise:
 
     @property
     def worked(self) -> tuple[Step, ...]:
+        """Every step computed from the givens (including those printed as givens)."""
         return tuple(s for s in self.steps if not s.given)
+
+    @property
+    def asked(self) -> tuple[Step, ...]:
+        """The worked steps a student fills in and is graded on: all but the shown ones."""
+        return tuple(s for s in self.steps if not s.given and s.name not in self.shown)
+
+    def shown_in_order(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps if s.name in self.shown)
 
     def downstream(self, names: Sequence[str]) -> set[str]:
         """Names of the steps that depend, directly or not, on any of `names`."""
@@ -339,8 +349,8 @@ class _Table:
             head,
         )
 
-    def joined(self, zs, d_in, d_v, queries) -> None:
-        """Several heads: their Z stacked, then the output projection WO."""
+    def joined(self, zs, d_in, d_v, queries, project: bool = True) -> None:
+        """Several heads: their Z stacked, then (`project`) the output projection WO."""
         h = len(zs)
         self.add(
             "Zcat",
@@ -353,6 +363,8 @@ class _Table:
             "Concatenated heads",
             axis="rows" if self.cols else "columns",
         )
+        if not project:
+            return
         inputs = ("WO", "Zcat") if self.cols else ("Zcat", "WO")
         self.add(
             "O",
@@ -396,7 +408,17 @@ def _suffixes(heads: int) -> list[str]:
 
 
 def _attention(
-    t: _Table, x: str, xq: str, tokens: int, queries: int, d_in, d_k, d_v, heads, causal
+    t: _Table,
+    x: str,
+    xq: str,
+    tokens: int,
+    queries: int,
+    d_in,
+    d_k,
+    d_v,
+    heads,
+    causal,
+    project: bool = True,
 ) -> list[str]:
     """One set of weights per head, then each head's Q, K, V, Kᵀ, S, softmax and Z; the
     queries come from `xq` (X itself for self-attention). Returns the heads' Z names."""
@@ -405,7 +427,7 @@ def _attention(
         head = None if heads == 1 else h
         for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
             t.weights(w, sfx, d, d_in, head)
-    if heads > 1:
+    if heads > 1 and project:
         t.wo(d_in, heads, d_v)
     zs = []
     for h, sfx in enumerate(_suffixes(heads), start=1):
@@ -429,15 +451,16 @@ def build(
     convention: str = "columns",
     causal: bool = False,
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
     """Self-attention: queries, keys and values all from X. Multi-head step names carry the
-    head number: Q1, S2."""
+    head number: Q1, S2. Without `output_projection` several heads stop at Zcat (no WO)."""
     d_v = d_k if d_v is None else d_v
     t = _Table(convention, rounding)
     t.data("X", d_in, tokens, "Input features")
-    zs = _attention(t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal)
+    zs = _attention(t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal, output_projection)
     if heads > 1:
-        t.joined(tuple(zs), d_in, d_v, tokens)
+        t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
     return Exercise(tuple(t.steps), convention, causal, heads)
 
 
@@ -450,6 +473,7 @@ def build_cross(
     heads: int = 1,
     convention: str = "columns",
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
     """Cross-attention: the queries come from a second input Xq (its own `queries` tokens),
     keys and values from X, so the scores are tokens × queries. No causal mask: the queries
@@ -458,9 +482,9 @@ def build_cross(
     t = _Table(convention, rounding)
     t.data("X", d_in, tokens, "Input features (keys and values)")
     t.data("Xq", d_in, queries, "Query-side input")
-    zs = _attention(t, "X", "Xq", tokens, queries, d_in, d_k, d_v, heads, False)
+    zs = _attention(t, "X", "Xq", tokens, queries, d_in, d_k, d_v, heads, False, output_projection)
     if heads > 1:
-        t.joined(tuple(zs), d_in, d_v, queries)
+        t.joined(tuple(zs), d_in, d_v, queries, output_projection)
     return Exercise(tuple(t.steps), convention, False, heads, "cross")
 
 
@@ -529,6 +553,7 @@ def build_grouped(
     convention: str = "columns",
     causal: bool = False,
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
     """Grouped heads: `heads` query heads share `kv_heads` key/value heads (one: multi-query).
     Each K and V is worked once, under the first query head of its group, and every query
@@ -548,7 +573,8 @@ def build_grouped(
         first = (g - 1) * per + 1
         t.weights("WK", sfx, d_k, d_in, first)
         t.weights("WV", sfx, d_v, d_in, first)
-    t.wo(d_in, heads, d_v)
+    if output_projection:
+        t.wo(d_in, heads, d_v)
     zs = []
     for h, sfx in enumerate(qs, start=1):
         g = (h - 1) // per + 1
@@ -561,8 +587,60 @@ def build_grouped(
         s = t.scores(sfx, "KT" + kv, q, tokens, tokens, h, mask)
         a = t.softmax(sfx, s, tokens, tokens, h)
         zs.append(t.output(sfx, "V" + kv, a, d_v, tokens, h))
-    t.joined(tuple(zs), d_in, d_v, tokens)
+    t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
     return Exercise(tuple(t.steps), convention, causal, heads, "grouped", kv_heads)
+
+
+# --- drills: worked steps printed filled in, as givens ----------------------------------
+
+# Common drills by name: the steps they give (in every head), so the rest is practised.
+DRILLS = {
+    "scores": ("Q", "K", "V"),
+    "softmax": ("S", "V"),
+    "output": ("A", "V"),
+}
+
+
+def shown_steps(exercise: Exercise, requested) -> frozenset:
+    """The worked steps printed as givens: those requested (a step name such as S2, a role
+    such as S for every head's S, or a drill from DRILLS), and every step that only leads to
+    them (with S given, Q, K and Kᵀ are no longer needed). Raises ValueError, in words."""
+    wanted: set[str] = set()
+    lookup = {}
+    for s in exercise.steps:
+        lookup.setdefault(s.name.lower(), set()).add(s.name)
+        lookup.setdefault(s.role.lower(), set()).add(s.name)
+    names = [n.strip() for n in requested]
+    for name in names:
+        key = name.lower()
+        if key in DRILLS:
+            roles = DRILLS[key]
+            wanted |= {s.name for s in exercise.worked if s.role in roles}
+            continue
+        if key not in lookup:
+            known = ", ".join(s.name for s in exercise.worked)
+            raise ValueError(
+                f"--given: no step named {name!r} (steps: {known}; drills: {', '.join(DRILLS)})"
+            )
+        hits = lookup[key]
+        if any(exercise[h].given for h in hits):
+            raise ValueError(f"--given: {name} is a given matrix already; name worked steps")
+        wanted |= hits
+    consumers: dict[str, set[str]] = {s.name: set() for s in exercise.steps}
+    for s in exercise.steps:
+        for i in s.inputs:
+            consumers[i].add(s.name)
+    for s in reversed(exercise.worked):
+        if s.name not in wanted and consumers[s.name] and consumers[s.name] <= wanted:
+            wanted.add(s.name)
+    if all(s.name in wanted for s in exercise.worked):
+        raise ValueError("--given leaves no step to work; give fewer steps")
+    return frozenset(wanted)
+
+
+def with_shown(exercise: Exercise, requested) -> Exercise:
+    """The same table with some worked steps printed as givens (see `shown_steps`)."""
+    return replace(exercise, shown=shown_steps(exercise, requested))
 
 
 # --- the operations: pure functions of values -------------------------------------------

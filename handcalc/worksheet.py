@@ -251,6 +251,7 @@ class Sheet:
     data: dict | None = None
     screen_style: str = ""
     print_foot: str = ""
+    long_numbers: tuple[str, ...] = ()
     explain: dict = field(default_factory=dict)
 
 
@@ -465,12 +466,15 @@ def _section(
     for box in sorted(section.boxes, key=lambda b: (round(b.y, 3), b.x)):
         texts, decimals = cell_texts(box.step)
         shared_from = box.placed.shared_from
+        shown = box.step.name in ex.shown
         shared = {}
         if shared_from is not None:
             shared = dict(
                 label=_pretty(box.step.name, box.step),
                 title=f"shared: worked under head {shared_from}",
             )
+        elif shown:
+            shared = dict(title=f"{box.step.title} (given)")
         view = matrix_view(
             ex,
             box.step,
@@ -481,7 +485,7 @@ def _section(
             + (" side" if box.label_side else "")
             + (" shared" if shared_from is not None else ""),
             place_style=f"left:{x0 + box.x:.3f}mm;top:{box.y:.3f}mm",
-            fillable=fillable and not box.step.given and shared_from is None,
+            fillable=fillable and not box.step.given and shared_from is None and not shown,
             answer_chars=ANSWER_CHARS.get(layout.holds(ex, box.step), 0),
             **shared,
         )
@@ -536,7 +540,10 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
             (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, plan))
             for h in range(1, ex.heads + 1)
         ]
-    out.append(("All heads: concatenate, then project", "band-out", _plan(ex, None, OUTPUT_PLAN)))
+    joint = (
+        "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
+    )
+    out.append((joint, "band-out", _plan(ex, None, OUTPUT_PLAN)))
     placed_names = {p.step.name for _, _, ps in out for p in ps if p.shared_from is None}
     missing = [s.name for s in ex if s.name not in placed_names]
     if missing:  # pragma: no cover - a new step kind without a place on the sheet
@@ -545,6 +552,47 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
 
 
 # --- key values ---------------------------------------------------------------------------
+
+# A key cell longer than this (a typed problem's 3^40, or a fraction over it) would print far
+# below 8 pt in its box: the box shows a reference (#1) and the number is printed in full,
+# at the sheet's text size, in a list below the grid. Drawn sheets never come near it.
+LONG_CHARS = 9
+
+
+class LongNumbers:
+    """Collects the key's numbers too long for their boxes, numbering them in sheet order."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def fit(self, texts, decimals, step: steps.Step, convention: str):
+        """The cell texts with long ones replaced by references (and long decimals dropped)."""
+        if texts is None:
+            return texts, decimals
+        out_t = [list(row) for row in texts]
+        out_d = [list(row) for row in decimals] if decimals is not None else None
+        for r, row in enumerate(texts):
+            for c, t in enumerate(row):
+                if len(t) > LONG_CHARS:
+                    self.lines.append(
+                        f"#{len(self.lines) + 1}  {_where(step, r, c, convention)}: {t}"
+                    )
+                    out_t[r][c] = f"#{len(self.lines)}"
+                if out_d is not None and len(out_d[r][c]) > LONG_CHARS:
+                    out_d[r][c] = ""
+        return out_t, out_d
+
+
+def _where(step: steps.Step, r: int, c: int, convention: str) -> str:
+    name = _pretty(step.name, step)
+    if step.is_vector:
+        return f"{name}, entry {c + 1 if convention == 'columns' else r + 1}"
+    return f"{name}, row {r + 1}, column {c + 1}"
+
+
+def _short(text: str, value) -> str:
+    """A number for the working page's comparisons, in 4 significant digits when long."""
+    return text if len(text) <= LONG_CHARS else show(f"{float(value):.4g}")
 
 
 def _texts(
@@ -611,14 +659,22 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
         hand_t, exact_t, diff_t = [], [], []
         for rh, re_ in zip(rows_h, rows_e):
             hand_t.append(
-                [_cell_text(x) if x is steps.MASKED else show(numbers.decimal(x)) for x in rh]
+                [
+                    _cell_text(x) if x is steps.MASKED else _short(show(numbers.decimal(x)), x)
+                    for x in rh
+                ]
             )
             exact_t.append(
-                [_cell_text(y) if x is steps.MASKED else show(f"{y:.3f}") for x, y in zip(rh, re_)]
+                [
+                    _cell_text(y) if x is steps.MASKED else _short(show(f"{y:.3f}"), y)
+                    for x, y in zip(rh, re_)
+                ]
             )
             diff_t.append(
                 [
-                    "" if x is steps.MASKED else show(f"{float(y) - float(Fraction(x)):+.3f}")
+                    ""
+                    if x is steps.MASKED
+                    else _short(show(f"{float(y) - float(Fraction(x)):+.3f}"), y - float(x))
                     for x, y in zip(rh, re_)
                 ]
             )
@@ -753,12 +809,15 @@ def build(
     )
     geometry = layout.plan(ex, _layout(ex), paper, given_chars)
 
+    long_numbers = LongNumbers()
+
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
-        if kind == "blank":
+        if kind == "blank" and step.name not in ex.shown:
             return None, None
-        return _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
+        texts, decimals = _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
+        return long_numbers.fit(texts, decimals, step, ex.convention)
 
     sections = tuple(
         _section(
@@ -810,5 +869,6 @@ def build(
         data=page_data(problem) if interactive else None,
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
         print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
+        long_numbers=tuple(show(line) for line in long_numbers.lines),
         explain=explanations(problem) if interactive else {},
     )

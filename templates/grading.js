@@ -316,6 +316,15 @@
     this.givenSteps = data.steps.filter(function (s) {
       return s.kind === "given";
     });
+    // Worked steps printed as givens (a drill): worked out for the key, never graded.
+    var shown = {};
+    (data.shown || []).forEach(function (name) {
+      shown[name] = true;
+    });
+    this.shown = shown;
+    this.asked = this.worked.filter(function (s) {
+      return !shown[s.name];
+    });
     this.track = handTrack(data.rounding, data.expLimit);
   }
 
@@ -652,7 +661,7 @@
   /* answers.Answers.grid for an answers object: every worked step's cells, step-shaped. */
   function grid(ex, answers) {
     var out = {};
-    ex.worked.forEach(function (s) {
+    ex.asked.forEach(function (s) {
       var value = answers[s.name];
       if (value === undefined || value === null || value === "") value = null;
       out[s.name] = shaped(s, function (p) {
@@ -695,6 +704,10 @@
     var counts = {};
     [CORRECT, FOLLOW, WRONG, BLANK, REVEALED].forEach(function (v) { counts[v] = 0; });
     ex.worked.forEach(function (s) {
+      if (ex.shown[s.name]) {
+        credited[s.name] = asWritten[s.name] = keyValues[s.name];
+        return;
+      }
       var cells = cellsBy[s.name], k = keyValues[s.name];
       var views = [credited];
       if (s.inputs.some(function (i) { return !sameValue(credited[i], asWritten[i]); })) {
