@@ -133,6 +133,7 @@ _LIMIT_RULE = "scores"
 # drawn and worked (not seconds, so the answer is the same on every machine): well under a
 # second even on a busy machine, and plenty for rules that keep one draw in 100.
 WORK_BUDGET = 300_000
+DRAW_WORK = 100  # what drawing and setting up one draw costs, in the same cells
 
 
 def _schedule(ex: steps.Exercise) -> dict[int, list[Rule]]:
@@ -217,7 +218,7 @@ def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
         if not failed:
             return solve(Problem(spec, draft.given, seed))
         draws += 1
-        work += draft.work
+        work += draft.work + DRAW_WORK
         first_broken[failed[0]] = first_broken.get(failed[0], 0) + 1
     worst = max(RULES, key=lambda r: first_broken.get(r.name, 0))
     n = first_broken.get(worst.name, 0)
