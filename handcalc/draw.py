@@ -204,15 +204,15 @@ def failed_rules(sol: Solution) -> list[str]:
     return [r.name for r in RULES if not r.check(sol)]
 
 
-def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
+def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS, budget: int = WORK_BUDGET) -> Solution:
     """The first draw from this seed that passes every rule, solved. When none passes within
-    `max_draws` draws or WORK_BUDGET cells of work, a one-line DrawError names the rule
-    that rejected the most draws."""
+    `max_draws` draws or `budget` cells of work, a one-line DrawError names the rule that
+    rejected the most draws."""
     ex = spec.exercise()
     rng = np.random.default_rng(seed)
     first_broken: dict[str, int] = {}
     work = draws = 0
-    while draws < max_draws and work < WORK_BUDGET:
+    while draws < max_draws and work < budget:
         draft = _Draft(spec, ex, draw_given(spec, rng, ex), {})
         failed = _judge(draft, first_only=True)
         if not failed:

@@ -21,7 +21,7 @@ SEED = int(os.environ.get("HANDCALC_FUZZ_SEED", "12"))
 LATIN1 = os.fsdecode(b"Zo\xe9.json")
 
 # Lines a command may print on stderr besides its one error: what it drew, graded or wrote.
-INFO = re.compile(r"^(drew (class )?seed|the class of|no answers from|wrote |\S.*  +\S)")
+INFO = re.compile(r"^(drew (class )?seed|the class of|no answers from|wrote |\d+ graded|\S.*  +\S)")
 
 
 def files_for_fuzzing(folder) -> None:
