@@ -280,6 +280,27 @@ def previous_class(folder: str, students: list[Student], force: bool = False) ->
     return previous_manifest(folder)
 
 
+GRADEBOOK_START = "student,id,file,percent,"
+
+
+def class_file(path: str) -> str | None:
+    """What a file handcalc writes beside a class is ("manifest", "gradebook"), else None:
+    `check` passes over these when given a folder's files whole (`typed/*`)."""
+    name = os.path.basename(path)
+    if name == MANIFEST_JSON and _is_our_json(path):
+        return "manifest"
+    if name == MANIFEST_CSV and _is_our_csv(path):
+        return "manifest"
+    if name.endswith(".csv"):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if fh.readline().startswith(GRADEBOOK_START):
+                    return "gradebook"
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
+
+
 def _is_our_json(path: str) -> bool:
     try:
         read_manifest(path)

@@ -45,6 +45,18 @@ def problem_options(f):
         click.option("--d-k", type=int, help="Query/key size (default 3)."),
         click.option("--d-v", type=int, help="Value size (default: d_k)."),
         click.option("--heads", type=int, help="Attention heads (default 1)."),
+        click.option(
+            "--queries",
+            type=int,
+            help="Cross-attention: this many queries from a second input Xq; "
+            "keys and values from X.",
+        ),
+        click.option(
+            "--kv-heads",
+            type=int,
+            help="Grouped heads: the --heads query heads share this many key/value heads "
+            "(1: multi-query).",
+        ),
         click.option("--x-range", help="Range of X's entries, LO:HI."),
         click.option("--w-range", help="Range of the weights' entries, LO:HI."),
         click.option(
@@ -69,7 +81,18 @@ def problem_options(f):
     return f
 
 
-_SIZE_FLAGS = ("tokens", "d_in", "d_k", "d_v", "heads", "level", "x_range", "w_range")
+_SIZE_FLAGS = (
+    "tokens",
+    "d_in",
+    "d_k",
+    "d_v",
+    "heads",
+    "queries",
+    "kv_heads",
+    "level",
+    "x_range",
+    "w_range",
+)
 _RULE_FLAGS = ("rounding", "causal", "convention")
 
 
@@ -78,7 +101,10 @@ def _spec(given: dict):
 
     return Spec.for_level(
         given["level"] or "classic",
-        **{k: given[k] for k in ("tokens", "d_in", "d_k", "d_v", "heads", *_RULE_FLAGS)},
+        **{
+            k: given[k]
+            for k in ("tokens", "d_in", "d_k", "d_v", "heads", "queries", "kv_heads", *_RULE_FLAGS)
+        },
         x_range=_range(given["x_range"], "--x-range"),
         w_range=_range(given["w_range"], "--w-range"),
     )
@@ -652,6 +678,7 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
     from . import grading, report
     from .answers import load
 
+    files = _answers_only(files)
     if manifest is not None:
         return _check_class(manifest, files, as_json, csv_path, summary, opts, force)
     if not files:
@@ -681,6 +708,21 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
         click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
+
+
+def _answers_only(files) -> list:
+    """The files to grade: a class's own manifest and gradebook, caught up in `folder/*`,
+    are passed over with a note."""
+    from .classset import class_file
+
+    kept = []
+    for path in files:
+        what = class_file(path)
+        if what is None:
+            kept.append(path)
+        else:
+            click.echo(f"skipped {path} (the class's {what}, not answers)", err=True)
+    return kept
 
 
 def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:

@@ -112,7 +112,7 @@ def draw_given(spec: Spec, rng: np.random.Generator, ex: steps.Exercise | None =
     """One uniform draw of the given matrices (not yet checked against the rules)."""
     given = {}
     for s in (ex or spec.exercise()).given:
-        lo, hi = spec.x_range if s.name == "X" else spec.w_range
+        lo, hi = spec.x_range if s.role in ("X", "Xq") else spec.w_range
         given[s.name] = rng.integers(lo, hi + 1, size=s.shape).tolist()
     return given
 

@@ -29,13 +29,14 @@ For each step:
     first it matches is what it is credited as); else "wrong".
  4. Mistakes, only if some readable cell is wrong. Each entry of MISTAKES for the step's role
     recomputes the step the mistaken way from the credited inputs, then the as-written ones;
-    it is named when every readable, graded cell the student wrote matches that mistaken
-    value. If none is named and exactly one graded cell is wrong, it is readable, no graded
-    cell is blank and the step has more than one graded cell, that cell is named as a slip:
-    what was written, the key's value and, where it differs, what was expected from the
-    student's own earlier steps (the first target; "yours" are the inputs of the view that
-    gave it which differ from the key), and a reminder of the places needed when the cell
-    is a decimal that would match but for having fewer than two (`say_expected`).
+    it is named when it has the step's shape and every readable, graded cell the student
+    wrote matches that mistaken value. If none is named and exactly one graded cell is
+    wrong, it is readable, no graded cell is blank and the step has more than one graded
+    cell, that cell is named as a slip: what was written, the key's value and, where it
+    differs, what was expected from the student's own earlier steps (the first target;
+    "yours" are the inputs of the view that gave it which differ from the key), and a
+    reminder of the places needed when the cell is a decimal that would match but for
+    having fewer than two (`say_expected`).
  5. The step's two views (rule 1) are made for the steps after it.
 Revealed cells. An answers file may list cells the interactive sheet revealed ("revealed":
 ["S_r2_c3", ...]). A revealed cell that is graded gets the verdict "revealed" whatever it
@@ -67,7 +68,9 @@ RULE = (
     "A cell is correct when it equals the key exactly (a fraction such as 9/46, a whole number, "
     "or an exact decimal such as 0.5), or when it is a decimal within half a unit of its last "
     "written place of the key, written to at least two decimals when the key is not a whole "
-    "number: for 9/46 = 0.1956…, 0.196 and 0.20 are correct, 0.2 is not. A cell that is wrong "
+    "number: for 9/46 = 0.1956…, 0.196 and 0.20 are correct, 0.2 is not. A decimal comma reads "
+    "as a point (0,196), except before exactly three digits after a non-zero whole number "
+    "(1,234), which could separate thousands and is refused. A cell that is wrong "
     "but equals what the step gives from the student's own earlier answers is follow-through "
     "and earns credit. Blank and unreadable earlier cells count as the key; an earlier step "
     "left blank or trivial (all one value) counts as the key, so it earns no follow-through."
@@ -145,19 +148,20 @@ class Context:
     def track(self) -> steps.Track:
         return hand_track(self.rounding)
 
-    def sibling(self, step: steps.Step, role: str) -> steps.Step:
-        return self.exercise[role + step.name[len(step.role) :]]
+    def weights(self, step: steps.Step) -> str:
+        """The weight matrix a projection multiplies its input by (WQ2 of Q2)."""
+        return next(i for i in step.inputs if self.exercise[i].role.startswith("W"))
 
 
 def _weights_swapped(cx: Context, s: steps.Step):
-    other = cx.sibling(s, "K" if s.role == "Q" else "Q")
-    return steps.compute(other, cx.fed, cx.track)
+    """The step's own input multiplied by its partner's weights (WK·Xq for a cross query)."""
+    own_w, other_w = cx.weights(s), cx.weights(cx.exercise[s.partner])
+    swapped = replace(s, inputs=tuple(other_w if i == own_w else i for i in s.inputs))
+    return steps.compute(swapped, cx.fed, cx.track)
 
 
 def _say_weights_swapped(cx: Context, s: steps.Step) -> str:
-    other = cx.sibling(s, "K" if s.role == "Q" else "Q")
-    own_w = next(i for i in s.inputs if i != "X")
-    other_w = next(i for i in other.inputs if i != "X")
+    own_w, other_w = cx.weights(s), cx.weights(cx.exercise[s.partner])
     return (
         f"{s.name} was worked with {other_w} instead of {own_w}: "
         "the query and key weights were swapped."
@@ -271,6 +275,13 @@ class Way:
     roles: tuple[str, ...]
     redo: Callable[[Context, steps.Step], steps.Value | None]
     say: Callable[[Context, steps.Step], str]
+
+
+def _shaped_like(value, step: steps.Step) -> bool:
+    """Whether a mistaken value has the step's shape (a transposed n × N score does not)."""
+    if step.is_vector:
+        return len(value) == step.rows and not isinstance(value[0], tuple)
+    return len(value) == step.rows and all(len(r) == step.cols for r in value)
 
 
 MISTAKES: tuple[Way, ...] = (
@@ -462,8 +473,10 @@ def _mistakes(
             continue
         for cx in contexts:
             value = _attempt(way.redo, cx, s)
-            if value is not None and all(
-                matches(at(cells, p).written, at(value, p)) for p in written
+            if (
+                value is not None
+                and _shaped_like(value, s)
+                and all(matches(at(cells, p).written, at(value, p)) for p in written)
             ):
                 found.append(Mistake(way.kind, way.say(cx, s)))
                 break

@@ -8,6 +8,7 @@ read the answers from. The same object is what the shared grading test vectors h
 from __future__ import annotations
 
 import math
+import re
 
 from . import steps
 from .problem import Problem
@@ -30,6 +31,7 @@ def step_json(step: steps.Step) -> dict:
         "head": step.head,
         "title": step.title,
         "formula": step.formula,
+        "partner": step.partner,
     }
 
 
@@ -42,6 +44,8 @@ def page_data(problem: Problem) -> dict:
         "convention": ex.convention,
         "causal": ex.causal,
         "heads": ex.heads,
+        "form": ex.form,
+        "kvHeads": ex.kv_heads,
         "rounding": spec.rounding,
         "expLimit": EXP_LIMIT,
         "steps": [step_json(s) for s in ex],
@@ -139,6 +143,10 @@ MASK_NOTES = {
     "exp": "3^−∞ = 0: a masked key gets no weight at all.",
     "A": "A masked entry is 0, and the total is over the keys the query may see.",
 }
+GROUP_NOTE = (
+    "Grouped heads: the query heads of a group all score against these keys and mix these "
+    "values, so they are worked once and printed again where another head needs them."
+)
 HEAD_NOTE = (
     "Head {head} starts here: each head has its own weights, so each can look for something "
     "else in the same tokens."
@@ -182,7 +190,14 @@ def explanation(
         parts.append(MASK_NOTES[step.role])
     if step.head is not None and exercise.heads > 1 and step.role == "Q":
         parts.append(HEAD_NOTE.format(head=step.head))
-    return " ".join(parts).replace("-", "−").replace("^x", "ˣ")
+    if step.role in ("K", "V", "KT") and _grouped(exercise):
+        parts.append(GROUP_NOTE)
+    return re.sub(r"-(?=\d|∞)", "−", " ".join(parts)).replace("^x", "ˣ")
+
+
+def _grouped(exercise: steps.Exercise) -> bool:
+    """Whether several query heads share one key and value head."""
+    return sum(s.role == "K" for s in exercise) < sum(s.role == "Q" for s in exercise)
 
 
 def explanations(problem: Problem) -> dict[str, str]:

@@ -16,7 +16,15 @@ from .errors import OptionError, ProblemFileError
 from .files import read_text, shown
 
 # Bounds that keep a sheet workable by hand and its ID short; beyond them the option is absurd.
-LIMITS = {"tokens": (1, 10), "d_in": (1, 12), "d_k": (1, 8), "d_v": (1, 8), "heads": (1, 4)}
+LIMITS = {
+    "tokens": (1, 10),
+    "d_in": (1, 12),
+    "d_k": (1, 8),
+    "d_v": (1, 8),
+    "heads": (1, 4),
+    "queries": (1, 10),
+    "kv_heads": (1, 4),
+}
 ENTRY_LIMIT = 60
 CONVENTIONS = ("columns", "rows")
 
@@ -56,10 +64,14 @@ class Spec:
     x_range: tuple[int, int] = (0, 1)
     w_range: tuple[int, int] = (-1, 1)
     level: str = "classic"
+    queries: int | None = None
+    kv_heads: int | None = None
 
     def __post_init__(self):
         if self.d_v is None:
             object.__setattr__(self, "d_v", self.d_k)
+        if self.kv_heads is not None and self.kv_heads == self.heads:
+            object.__setattr__(self, "kv_heads", None)  # a key/value head each: plain heads
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
             if value is None:
@@ -67,6 +79,7 @@ class Spec:
             if not isinstance(value, int) or not lo <= value <= hi:
                 flag = "--" + name.replace("_", "-")
                 raise OptionError(f"{flag} must be a whole number from {lo} to {hi}, not {value}")
+        self._check_form()
         if self.convention not in CONVENTIONS:
             raise OptionError(f"--convention must be one of {', '.join(CONVENTIONS)}")
         if self.rounding not in steps.ROUNDINGS:
@@ -77,7 +90,50 @@ class Spec:
             if max(abs(lo), abs(hi)) > 9:
                 raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
 
+    def _check_form(self) -> None:
+        if self.queries is not None and self.kv_heads is not None:
+            raise OptionError("--queries and --kv-heads make different exercises; pick one")
+        if self.queries is not None and self.causal:
+            raise OptionError(
+                "--causal does not apply to cross-attention: the queries come from Xq, not from "
+                "X's sequence, so every query sees every key"
+            )
+        if self.kv_heads is not None and self.heads % self.kv_heads:
+            raise OptionError(
+                f"--kv-heads {self.kv_heads} must divide --heads {self.heads} "
+                "(each key/value head serves the same number of query heads)"
+            )
+
+    @property
+    def form(self) -> str:
+        if self.queries is not None:
+            return "cross"
+        return "grouped" if self.kv_heads is not None else "self"
+
     def exercise(self) -> steps.Exercise:
+        if self.form == "cross":
+            return steps.build_cross(
+                self.tokens,
+                self.queries,
+                self.d_in,
+                self.d_k,
+                self.d_v,
+                self.heads,
+                self.convention,
+                self.rounding,
+            )
+        if self.form == "grouped":
+            return steps.build_grouped(
+                self.tokens,
+                self.d_in,
+                self.d_k,
+                self.d_v,
+                self.heads,
+                self.kv_heads,
+                self.convention,
+                self.causal,
+                self.rounding,
+            )
         return steps.build(
             self.tokens,
             self.d_in,
@@ -105,8 +161,21 @@ class Spec:
         ]
         if self.causal:
             rules.append("causal mask: a token attends only to itself and earlier tokens")
+        if self.form == "cross":
+            rules.append(
+                f"cross-attention: {self.queries} queries from Xq attend to the {self.tokens} "
+                "tokens of X (keys and values); no mask, every query sees every key"
+            )
         if self.heads > 1:
             rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
+        if self.form == "grouped":
+            per = self.heads // self.kv_heads
+            shared = (
+                "one key/value head (multi-query)"
+                if self.kv_heads == 1
+                else (f"{self.kv_heads} key/value heads, each serving {per} query heads")
+            )
+            rules.append(f"grouped heads: {self.heads} query heads share {shared}")
         return rules
 
     @classmethod
@@ -189,7 +258,9 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
         heads += 1
     if heads == 1 and "WQ1" in data:
         raise ProblemFileError("a multi-head problem needs WQ1 and WQ2 at least")
-    wq, wv = ("WQ", "WV") if heads == 1 else ("WQ1", "WV1")
+    kv_heads = _kv_heads(data, heads)
+    wq = "WQ" if heads == 1 else "WQ1"
+    wv = "WV1" if heads > 1 and kv_heads is None else "WV" if kv_heads in (None, 1) else "WVa"
     for name in ("X", wq, wv):
         if name not in data:
             raise ProblemFileError(f"the problem has no {name} matrix")
@@ -199,11 +270,39 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     d_in, tokens = (len(x), len(x[0])) if cols else (len(x[0]), len(x))
     d_k = len(q) if cols else len(q[0])
     d_v = len(v) if cols else len(v[0])
+    queries = None
+    if "Xq" in data:
+        _check_rows("Xq", data["Xq"])
+        queries = len(data["Xq"][0]) if cols else len(data["Xq"])
     try:
-        sized = replace(spec, tokens=tokens, d_in=d_in, d_k=d_k, d_v=d_v, heads=heads)
+        sized = replace(
+            spec,
+            tokens=tokens,
+            d_in=d_in,
+            d_k=d_k,
+            d_v=d_v,
+            heads=heads,
+            queries=queries,
+            kv_heads=kv_heads,
+        )
     except OptionError as e:
+        if "must be a whole number" not in str(e):
+            raise
         raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
     return Problem(sized, {k: v for k, v in data.items()}, seed)
+
+
+def _kv_heads(data: Mapping, heads: int) -> int | None:
+    """Key/value heads shared by query heads: one WK (multi-query) or WKa, WKb…; None when
+    every head has its own (WK1, WK2…)."""
+    if heads == 1 or "WK1" in data:
+        return None
+    if "WK" in data:
+        return 1
+    g = 0
+    while f"WK{steps.kv_suffix(g + 1, 8)}" in data:
+        g += 1
+    return g or None
 
 
 def _check_rows(name, m) -> None:
@@ -232,6 +331,11 @@ def load(path) -> dict:
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VERSION = 1
+# Version 2 is a shape beyond self-attention: its extra fields (queries of cross-attention,
+# shared key/value heads; 0 for none) sit between the entries and the version-1 header, so
+# every version-1 ID reads as before.
+_SHAPED = 2
+_EXTRA_RADICES = (16, 16)
 
 
 _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
@@ -240,7 +344,7 @@ _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _VERSION,
+        _VERSION if sp.form == "self" else _SHAPED,
         CONVENTIONS.index(sp.convention),
         int(sp.causal),
         steps.ROUNDINGS.index(sp.rounding),
@@ -262,6 +366,10 @@ def encode_id(problem: Problem) -> str:
     n = 1  # a leading 1 keeps leading zero entries
     for x in entries:
         n = n * (hi - lo + 1) + (x - lo)
+    if problem.spec.form != "self":
+        extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
+        for value, radix in zip(extras, _EXTRA_RADICES):
+            n = n * radix + value
     for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
         n = n * radix + value
     body = ""
@@ -292,11 +400,19 @@ def decode_id(text: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version != _VERSION:
+    if version not in (_VERSION, _SHAPED):
         raise bad
+    extras = [0, 0]
+    if version == _SHAPED:
+        for i in reversed(range(len(_EXTRA_RADICES))):
+            n, extras[i] = divmod(n, _EXTRA_RADICES[i])
+        if not any(extras):
+            raise bad
     lo -= ENTRY_LIMIT
     try:
         spec = Spec(
+            queries=extras[0] or None,
+            kv_heads=extras[1] or None,
             tokens=tokens + 1,
             d_in=d_in + 1,
             d_k=d_k + 1,

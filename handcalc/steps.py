@@ -96,7 +96,11 @@ GROUPS = ("given", "product", "scale", "softmax", "output")
 
 @dataclass(frozen=True)
 class Step:
-    """One box of the exercise: what it is called, how it is made, and its shape."""
+    """One box of the exercise: what it is called, how it is made, and its shape.
+
+    `partner` names the projection a "weights swapped" slip borrows its weights from (a
+    query's key, a key's query): with shared key heads or a second input it is not simply
+    the step of the same number."""
 
     name: str
     role: str
@@ -110,6 +114,7 @@ class Step:
     head: int | None = None
     axis: str | None = None
     mask: str | None = None
+    partner: str | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -123,6 +128,16 @@ class Step:
     def given(self) -> bool:
         return self.kind == "given"
 
+    @property
+    def suffix(self) -> str:
+        """What tells this step from others of its role: the head "2", the key group "a"."""
+        return self.name[len(self.role) :]
+
+
+# The exercise's shapes: self-attention (queries and keys from X), cross-attention (queries
+# from a second input Xq) and grouped heads (query heads sharing key/value heads).
+FORMS = ("self", "cross", "grouped")
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -132,6 +147,8 @@ class Exercise:
     convention: str = "columns"
     causal: bool = False
     heads: int = 1
+    form: str = "self"
+    kv_heads: int | None = None
     by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -165,6 +182,218 @@ class Exercise:
         dep = set(roots) | self.downstream(roots)
         return tuple(s.name for s in self.steps if s.name in dep)
 
+    def group_of(self, head: int) -> int:
+        """The key/value head (1-based) that query head `head` reads, with grouped heads."""
+        if not self.kv_heads:
+            return head
+        return (head - 1) // (self.heads // self.kv_heads) + 1
+
+
+# --- the shared pieces every shape is built from ------------------------------------------
+
+_WEIGHT_TITLES = {"WQ": "Query weights", "WK": "Key weights", "WV": "Value weights"}
+_PROJECTION_TITLES = {"Q": "Queries", "K": "Keys", "V": "Values"}
+
+
+class _Table:
+    """A step table being written: the pieces (a projection, scores, the softmax block, the
+    output) each add their steps in one convention, so a shape is a short list of pieces."""
+
+    def __init__(self, convention: str, rounding: str):
+        if convention not in ("columns", "rows"):
+            raise ValueError(f"unknown convention {convention!r}")
+        if rounding not in ROUNDINGS:
+            raise ValueError(f"unknown rounding {rounding!r}")
+        self.cols = convention == "columns"
+        self.rounding = rounding
+        self.steps: list[Step] = []
+
+    def shaped(self, r: int, c: int) -> tuple[int, int]:
+        """Column-convention shape (features × tokens), turned for the row convention."""
+        return (r, c) if self.cols else (c, r)
+
+    def add(self, name, role, kind, inputs, shape, group, formula, title, head=None, **kw):
+        rows, ncols = (shape[0], None) if len(shape) == 1 else shape
+        self.steps.append(
+            Step(name, role, kind, tuple(inputs), rows, ncols, group, formula, title, head, **kw)
+        )
+        return name
+
+    def data(self, name: str, d_in: int, tokens: int, title: str) -> str:
+        """A given input: features × tokens."""
+        return self.add(name, name, "given", (), self.shaped(d_in, tokens), "given", name, title)
+
+    def weights(self, role: str, sfx: str, d: int, d_in: int, head=None) -> str:
+        shape = (d, d_in) if self.cols else (d_in, d)
+        return self.add(
+            role + sfx, role, "given", (), shape, "given", role, _WEIGHT_TITLES[role], head
+        )
+
+    def projection(self, role, sfx, w, x, d, tokens, head=None, partner=None) -> str:
+        """Q = WQ·X (column convention) or X·WQ (row convention): features of each token."""
+        inputs = (w, x) if self.cols else (x, w)
+        formula = f"{_bare(w)}·{x}" if self.cols else f"{x}·{_bare(w)}"
+        title = _PROJECTION_TITLES[role]
+        shape = self.shaped(d, tokens)
+        return self.add(
+            role + sfx,
+            role,
+            "product",
+            inputs,
+            shape,
+            "product",
+            formula,
+            title,
+            head,
+            partner=partner,
+        )
+
+    def transposed(self, k: str, sfx: str, d_k: int, tokens: int, head=None) -> str:
+        shape = self.shaped(d_k, tokens)[::-1]
+        return self.add(
+            "KT" + sfx, "KT", "transpose", (k,), shape, "product", "Kᵀ", "Keys, transposed", head
+        )
+
+    def scores(self, sfx, kt, q, keys, queries, head=None, mask=None) -> str:
+        """S = Kᵀ·Q: keys down, queries across (turned for the row convention)."""
+        inputs = (kt, q) if self.cols else (q, kt)
+        formula = "Kᵀ·Q" if self.cols else "Q·Kᵀ"
+        return self.add(
+            "S" + sfx,
+            "S",
+            "product",
+            inputs,
+            self.shaped(keys, queries),
+            "product",
+            formula,
+            "Attention scores",
+            head,
+            mask=mask,
+        )
+
+    def softmax(self, sfx, s, keys, queries, head=None) -> str:
+        """floor(S/2), 3^x, the sums per query, and A: each query's weights sum to 1."""
+        shape = self.shaped(keys, queries)
+        half = "floor(S/2)" if self.rounding == "floor" else "trunc(S/2)"
+        scaled = self.add(
+            "scaled" + sfx, "scaled", "scale", (s,), shape, "scale", half, "Scaled scores", head
+        )
+        e = self.add(
+            "exp" + sfx,
+            "exp",
+            "exp",
+            (scaled,),
+            shape,
+            "softmax",
+            "3^x",
+            "Softmax numerators",
+            head,
+        )
+        total, axis = ("colsum", "columns") if self.cols else ("rowsum", "rows")
+        sums_ = self.add(
+            total + sfx,
+            total,
+            "sum",
+            (e,),
+            (queries,),
+            "softmax",
+            "column sums" if self.cols else "row sums",
+            "Column sums" if self.cols else "Row sums",
+            head,
+            axis=axis,
+        )
+        return self.add(
+            "A" + sfx,
+            "A",
+            "normalise",
+            (e, sums_),
+            shape,
+            "softmax",
+            "exp / " + ("column sum" if self.cols else "row sum"),
+            "Attention weights",
+            head,
+            axis=axis,
+        )
+
+    def output(self, sfx, v, a, d_v, queries, head=None) -> str:
+        """Z = V·A: each query's weighted mix of the values."""
+        inputs = (v, a) if self.cols else (a, v)
+        return self.add(
+            "Z" + sfx,
+            "Z",
+            "product",
+            inputs,
+            self.shaped(d_v, queries),
+            "output",
+            "V·A" if self.cols else "A·V",
+            "Attention output",
+            head,
+        )
+
+    def joined(self, zs, d_in, d_v, queries) -> None:
+        """Several heads: their Z stacked, then the output projection WO."""
+        h = len(zs)
+        self.add(
+            "Zcat",
+            "Zcat",
+            "concat",
+            zs,
+            self.shaped(h * d_v, queries),
+            "output",
+            "heads' Z stacked" if self.cols else "heads' Z side by side",
+            "Concatenated heads",
+            axis="rows" if self.cols else "columns",
+        )
+        inputs = ("WO", "Zcat") if self.cols else ("Zcat", "WO")
+        self.add(
+            "O",
+            "O",
+            "product",
+            inputs,
+            self.shaped(d_in, queries),
+            "output",
+            "WO·Zcat" if self.cols else "Zcat·WO",
+            "Multi-head output",
+        )
+
+    def wo(self, d_in, heads, d_v) -> None:
+        shape = (d_in, heads * d_v) if self.cols else (heads * d_v, d_in)
+        self.add("WO", "WO", "given", (), shape, "given", "WO", "Output projection")
+
+
+def _bare(w: str) -> str:
+    """A weight's printed role without its head number: WQ2 is written WQ in a formula."""
+    return w.rstrip("0123456789")
+
+
+def _suffixes(heads: int) -> list[str]:
+    return [""] if heads == 1 else [str(h) for h in range(1, heads + 1)]
+
+
+def _attention(
+    t: _Table, x: str, xq: str, tokens: int, queries: int, d_in, d_k, d_v, heads, causal
+) -> list[str]:
+    """One set of weights per head, then each head's Q, K, V, Kᵀ, S, softmax and Z; the
+    queries come from `xq` (X itself for self-attention). Returns the heads' Z names."""
+    mask = ("below" if t.cols else "above") if causal else None
+    for h, sfx in enumerate(_suffixes(heads), start=1):
+        head = None if heads == 1 else h
+        for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
+            t.weights(w, sfx, d, d_in, head)
+    if heads > 1:
+        t.wo(d_in, heads, d_v)
+    zs = []
+    for h, sfx in enumerate(_suffixes(heads), start=1):
+        head = None if heads == 1 else h
+        q = t.projection("Q", sfx, "WQ" + sfx, xq, d_k, queries, head, partner="K" + sfx)
+        k = t.projection("K", sfx, "WK" + sfx, x, d_k, tokens, head, partner="Q" + sfx)
+        v = t.projection("V", sfx, "WV" + sfx, x, d_v, tokens, head)
+        kt = t.transposed(k, sfx, d_k, tokens, head)
+        s = t.scores(sfx, kt, q, tokens, queries, head, mask)
+        a = t.softmax(sfx, s, tokens, queries, head)
+        zs.append(t.output(sfx, v, a, d_v, queries, head))
+    return zs
+
 
 def build(
     tokens: int,
@@ -176,170 +405,89 @@ def build(
     causal: bool = False,
     rounding: str = "floor",
 ) -> Exercise:
-    """The step table for these sizes. Multi-head step names carry the head number: Q1, S2."""
+    """Self-attention: queries, keys and values all from X. Multi-head step names carry the
+    head number: Q1, S2."""
     d_v = d_k if d_v is None else d_v
-    cols = convention == "columns"
-    if convention not in ("columns", "rows"):
-        raise ValueError(f"unknown convention {convention!r}")
-
-    def shaped(r: int, c: int) -> tuple[int, int]:
-        """Column-convention shape (features × tokens), turned for the row convention."""
-        return (r, c) if cols else (c, r)
-
-    steps: list[Step] = []
-
-    def add(name, role, kind, inputs, shape, group, formula, title, head=None, **kw):
-        rows, ncols = (shape[0], None) if len(shape) == 1 else shape
-        steps.append(
-            Step(name, role, kind, tuple(inputs), rows, ncols, group, formula, title, head, **kw)
-        )
-
-    add("X", "X", "given", (), shaped(d_in, tokens), "given", "X", "Input features")
-    suffixes = [""] if heads == 1 else [str(h) for h in range(1, heads + 1)]
-    for h, sfx in enumerate(suffixes, start=1):
-        head = None if heads == 1 else h
-        for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
-            title = {"WQ": "Query weights", "WK": "Key weights", "WV": "Value weights"}[w]
-            add(w + sfx, w, "given", (), (d, d_in) if cols else (d_in, d), "given", w, title, head)
+    t = _Table(convention, rounding)
+    t.data("X", d_in, tokens, "Input features")
+    zs = _attention(t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal)
     if heads > 1:
-        add(
-            "WO",
-            "WO",
-            "given",
-            (),
-            (d_in, heads * d_v) if cols else (heads * d_v, d_in),
-            "given",
-            "WO",
-            "Output projection",
-        )
+        t.joined(tuple(zs), d_in, d_v, tokens)
+    return Exercise(tuple(t.steps), convention, causal, heads)
 
-    for h, sfx in enumerate(suffixes, start=1):
-        head = None if heads == 1 else h
 
-        def n(role: str, sfx: str = sfx) -> str:
-            return role + sfx
-
-        for role, w, d, title in (
-            ("Q", "WQ", d_k, "Queries"),
-            ("K", "WK", d_k, "Keys"),
-            ("V", "WV", d_v, "Values"),
-        ):
-            inputs = (n(w), "X") if cols else ("X", n(w))
-            formula = f"{w}·X" if cols else f"X·{w}"
-            add(
-                n(role), role, "product", inputs, shaped(d, tokens), "product", formula, title, head
-            )
-        add(
-            n("KT"),
-            "KT",
-            "transpose",
-            (n("K"),),
-            shaped(d_k, tokens)[::-1],
-            "product",
-            "Kᵀ",
-            "Keys, transposed",
-            head,
-        )
-        mask = ("below" if cols else "above") if causal else None
-        inputs = (n("KT"), n("Q")) if cols else (n("Q"), n("KT"))
-        add(
-            n("S"),
-            "S",
-            "product",
-            inputs,
-            (tokens, tokens),
-            "product",
-            "Kᵀ·Q" if cols else "Q·Kᵀ",
-            "Attention scores",
-            head,
-            mask=mask,
-        )
-        half = "floor(S/2)" if rounding == "floor" else "trunc(S/2)"
-        add(
-            n("scaled"),
-            "scaled",
-            "scale",
-            (n("S"),),
-            (tokens, tokens),
-            "scale",
-            half,
-            "Scaled scores",
-            head,
-        )
-        add(
-            n("exp"),
-            "exp",
-            "exp",
-            (n("scaled"),),
-            (tokens, tokens),
-            "softmax",
-            "3^x",
-            "Softmax numerators",
-            head,
-        )
-        total = "colsum" if cols else "rowsum"
-        add(
-            n(total),
-            total,
-            "sum",
-            (n("exp"),),
-            (tokens,),
-            "softmax",
-            "column sums" if cols else "row sums",
-            "Column sums" if cols else "Row sums",
-            head,
-            axis="columns" if cols else "rows",
-        )
-        add(
-            n("A"),
-            "A",
-            "normalise",
-            (n("exp"), n(total)),
-            (tokens, tokens),
-            "softmax",
-            "exp / " + ("column sum" if cols else "row sum"),
-            "Attention weights",
-            head,
-            axis="columns" if cols else "rows",
-        )
-        inputs = (n("V"), n("A")) if cols else (n("A"), n("V"))
-        add(
-            n("Z"),
-            "Z",
-            "product",
-            inputs,
-            shaped(d_v, tokens),
-            "output",
-            "V·A" if cols else "A·V",
-            "Attention output",
-            head,
-        )
-
+def build_cross(
+    tokens: int,
+    queries: int,
+    d_in: int,
+    d_k: int,
+    d_v: int | None = None,
+    heads: int = 1,
+    convention: str = "columns",
+    rounding: str = "floor",
+) -> Exercise:
+    """Cross-attention: the queries come from a second input Xq (its own `queries` tokens),
+    keys and values from X, so the scores are tokens × queries. No causal mask: the queries
+    are not positions in X's sequence."""
+    d_v = d_k if d_v is None else d_v
+    t = _Table(convention, rounding)
+    t.data("X", d_in, tokens, "Input features (keys and values)")
+    t.data("Xq", d_in, queries, "Query-side input")
+    zs = _attention(t, "X", "Xq", tokens, queries, d_in, d_k, d_v, heads, False)
     if heads > 1:
-        zs = tuple("Z" + s for s in suffixes)
-        add(
-            "Zcat",
-            "Zcat",
-            "concat",
-            zs,
-            shaped(heads * d_v, tokens),
-            "output",
-            "heads' Z stacked" if cols else "heads' Z side by side",
-            "Concatenated heads",
-            axis="rows" if cols else "columns",
-        )
-        inputs = ("WO", "Zcat") if cols else ("Zcat", "WO")
-        add(
-            "O",
-            "O",
-            "product",
-            inputs,
-            shaped(d_in, tokens),
-            "output",
-            "WO·Zcat" if cols else "Zcat·WO",
-            "Multi-head output",
-        )
-    return Exercise(tuple(steps), convention, causal, heads)
+        t.joined(tuple(zs), d_in, d_v, queries)
+    return Exercise(tuple(t.steps), convention, False, heads, "cross")
+
+
+def kv_suffix(g: int, kv_heads: int) -> str:
+    """A key/value head's name suffix: none for one shared head, else a, b, c…"""
+    return "" if kv_heads == 1 else "abcdefgh"[g - 1]
+
+
+def build_grouped(
+    tokens: int,
+    d_in: int,
+    d_k: int,
+    d_v: int | None = None,
+    heads: int = 2,
+    kv_heads: int = 1,
+    convention: str = "columns",
+    causal: bool = False,
+    rounding: str = "floor",
+) -> Exercise:
+    """Grouped heads: `heads` query heads share `kv_heads` key/value heads (one: multi-query).
+    Each K and V is worked once, under the first query head of its group, and every query
+    head of the group scores against that Kᵀ and mixes that V."""
+    d_v = d_k if d_v is None else d_v
+    if kv_heads < 1 or heads % kv_heads or kv_heads >= heads:
+        raise ValueError(f"{kv_heads} key/value heads cannot be shared by {heads} query heads")
+    per = heads // kv_heads
+    t = _Table(convention, rounding)
+    t.data("X", d_in, tokens, "Input features")
+    mask = ("below" if t.cols else "above") if causal else None
+    qs = [str(h) for h in range(1, heads + 1)]
+    kvs = [kv_suffix(g, kv_heads) for g in range(1, kv_heads + 1)]
+    for h, sfx in enumerate(qs, start=1):
+        t.weights("WQ", sfx, d_k, d_in, h)
+    for g, sfx in enumerate(kvs, start=1):
+        first = (g - 1) * per + 1
+        t.weights("WK", sfx, d_k, d_in, first)
+        t.weights("WV", sfx, d_v, d_in, first)
+    t.wo(d_in, heads, d_v)
+    zs = []
+    for h, sfx in enumerate(qs, start=1):
+        g = (h - 1) // per + 1
+        kv = kvs[g - 1]
+        q = t.projection("Q", sfx, "WQ" + sfx, "X", d_k, tokens, h, partner="K" + kv)
+        if (h - 1) % per == 0:
+            t.projection("K", kv, "WK" + kv, "X", d_k, tokens, h, partner=q)
+            t.projection("V", kv, "WV" + kv, "X", d_v, tokens, h)
+            t.transposed("K" + kv, kv, d_k, tokens, h)
+        s = t.scores(sfx, "KT" + kv, q, tokens, tokens, h, mask)
+        a = t.softmax(sfx, s, tokens, tokens, h)
+        zs.append(t.output(sfx, "V" + kv, a, d_v, tokens, h))
+    t.joined(tuple(zs), d_in, d_v, tokens)
+    return Exercise(tuple(t.steps), convention, causal, heads, "grouped", kv_heads)
 
 
 # --- the operations: pure functions of values -------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from . import numbers, steps
 from .solution import Solution
 
+FORMS = {"self": "self-attention", "cross": "cross-attention", "grouped": "grouped-query attention"}
+
 
 def cell(x) -> str:
     if x is steps.MASKED:
@@ -24,9 +26,8 @@ def matrix(value) -> list[str]:
 
 def solution(sol: Solution) -> str:
     p = sol.problem
-    out = [
-        f"handcalc self-attention  ID {p.id}" + (f"  seed {p.seed}" if p.seed is not None else "")
-    ]
+    seed = f"  seed {p.seed}" if p.seed is not None else ""
+    out = [f"handcalc {FORMS[sol.exercise.form]}  ID {p.id}{seed}"]
     out += ["rules: " + "; ".join(p.spec.rules_text()), ""]
     exact = sol.exact
     for s in sol.exercise:

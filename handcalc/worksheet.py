@@ -9,11 +9,11 @@ again, so every variant of the step table lands somewhere without special cases.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
 
-from . import numbers, steps
+from . import layout, numbers, steps
 from .draw import RULES as DRAWING_RULES
 from .errors import OptionError
 from .interactive import explanations, page_data
@@ -54,21 +54,18 @@ def title_style(title: str) -> str:
     return f"font-size:{size:.1f}pt"
 
 
-# Paper in mm (portrait) and the page's fixed furniture, also in mm.
-PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}
-MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 21.0
-HEADER_H = 21.0
-BAND_H = 8.0
-BAND_INDENT = 4.0
-CELL_W, CELL_H = 10.0, 7.0
-MIN_SCALE = 0.55
-LABEL_H = 7.0
-COL_GAP, ROW_GAP = 3.0, 2.0
 MAX_FONT_PT = 10.0
+MIN_FONT_PT = 8.0  # every number the key prints
+# The longest answer a cell of each kind must show whole when typed: −141, −141/58, −1869/638.
+ANSWER_CHARS = {"whole": 4, "fraction": 7, "long": 9}
+FIELD_PAD_PT = 7.0  # what a reader keeps clear around a field's text (pypdf: 2 + 4), and 1 spare
 MM_PER_PT = 25.4 / 72
 CH_EM = 1233 / 2048  # advance of DejaVu Sans Mono, the sheet's cell font, in em
 
 MINUS = "\u2212"
+# The key's working page: cells of the exact track, wide enough for "−0.123" at 8 pt or more.
+COMPARE_CELL = (12.5, 5.0)
+COMPARE_PT = 8.5
 
 # The crossing plan for one head, in the column convention: (role, grid row, grid column).
 # A product's left factor sits in the grid column to its left, its right factor higher up in
@@ -92,11 +89,47 @@ HEAD_PLAN = (
     ("Z", 6, 2),
 )
 OUTPUT_PLAN = (("Zcat", 0, 1), ("WO", 1, 0), ("O", 1, 1))
+# Cross-attention: the keys' input X above K, the queries' own input Xq above Q, so every
+# product's right factor sits directly above it.
+CROSS_PLAN = (
+    ("X", 0, 1),
+    ("WK", 1, 0),
+    ("K", 1, 1),
+    ("Xq", 2, 1),
+    ("WQ", 3, 0),
+    ("Q", 3, 1),
+    ("KT", 4, 0),
+    ("S", 4, 1),
+    ("scaled", 4, 2),
+    ("exp", 4, 3),
+    ("colsum", 5, 3),
+    ("rowsum", 5, 3),
+    ("X", 6, 1),
+    ("A", 6, 2),
+    ("WV", 7, 0),
+    ("V", 7, 1),
+    ("Z", 7, 2),
+)
+# A query head that reads a key/value head worked under an earlier head: its Kᵀ and V are
+# printed again where they cross its Q and A, as references, not answer boxes.
+SHARED_ROLES = ("KT", "V")
+SHARED_PLAN = tuple(p for p in HEAD_PLAN if p[0] not in ("WK", "K", "WV") and p != ("X", 5, 1))
+
+DEFAULT_TITLES = {
+    "self": "Self-attention by hand",
+    "cross": "Cross-attention by hand",
+    "grouped": "Grouped-query attention by hand",
+}
 
 INSTRUCTIONS = (
     "Fill every empty box. Each product sits where its factors cross: the left factor is "
-    "printed to its left, the right factor above it. Write fractions exactly (9/46), "
-    "never rounded."
+    "printed to its left, the right factor above it. Write each answer exactly, as a whole "
+    "number or a fraction such as {fraction}, or as a decimal to at least two places, such "
+    "as {decimal} for {fraction}."
+)
+# Examples for the instructions; a sheet uses the first that is none of its own answers.
+EXAMPLES = tuple(
+    Fraction(p, q) for p, q in ((5, 12), (7, 15), (11, 20), (4, 15), (13, 30), (17, 40), (3, 7))
 )
 GRADING_RULE = (
     "A cell is correct when it equals the key: a fraction equal to it, or a decimal that "
@@ -142,6 +175,8 @@ class Section:
     band: str
     items: tuple[MatrixView, ...]
     grid_style: str
+    aside_style: str = ""  # a working area in the grid's empty corner
+    foot_style: str = ""  # a working area under the grid, to the foot of the page
 
 
 @dataclass(frozen=True)
@@ -162,6 +197,7 @@ class Working:
     dot_products: tuple[str, ...]
     comparisons: tuple[Comparison, ...]
     grading_rule: str
+    savings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,7 +282,9 @@ def _masked_text(step: steps.Step) -> str:
 def _font_and_chars(width_mm: float, longest: int) -> tuple[float, int]:
     """Chars per cell and a font size for which that many chars span exactly one cell."""
     width_pt = width_mm / MM_PER_PT
-    chars = max(longest + 2, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
+    chars = max(longest + 1, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
+    if width_pt / (CH_EM * chars) < MIN_FONT_PT and longest > 1:
+        chars = max(longest, chars - 1)  # a long key value drops its padding, not its size
     return round(width_pt / (CH_EM * chars), 3), chars
 
 
@@ -261,6 +299,7 @@ def matrix_view(
     fillable: bool = False,
     label: str | None = None,
     title: str | None = None,
+    answer_chars: int = 0,
 ) -> MatrixView:
     """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
     grey line to each row (the key's 3-decimal values)."""
@@ -280,10 +319,18 @@ def matrix_view(
     longest = max((len(t) for row in texts + (decimals or []) for t in row), default=1)
     w, h = cell
     font, chars = _font_and_chars(w, longest)
-    two = decimals is not None and any(d for row in decimals for d in row)
+    two = decimals is not None
     line_mm = h / 2 if two else h
-    font = min(font, round(line_mm / MM_PER_PT * 0.8, 3))
+    font = min(font, round(line_mm / MM_PER_PT * 0.9, 3))
     seg_style = f"width:{chars}ch;height:{line_mm:.3f}mm"
+    # a field sized in mm: its own font (below) must not change its width
+    field_style = f"width:{w:.3f}mm;height:{line_mm:.3f}mm"
+    if answer_chars:
+        # A form field holds the longest answer of its kind whole, clear of the reader's
+        # padding; its font size goes into the PDF field itself.
+        fit = (w / MM_PER_PT - FIELD_PAD_PT) / (CH_EM * answer_chars)
+        field_pt = round(min(font, max(MIN_FONT_PT, fit)), 3)
+        field_style += f";font-size:{field_pt}pt"
     lines = []
     for r in range(rows):
         passes = [texts[r]] + ([decimals[r]] if two else [])
@@ -305,11 +352,11 @@ def matrix_view(
                         r0, c0 = r, None
                     name = steps.field_name(step.name, r0, c0)
                     spoken = _cell_label(step.name, r0, c0)
-                    segs.append(Segment("input", "", name, seg_style, spoken, r, c))
+                    segs.append(Segment("input", "", name, field_style, spoken, r, c))
                 else:
                     run += _center(t, chars)
             if run:
-                segs.append(Segment("text", run))
+                segs.append(Segment("dec" if which else "text", run))
             lines.append(tuple(segs))
     box_style = (
         f"font-size:{font}pt;line-height:{line_mm:.3f}mm;width:{cols * chars}ch;"
@@ -317,7 +364,7 @@ def matrix_view(
     )
     return MatrixView(
         name=step.name,
-        label=label if label is not None else _label(step),
+        label=label if label is not None else _label(ex, step),
         title=title if title is not None else step.title,
         group=step.group,
         lines=tuple(lines),
@@ -332,17 +379,19 @@ def matrix_view(
 
 
 def _pretty(name: str, step: steps.Step) -> str:
-    """A step's printed name: K2ᵀ rather than KT2."""
-    head = str(step.head) if step.head else ""
+    """A step's printed name: K2ᵀ rather than KT2 (a shared key head: Kaᵀ)."""
     if step.role == "KT":
-        return f"K{head}ᵀ"
-    return step.role + head
+        return f"K{step.suffix}ᵀ"
+    return step.role + step.suffix
 
 
-def _label(step: steps.Step) -> str:
+def _label(ex: steps.Exercise, step: steps.Step) -> str:
+    """A box's name and formula; a product names its own factors (K2 = WK2·X)."""
     name = _pretty(step.name, step)
     if step.given or step.kind == "transpose":
         return name
+    if step.kind == "product":
+        return f"{name} = " + "·".join(_pretty(i, ex[i]) for i in step.inputs)
     return f"{name} = {show(step.formula)}"
 
 
@@ -354,135 +403,113 @@ class _Placed:
     step: steps.Step
     row: int
     col: int
+    shared_from: int | None = None  # a reference to a step worked under this earlier head
 
 
-def _plan(ex: steps.Exercise, head: int | None, plan) -> list[_Placed]:
-    """The plan's roles resolved to this head's steps, transposed for the row convention."""
+def _plan(ex: steps.Exercise, head: int | None, plan, shared=None) -> list[_Placed]:
+    """The plan's roles resolved to this head's steps, transposed for the row convention.
+    `shared` maps roles to steps worked under another head, placed as references."""
     by_role = {}
     for s in ex:
-        if s.head == head or (s.head is None and s.given and s.role in ("X", "WO")):
+        if s.head == head or (s.head is None and s.given and s.role in ("X", "Xq", "WO")):
             by_role.setdefault(s.role, s)
     placed = []
     for role, r, c in plan:
+        r, c = (r, c) if ex.convention == "columns" else (c, r)
         if role in by_role:
-            r, c = (r, c) if ex.convention == "columns" else (c, r)
             placed.append(_Placed(by_role[role], r, c))
+        elif shared and role in shared:
+            placed.append(_Placed(shared[role], r, c, shared[role].head))
     return placed
-
-
-def _display_shape(step: steps.Step, convention: str) -> tuple[int, int]:
-    if step.is_vector:
-        return (1, step.rows) if convention == "columns" else (step.rows, 1)
-    return step.rows, step.cols
-
-
-def _role_in_grid(p: _Placed, placed: list[_Placed]) -> str:
-    """How a box aligns in its grid cell: left factors hug the product to their right,
-    right factors sit on the product below them, the rest hang from the top left."""
-    for q in placed:
-        if q.step.kind != "product" or p.step.name not in q.step.inputs:
-            continue
-        if q.row == p.row and q.col == p.col + 1:
-            return "left"
-        if q.col == p.col and q.row == p.row + 1:
-            return "above"
-    return "product"
-
-
-def _grid_extent(placed: list[_Placed], convention: str):
-    n_rows = max(p.row for p in placed) + 1
-    n_cols = max(p.col for p in placed) + 1
-    heights, widths = [0] * n_rows, [0] * n_cols
-    for p in placed:
-        r, c = _display_shape(p.step, convention)
-        heights[p.row] = max(heights[p.row], r)
-        widths[p.col] = max(widths[p.col], c)
-    return heights, widths
-
-
-def _scale(heights, widths, avail_w: float, avail_h: float) -> tuple[float, float]:
-    """How much the cells must shrink, across and down, for the grid to fit the page."""
-    fixed_w = COL_GAP * (len(widths) - 1) + 5.0
-    fixed_h = (LABEL_H + ROW_GAP) * len(heights)
-    return (
-        min(1.0, (avail_w - fixed_w) / (sum(widths) * CELL_W)),
-        min(1.0, (avail_h - fixed_h) / (sum(heights) * CELL_H)),
-    )
-
-
-def _page_size(paper: str, sections_placed, convention: str):
-    """Portrait unless landscape lets the cells stay bigger; the cell size for that page,
-    and the width there is to centre the grids in."""
-    name, pw, ph = PAPERS[paper]
-    best = None
-    banded = len(sections_placed) > 1
-    for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
-        avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded
-        avail_h = h - MARGIN_TOP - MARGIN_BOTTOM - HEADER_H - BAND_H * banded
-        scales = [_scale(*_grid_extent(p, convention), avail_w, avail_h) for p in sections_placed]
-        sw = max(min(s[0] for s in scales), MIN_SCALE)
-        sh = max(min(s[1] for s in scales), MIN_SCALE)
-        if best is None or sw * sh > best[1] * best[2] + 1e-9:
-            best = (f"{name} {orient}", sw, sh, avail_w)
-    page, sw, sh, avail_w = best
-    return page, (CELL_W * sw, CELL_H * sh), avail_w
 
 
 def _section(
     ex: steps.Exercise,
-    placed: list[_Placed],
-    cell: tuple[float, float],
-    avail_w: float,
+    section: layout.SectionPlan,
+    geometry: layout.PagePlan,
     cell_texts,
     fillable: bool,
-    heading: str,
-    band: str,
 ) -> Section:
-    """Boxes placed absolutely, in mm: far cheaper to lay out than a CSS grid or flexbox."""
-    heights, widths = _grid_extent(placed, ex.convention)
-    w, h = cell
-    col_w = [c * w for c in widths]
-    row_h = [r * h + LABEL_H for r in heights]
-    total_w = sum(col_w) + COL_GAP * (len(col_w) - 1)
-    total_h = sum(row_h) + ROW_GAP * (len(row_h) - 1)
-    x0 = max(0.0, (avail_w - total_w) / 2)
-    xs = [x0 + sum(col_w[:i]) + COL_GAP * i for i in range(len(col_w))]
-    ys = [sum(row_h[:i]) + ROW_GAP * i for i in range(len(row_h))]
+    """A section's boxes at the places the layout plan gives them, centred across the page."""
+    x0 = geometry.offset(section)
     items = []
     # Reading order in the document is the tab order: top to bottom, then left to right.
-    for p in sorted(placed, key=lambda p: (p.row, p.col)):
-        where = _role_in_grid(p, placed)
-        rows, cols = _display_shape(p.step, ex.convention)
-        x, y = xs[p.col], ys[p.row]
-        if where == "left":
-            x += col_w[p.col] - cols * w
-        if where == "above":
-            y += row_h[p.row] - rows * h - LABEL_H
-        texts, decimals = cell_texts(p.step)
-        items.append(
-            matrix_view(
-                ex,
-                p.step,
-                texts,
-                decimals,
-                cell,
-                place=where,
-                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
-                fillable=fillable and not p.step.given,
+    for box in sorted(section.boxes, key=lambda b: (round(b.y, 3), b.x)):
+        texts, decimals = cell_texts(box.step)
+        shared_from = box.placed.shared_from
+        shared = {}
+        if shared_from is not None:
+            shared = dict(
+                label=_pretty(box.step.name, box.step),
+                title=f"shared: worked under head {shared_from}",
             )
+        view = matrix_view(
+            ex,
+            box.step,
+            texts,
+            decimals,
+            (box.cell_w, box.cell_h),
+            place=box.role
+            + (" side" if box.label_side else "")
+            + (" shared" if shared_from is not None else ""),
+            place_style=f"left:{x0 + box.x:.3f}mm;top:{box.y:.3f}mm",
+            fillable=fillable and not box.step.given and shared_from is None,
+            answer_chars=ANSWER_CHARS.get(layout.holds(ex, box.step), 0),
+            **shared,
         )
-    return Section(heading, band, tuple(items), f"height:{total_h:.3f}mm")
+        if shared_from is not None:
+            view = replace(view, group=view.group + " shared")
+        items.append(view)
+    aside = ""
+    if section.aside:
+        x, y, w, h = section.aside
+        aside = f"left:{x0 + x:.3f}mm;top:{y:.3f}mm;width:{w:.3f}mm;height:{h:.3f}mm"
+    return Section(
+        section.heading,
+        section.band + ("" if section.new_page else " joined"),
+        tuple(items),
+        f"height:{section.height:.3f}mm",
+        aside,
+        f"height:{section.foot:.3f}mm" if section.foot else "",
+    )
+
+
+def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
+    """A query head of grouped heads: the first of its group works the shared K and V; the
+    others find them printed again, as references, where they cross their own Q and A."""
+    per = ex.heads // ex.kv_heads
+    g = ex.group_of(h)
+    first, last = (g - 1) * per + 1, g * per
+    kv = steps.kv_suffix(g, ex.kv_heads)
+    heads_text = f"heads {first}–{last}" if last > first else f"head {first}"
+    if h == first:
+        return (
+            f"Head {h} of {ex.heads} · works K{kv} and V{kv}, shared by query {heads_text}",
+            _plan(ex, h, HEAD_PLAN),
+        )
+    shared = {ex[role + kv].role: ex[role + kv] for role in SHARED_ROLES}
+    return (
+        f"Head {h} of {ex.heads} · reuses K{kv}ᵀ and V{kv} from head {first}: no K or V to work",
+        _plan(ex, h, SHARED_PLAN, shared),
+    )
 
 
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
     if ex.heads == 1:
-        return [("", "", _plan(ex, None, HEAD_PLAN))]
-    out = [
-        (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, HEAD_PLAN))
-        for h in range(1, ex.heads + 1)
-    ]
+        return [("", "", _plan(ex, None, CROSS_PLAN if ex.form == "cross" else HEAD_PLAN))]
+    if ex.form == "grouped":
+        out = []
+        for h in range(1, ex.heads + 1):
+            heading, placed = _grouped_head(ex, h)
+            out.append((heading, f"band-{h}", placed))
+    else:
+        plan = CROSS_PLAN if ex.form == "cross" else HEAD_PLAN
+        out = [
+            (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, plan))
+            for h in range(1, ex.heads + 1)
+        ]
     out.append(("All heads: concatenate, then project", "band-out", _plan(ex, None, OUTPUT_PLAN)))
-    placed_names = {p.step.name for _, _, ps in out for p in ps}
+    placed_names = {p.step.name for _, _, ps in out for p in ps if p.shared_from is None}
     missing = [s.name for s in ex if s.name not in placed_names]
     if missing:  # pragma: no cover - a new step kind without a place on the sheet
         raise ValueError(f"the sheet has no place for {missing}")
@@ -492,9 +519,15 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
 # --- key values ---------------------------------------------------------------------------
 
 
-def _texts(value, step: steps.Step, convention: str) -> tuple[list[list[str]], list[list[str]]]:
+def _texts(
+    value, step: steps.Step, convention: str, holds: str
+) -> tuple[list[list[str]], list[list[str]] | None]:
+    """The key's cells; in a step that holds fractions, each cell's 3-place decimal goes on a
+    second line under it (blank under a whole number), so every such box reads alike."""
     rows = _as_rows(value, step, convention)
     texts = [[_cell_text(x) for x in row] for row in rows]
+    if holds not in ("fraction", "long"):
+        return texts, None
     decimals = [
         [
             ""
@@ -563,8 +596,10 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
             )
         exact_name = show(_EXACT_NAME.get(step.kind, step.formula).format(d=d_k))
         pretty = _pretty(name, step)
+        longest = max(len(t) for grid in (hand_t, exact_t, diff_t) for row in grid for t in row)
+        fit = (max(cell[0], (longest + 1) * CH_EM * COMPARE_PT * MM_PER_PT), cell[1])
         views = [
-            matrix_view(ex, step, t, None, cell, label=lab, title=tit)
+            matrix_view(ex, step, t, None, fit, label=lab, title=tit)
             for t, lab, tit in (
                 (hand_t, f"{pretty} by hand", show(step.formula)),
                 (exact_t, f"{pretty} exact", exact_name),
@@ -590,6 +625,26 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
     return out
 
 
+def savings(sol: Solution) -> list[str]:
+    """What sharing saved, in multiplications, for the key: grouped heads work each K and V
+    once for the query heads of a group instead of once per query head."""
+    ex = sol.exercise
+    if ex.form != "grouped":
+        return []
+    sp = sol.problem.spec
+    per_head = (sp.d_k + sp.d_v) * sp.tokens * sp.d_in
+    saved = (ex.heads - ex.kv_heads) * per_head
+    kv = "one key/value head" if ex.kv_heads == 1 else f"{ex.kv_heads} key/value heads"
+    return [
+        f"{ex.heads} query heads read {kv}: K and V were worked {ex.kv_heads} time"
+        f"{'s' if ex.kv_heads > 1 else ''}, not {ex.heads}.",
+        f"Each K and V costs ({sp.d_k} + {sp.d_v}) × {sp.tokens} × {sp.d_in} = {per_head} "
+        f"multiplications; sharing did {ex.kv_heads * per_head} instead of "
+        f"{ex.heads * per_head}, saving {saved}, and {ex.heads - ex.kv_heads} fewer Kᵀ "
+        "to write out.",
+    ]
+
+
 def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...]) -> str:
     """The footer as plain lines, for a browser that prints it in the page's margin box."""
     seed = f" · seed {problem.seed}" if problem.seed is not None else ""
@@ -603,6 +658,21 @@ def _css_string(text: str) -> str:
     """A quoted CSS string that no text can break out of (or close the <style> with)."""
     safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;()=-")
     return '"' + "".join(c if c in safe else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def instructions(sol: Solution) -> str:
+    """The rule for writing answers, with an example that is no answer on this sheet (not even
+    rounded), so the instructions never give a cell away."""
+    seen: set[str] = set()
+    for step in sol.exercise.worked:
+        for row in _as_rows(sol.values[step.name], step, sol.exercise.convention):
+            for x in row:
+                if x is not steps.MASKED:
+                    seen |= {numbers.text(x), numbers.decimal(x, 2)}
+    example = next(
+        (e for e in EXAMPLES if not {numbers.text(e), numbers.decimal(e, 2)} & seen), EXAMPLES[-1]
+    )
+    return INSTRUCTIONS.format(fraction=numbers.text(example), decimal=numbers.decimal(example, 2))
 
 
 # --- the sheet ----------------------------------------------------------------------------
@@ -627,57 +697,63 @@ def build(
         raise ValueError(f"unknown sheet kind {kind!r}")
     if interactive and kind != "blank":
         raise ValueError("only a blank sheet can be interactive")
-    if paper not in PAPERS:
+    if paper not in layout.PAPERS:
         raise ValueError(f"unknown paper {paper!r}")
     ex = sol.exercise
-    layout = _layout(ex)
-    page_size, cell, avail_w = _page_size(paper, [ps for _, _, ps in layout], ex.convention)
+    given_chars = max(
+        (len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row),
+        default=1,
+    )
+    geometry = layout.plan(ex, _layout(ex), paper, given_chars)
 
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
         if kind == "blank":
             return None, None
-        return _texts(sol.values[step.name], step, ex.convention)
+        return _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
 
     sections = tuple(
         _section(
             ex,
-            placed,
-            cell,
-            avail_w,
+            section,
+            geometry,
             cell_texts,
             (fillable or interactive) and kind == "blank",
-            heading,
-            band,
         )
-        for heading, band, placed in layout
+        for section in geometry.sections
     )
     shown_working = None
     if kind == "key" and working:
-        small = (CELL_W, CELL_H * 0.7)
+        small = COMPARE_CELL
         shown_working = Working(
             dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
             comparisons=tuple(_comparisons(sol, small)),
             grading_rule=GRADING_RULE,
+            savings=tuple(savings(sol)),
         )
     problem = sol.problem
     rules = tuple(show(r) for r in problem.spec.rules_text())
     drawing = tuple(show(r.text) for r in DRAWING_RULES) if problem.seed is not None else ()
     # On screen the page is as wide as the paper, less nothing: the margins become padding.
-    page_width = avail_w + 2 * MARGIN_SIDE + BAND_INDENT * (len(layout) > 1)
+    page_width = (
+        geometry.avail_w
+        + 2 * (layout.OUTLINE + layout.MARGIN_SIDE)
+        + layout.BAND_INDENT * geometry.banded
+    )
+    margins = f"{layout.MARGIN_TOP}mm {layout.MARGIN_SIDE}mm {layout.MARGIN_BOTTOM}mm"
     return Sheet(
         kind=kind,
         badge="Answer key" if kind == "key" else "Worksheet",
-        title=title if title else DEFAULT_TITLE,
-        title_style=title_style(title or DEFAULT_TITLE),
+        title=title if title else DEFAULT_TITLES[ex.form],
+        title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
-        page_css=f"size:{page_size};margin:{MARGIN_TOP}mm {MARGIN_SIDE}mm {MARGIN_BOTTOM}mm",
+        page_css=f"size:{geometry.page};margin:{margins}",
         sheet_id=problem.id,
         seed="" if problem.seed is None else str(problem.seed),
         rules=rules,
         drawing_rules=drawing,
-        instructions=INSTRUCTIONS,
+        instructions=instructions(sol),
         sections=sections,
         working=shown_working,
         fillable=fillable and kind == "blank",

@@ -392,9 +392,6 @@
 
   // --- named mistakes ----------------------------------------------------------------
 
-  function sibling(cx, s, role) {
-    return cx.ex.byName[role + s.name.slice(s.role.length)];
-  }
   function withStep(s, changes) {
     return Object.assign({}, s, changes);
   }
@@ -411,13 +408,17 @@
       return cx.ex.byName[i].role === "A";
     })[0];
   }
-  function swappedPartner(cx, s) {
-    return sibling(cx, s, s.role === "Q" ? "K" : "Q");
-  }
-  function notX(step) {
+  /* The weight matrix a projection multiplies its input by (Context.weights). */
+  function weightsOf(cx, step) {
     return step.inputs.filter(function (i) {
-      return i !== "X";
+      return cx.ex.byName[i].role.charAt(0) === "W";
     })[0];
+  }
+  function shapedLike(value, step) {
+    if (isVector(step)) return value.length === step.rows && !Array.isArray(value[0]);
+    return value.length === step.rows && value.every(function (r) {
+      return Array.isArray(r) && r.length === step.cols;
+    });
   }
 
   var MISTAKES = [
@@ -425,12 +426,14 @@
       kind: "weights-swapped",
       roles: ["Q", "K"],
       redo: function (cx, s) {
-        return compute(swappedPartner(cx, s), cx.fed, cx.track);
+        var own = weightsOf(cx, s), other = weightsOf(cx, cx.ex.byName[s.partner]);
+        var inputs = s.inputs.map(function (i) { return i === own ? other : i; });
+        return compute(withStep(s, { inputs: inputs }), cx.fed, cx.track);
       },
       say: function (cx, s) {
-        var other = swappedPartner(cx, s);
+        var other = weightsOf(cx, cx.ex.byName[s.partner]);
         return (
-          s.name + " was worked with " + notX(other) + " instead of " + notX(s) +
+          s.name + " was worked with " + other + " instead of " + weightsOf(cx, s) +
           ": the query and key weights were swapped."
         );
       },
@@ -619,7 +622,7 @@
       for (var i = 0; i < contexts.length; i++) {
         var cx = contexts[i];
         var value = attempt(function () { return way.redo(cx, s); });
-        if (value !== null && written.every(function (p) {
+        if (value !== null && shapedLike(value, s) && written.every(function (p) {
           return matches(at(cells, p).written, at(value, p));
         })) {
           found.push({ kind: way.kind, text: way.say(cx, s) });

@@ -48,7 +48,7 @@
   /* A factor's number as the learner has it: a given, what they wrote, "?" for a blank box;
      a masked cell has no box and is what the mask makes it. */
   function factor(s, r, c) {
-    if (s.kind === "given") return pretty(data.given[s.name][r][c]);
+    if (s.kind === "given") return keyText(s, r, isVector(s) ? null : c);
     var el = byName[G.fieldName(s.name, r, isVector(s) ? null : c)];
     if (!el) return keyText(s, r, isVector(s) ? null : c);
     var v = el.value.trim();
@@ -418,6 +418,9 @@
   var PACE_MS = 5000;
 
   function cover(s, on) {
+    items(s.name).forEach(function (it) {
+      if (!it.querySelector("input")) coverCopy(s, it, on);
+    });
     S.inputs.forEach(function (el) {
       if (el.dataset.step !== s.name) return;
       var old = el.parentNode.querySelector(".wk");
@@ -433,7 +436,36 @@
       span.setAttribute("aria-hidden", "true");
       span.textContent = keyText(s, p[0], p[1]);
       el.parentNode.appendChild(span);
+      fit(span, el.parentNode);
     });
+  }
+
+  /* A step printed again where another head needs it (grouped heads) has no boxes to fill:
+     the key goes over its cells, placed by fractions of the box like the hint's bands. */
+  function coverCopy(s, item, on) {
+    var m = item.querySelector(".m");
+    m.querySelectorAll(".wk").forEach(function (e) { e.remove(); });
+    if (!on) return;
+    var R = +item.dataset.rows, C = +item.dataset.cols;
+    for (var r = 0; r < s.rows; r++) {
+      for (var c = 0; c < (isVector(s) ? 1 : s.cols); c++) {
+        var cc = isVector(s) ? null : c, p = boxCell(s, r, cc);
+        var span = document.createElement("span");
+        span.className = "wk";
+        span.setAttribute("aria-hidden", "true");
+        span.style.cssText = "top:" + (100 * p[0]) / R + "%;left:" + (100 * p[1]) / C +
+          "%;height:" + 100 / R + "%;width:" + 100 / C + "%";
+        span.textContent = keyText(s, r, cc);
+        m.appendChild(span);
+        fit(span, span);
+      }
+    }
+  }
+
+  /* A long fraction is set smaller until it fits its box (down to 60 %). */
+  function fit(span, box) {
+    var need = span.scrollWidth, room = box.clientWidth - 2;
+    if (need > room) span.style.fontSize = Math.max(0.6, room / need) * 100 + "%";
   }
 
   function showStep(i) {
@@ -542,12 +574,5 @@
   cellButtons();
   buttons.walk.disabled = false;
 
-  S.guide = {
-    hint: hint,
-    reveal: reveal,
-    startWalk: startWalk,
-    stopWalk: stopWalk,
-    showStep: showStep,
-    walking: function () { return walk ? ex.worked[walk.at].name : null; },
-  };
+  S.guide = { hint: hint };
 })();

@@ -248,6 +248,7 @@ def cases() -> list[tuple[str, object, dict]]:
     hb = blank_steps(full(heads), "Zcat")
     out.append(("2 heads, Zcat blank", heads, hb))
     out += revealed_cases(sol, rows, heads)
+    out += shaped_cases()
     return out
 
 
@@ -274,6 +275,42 @@ def revealed_cases(sol, rows, heads) -> list[tuple[str, object, dict]]:
     hshown = blank_steps(full(heads), "O")
     hshown["revealed"] = ["Zcat_r1_c1", "S2_r1_c2"]
     out.append(("2 heads, revealed cells", heads, hshown))
+    return out
+
+
+def _recompute(sol, step_name: str, inputs: dict):
+    """A step worked from other inputs (a mistaken factor) on the sheet's hand track."""
+    track = grading.hand_track(sol.problem.spec.rounding)
+    return steps.compute(sol.exercise[step_name], {**sol.values, **inputs}, track)
+
+
+def shaped_cases() -> list[tuple[str, object, dict]]:
+    """Cross-attention and grouped heads: their own tables through the same grader."""
+    out = []
+    cross = _sol(7, queries=3)
+    cv = cross.values
+    out.append(("cross, right work", cross, full(cross)))
+    swapped_q = _recompute(cross, "Q", {"WQ": cv["WK"]})
+    out.append(("cross, Q = WK·Xq", cross, full(cross, values=follow(cross, {"Q": swapped_q}))))
+    cslip = tweak(cv["S"], 3, 2, cv["S"][3][2] - 2)
+    out.append(("cross, slip in S", cross, full(cross, values=follow(cross, {"S": cslip}))))
+    rowsums = steps.sums(cv["exp"], "rows", Fraction(0))
+    by_rows = steps.normalise(cv["exp"], rowsums, "rows")
+    out.append(("cross, rows normalised", cross, full(cross, values=follow(cross, {"A": by_rows}))))
+    crows = _sol(8, queries=2, convention="rows")
+    out.append(("cross rows, right work", crows, full(crows)))
+    out.append(("cross rows, Z blank", crows, blank_steps(full(crows), "Z")))
+
+    mqa = _sol(9, heads=2, kv_heads=1)
+    mv = mqa.values
+    out.append(("multi-query, right work", mqa, full(mqa)))
+    kslip = tweak(mv["K"], 0, 1, mv["K"][0][1] + 1)
+    out.append(("multi-query, slip in shared K", mqa, full(mqa, values=follow(mqa, {"K": kslip}))))
+    q2 = _recompute(mqa, "Q2", {"WQ2": mv["WK"]})
+    out.append(("multi-query, Q2 = WK·X", mqa, full(mqa, values=follow(mqa, {"Q2": q2}))))
+    gqa = _sol(10, heads=4, kv_heads=2, convention="rows")
+    out.append(("grouped rows, right work", gqa, full(gqa)))
+    out.append(("grouped rows, Vb blank", gqa, blank_steps(full(gqa), "Vb")))
     return out
 
 

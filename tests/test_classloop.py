@@ -147,3 +147,26 @@ def test_one_blank_answers_file_per_student_that_grades_as_theirs(made, cli):
     ]
     alone = cli("answers", "--roster", "class.csv")
     assert alone.exit_code == 1 and "need --split DIR" in alone.output
+
+
+def test_check_of_a_folder_passes_over_the_class_files_in_it(made, cli):
+    folder, seed = made
+    assert cli("answers", "--split", "typed").exit_code == 0  # the class, found beside typed/
+    files = sorted((folder / "typed").iterdir())
+    assert [p.name for p in files][-2:] == ["manifest.csv", "manifest.json"]
+    graded = cli("check", "--manifest", "manifest.json", *files)
+    assert graded.exit_code == 0, graded.output
+    for name in ("manifest.csv", "manifest.json"):
+        assert f"skipped {folder / 'typed' / name} (the class's manifest, not answers)" in (
+            graded.stderr
+        )
+    again = cli("check", "--manifest", "manifest.json", *files, folder / "gradebook.csv")
+    assert again.exit_code == 0, again.output
+    assert "(the class's gradebook, not answers)" in again.stderr
+    assert "3 graded, 0 failed" in again.stdout
+    # a file that only borrows the name is still graded, and fails as answers
+    other = folder / "elsewhere"
+    other.mkdir()
+    (other / "manifest.json").write_text('{"S": [[1]]}', encoding="utf-8")
+    odd = cli("check", "--manifest", "manifest.json", other / "manifest.json")
+    assert odd.exit_code == 1 and "skipped" not in odd.stderr

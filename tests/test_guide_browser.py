@@ -16,12 +16,13 @@ import pytest
 from pypdf import PdfReader
 
 from handcalc import numbers
+from handcalc.draw import draw
 from handcalc.interactive import explanations
+from handcalc.problem import Spec
 from handcalc.steps import MASKED, field_name
 
 from . import grading_vectors
 from .conftest import run_cli
-from .students import solution
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -31,11 +32,14 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing"),
 ]
 
+# each variant as options, and as the Spec those options make
 VARIANTS = {
-    "columns": [],
-    "heads": ["--heads", "2"],
-    "causal": ["--causal"],
-    "rows": ["--convention", "rows"],
+    "columns": ([], {}),
+    "heads": (["--heads", "2"], {"heads": 2}),
+    "causal": (["--causal"], {"causal": True}),
+    "rows": (["--convention", "rows"], {"convention": "rows"}),
+    "cross": (["--queries", "3"], {"queries": 3}),
+    "grouped": (["--heads", "2", "--kv-heads", "1"], {"heads": 2, "kv_heads": 1}),
 }
 
 
@@ -54,9 +58,9 @@ class Page:
     def __init__(
         self, browser, folder, config="columns", seed=4, width=1280, height=900, clock=False
     ):
-        self.sol = solution(seed, config)
+        self.sol = draw(Spec(**VARIANTS[config][1]), seed)
         out = folder / f"sheet-{config}-{width}.html"
-        options = ["--seed", str(seed), *VARIANTS[config], "--interactive", "-o", str(out)]
+        options = ["--seed", str(seed), *VARIANTS[config][0], "--interactive", "-o", str(out)]
         result = run_cli("generate", *options)
         assert result.exit_code == 0, result.output
         self.url = out.as_uri()
@@ -224,7 +228,7 @@ def test_every_hint_works_out_to_the_key_from_right_numbers(browser, tmp_path, c
             got = _worked_out(s.kind, by_name[name], p.sol.problem.spec.rounding)
             assert got == _at(key[s.name], pos), (name, by_name[name])
     assert kinds >= {"product", "transpose", "scale", "exp", "sum", "normalise"}
-    assert ("concat" in kinds) == (config == "heads")
+    assert ("concat" in kinds) == (config in ("heads", "grouped"))
     p.close()
 
 
@@ -388,6 +392,7 @@ def test_the_walkthrough_visits_every_step_in_table_order(browser, tmp_path, con
         return page.evaluate("document.body.dataset.walkStep")
 
     seen = [now()]
+    copies = 0
     for s in ex.worked:
         assert now() == s.name
         factors = page.eval_on_selector_all(
@@ -396,7 +401,7 @@ def test_the_walkthrough_visits_every_step_in_table_order(browser, tmp_path, con
         assert sorted(factors) == sorted(s.inputs)
         assert words[s.name] in page.inner_text("#guide")
         shown = page.eval_on_selector_all(
-            f'.item[data-name="{s.name}"] .wk', "els => els.map(e => e.textContent)"
+            f'.item[data-name="{s.name}"] .cell .wk', "els => els.map(e => e.textContent)"
         )
         want = [
             _key_text(_at(p.sol.values[s.name], pos))
@@ -404,9 +409,17 @@ def test_the_walkthrough_visits_every_step_in_table_order(browser, tmp_path, con
             if page.locator(f'input[name="{field_name(s.name, *pos)}"]').count()
         ]
         assert shown == want
+        # a step printed again for another head (grouped heads) shows the key there too
+        for copy in page.eval_on_selector_all(
+            f'.item[data-name="{s.name}"]:not(:has(input)) .m',
+            "els => els.map(m => [...m.querySelectorAll('.wk')].map(e => e.textContent))",
+        ):
+            assert copy == [_key_text(_at(p.sol.values[s.name], pos)) for pos in _cells(s)]
+            copies += 1
         page.keyboard.press("ArrowRight")
         seen.append(now())
     assert seen == [s.name for s in ex.worked] + [ex.worked[-1].name]  # stops at the end
+    assert (copies > 0) == (config == "grouped")
     later = page.locator(".wk").count()
     page.keyboard.press("p")
     assert now() == ex.worked[-2].name and page.locator(".wk").count() < later

@@ -183,7 +183,7 @@ def test_fillable_pdf_fields_round_trip(tmp_path, seed1):
     assert run_cli("generate", "--seed", "1", "--fillable", "-o", str(out)).exit_code == 0
     fields = PdfReader(out).get_fields()
     ex = seed1.exercise
-    want = {"handcalc_id"}
+    want = {"handcalc_id", "student"}
     for step in ex.worked:
         if step.is_vector:
             want |= {field_name(step.name, i) for i in range(step.rows)}

@@ -1,0 +1,338 @@
+"""Where each box goes on the page and how big its cells are, in mm: the sheet's geometry,
+apart from what the cells say (worksheet.py) and how it is drawn (the templates).
+
+A cell is sized by what its step can hold, never by the answer itself, so a box's size gives
+nothing away: fractions (exp, the sums, A, and every product made from them) get wide cells,
+whole numbers narrower ones, printed givens the least. The crossing rules tie sizes together:
+a right factor above its product shares its cell width, a left factor beside its product
+shares its cell height. Cells then grow into the page's free space up to a limit, and what is
+left at the foot of the last page becomes a working area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from . import steps
+
+# Paper in mm (portrait) and the page's fixed furniture, also in mm.
+PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}
+MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 21.0
+HEADER_H = 20.0
+BAND_H = 8.0  # a head's coloured band, with its margin
+BAND_INDENT = 4.0  # the band's bar left of the grid
+GRID_TOP = 1.0
+SECTION_GAP = 4.0  # between two sections sharing a page
+LABEL_H = 6.5
+COL_GAP, ROW_GAP = 3.0, 2.0
+OUTLINE = 1.0  # the thickest box outline, drawn outside the box
+
+# Cell sizes at scale 1 (w, h): what a hand needs to write such an answer. The targets of
+# the default sheet: fractions 16 × 8 mm, whole numbers 9 × 8 mm.
+CELL = {"long": (20.0, 8.0), "fraction": (16.0, 8.0), "whole": (9.0, 8.0)}
+LONG_EXTRA = 4.0
+GIVEN_W_MIN, GIVEN_H, GIVEN_H_MIN = 6.0, 5.0, 4.0
+GIVEN_CHAR_MM = 1.95  # one character of a printed given (about 9 pt monospaced) and padding
+# Cells shrink to fit a crowded page down to MIN_SCALE, and grow on an empty one up to GROW.
+MIN_SCALE = 0.55
+GROW_W, GROW_H = 1.3, 1.15
+WORK_MIN_H = 25.0  # a working area only when at least this much height is left
+WORK_MIN_W = 40.0  # and, beside the boxes, this much width
+WORK_CLEAR = 4.0  # between a working area and the boxes (labels run a little wide)
+
+
+class Placed(Protocol):
+    """A step at a grid position of the crossing plan."""
+
+    step: steps.Step
+    row: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Box:
+    """One matrix: its top-left corner in its section's grid, its cells, its label's side."""
+
+    step: steps.Step
+    role: str
+    x: float
+    y: float
+    rows: int
+    cols: int
+    cell_w: float
+    cell_h: float
+    label_side: bool
+    placed: Placed  # the plan's entry this box draws (for what the view needs of it)
+
+    @property
+    def width(self) -> float:
+        return self.cols * self.cell_w
+
+    @property
+    def height(self) -> float:
+        return self.rows * self.cell_h
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    """One crossing grid: a head of attention, or the heads' joint output."""
+
+    heading: str
+    band: str
+    boxes: tuple[Box, ...]
+    width: float
+    height: float
+    new_page: bool
+    aside: tuple[float, float, float, float] | None = None  # a working area: x, y, w, h
+    foot: float = 0.0  # the height of a working area under it, at the foot of its page
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """The whole sheet's geometry."""
+
+    page: str  # the CSS page size, "A4 portrait"
+    avail_w: float
+    sections: tuple[SectionPlan, ...]
+    banded: bool
+
+    def offset(self, section: SectionPlan) -> float:
+        """Where a section starts across the page: centred, clear of the outlines."""
+        return OUTLINE + max(0.0, (self.avail_w - section.width) / 2)
+
+
+def _denominators(ex: steps.Exercise, step: steps.Step) -> int:
+    """How many independent denominators can meet in one cell: one from 3^x and the sums
+    (each column of A shares its column's sum), more where heads are stacked and mixed."""
+    if step.given or step.kind == "scale":
+        return 0
+    if step.kind in ("exp", "sum", "normalise"):
+        return 1
+    inner = [_denominators(ex, ex[i]) for i in step.inputs]
+    return sum(inner) if step.kind in ("product", "concat") else max(inner, default=0)
+
+
+def holds(ex: steps.Exercise, step: steps.Step) -> str:
+    """What a step's cells can hold, from the step table alone: "given", "whole" numbers,
+    "fraction"s, or "long" fractions where denominators from several heads meet (O)."""
+    if step.given:
+        return "given"
+    mixed = _denominators(ex, step)
+    return "whole" if mixed == 0 else "fraction" if mixed == 1 else "long"
+
+
+def display_shape(step: steps.Step, convention: str) -> tuple[int, int]:
+    """Rows and columns as drawn: a vector lies along the tokens."""
+    if step.is_vector:
+        return (1, step.rows) if convention == "columns" else (step.rows, 1)
+    return step.rows, step.cols
+
+
+def role_in_grid(p: Placed, placed: list[Placed]) -> str:
+    """How a box aligns in its grid cell: left factors hug the product to their right,
+    right factors sit on the product below them, the rest hang from the top left."""
+    for q in placed:
+        if q.step.kind != "product" or p.step.name not in q.step.inputs:
+            continue
+        if q.row == p.row and q.col == p.col + 1:
+            return "left"
+        if q.col == p.col and q.row == p.row + 1:
+            return "above"
+    return "product"
+
+
+class _Groups:
+    """Union-find over box indices: boxes that must share a cell dimension."""
+
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def join(self, i: int, j: int) -> None:
+        self.parent[self.find(i)] = self.find(j)
+
+
+def _ties(placed: list[Placed]) -> tuple[_Groups, _Groups]:
+    """Which boxes share a cell width (a step above the step made from it) and which share a
+    cell height (a step beside the step made from it): so rows and columns line up where
+    the hand carries numbers across."""
+    at = {(p.row, p.col): i for i, p in enumerate(placed)}
+    across, down = _Groups(len(placed)), _Groups(len(placed))
+    for i, p in enumerate(placed):
+        right = at.get((p.row, p.col + 1))
+        if right is not None and p.step.name in placed[right].step.inputs:
+            across.join(i, right)
+        below = at.get((p.row + 1, p.col))
+        if below is not None and p.step.name in placed[below].step.inputs:
+            down.join(i, below)
+    return across, down
+
+
+def _cells(ex, placed, sw: float, sh: float, given_w: float) -> list[tuple[float, float]]:
+    """Every box's cell size at these scales, after the crossing ties."""
+    need = []
+    for p in placed:
+        kind = holds(ex, p.step)
+        if kind == "given":  # printed at 8 pt or more: never narrower, and barely shorter
+            need.append((given_w, max(GIVEN_H_MIN, GIVEN_H * min(1.0, sh))))
+        else:
+            w, h = CELL[kind]
+            if kind == "long":  # each further head's denominator adds digits
+                w += LONG_EXTRA * (_denominators(ex, p.step) - 2)
+            need.append((w * sw, h * sh))
+    across, down = _ties(placed)
+    widest: dict[int, float] = {}
+    tallest: dict[int, float] = {}
+    for i, (w, h) in enumerate(need):
+        widest[down.find(i)] = max(widest.get(down.find(i), 0.0), w)
+        tallest[across.find(i)] = max(tallest.get(across.find(i), 0.0), h)
+    return [(widest[down.find(i)], tallest[across.find(i)]) for i in range(len(placed))]
+
+
+def _section(ex, placed, sw, sh, given_w, heading="", band="", new_page=True) -> SectionPlan:
+    """Boxes placed in mm. A grid column is as wide as its widest box that has a neighbour to
+    its right; the last box of a row may run on into the columns it leaves empty."""
+    conv = ex.convention
+    cells = _cells(ex, placed, sw, sh, given_w)
+    shapes = [display_shape(p.step, conv) for p in placed]
+    at = {(p.row, p.col) for p in placed}
+    n_rows = max(p.row for p in placed) + 1
+    n_cols = max(p.col for p in placed) + 1
+    last_in_row = {r: max(p.col for p in placed if p.row == r) for r in {p.row for p in placed}}
+    # A one-line box with nothing to its left takes its label on that side (colsum under exp).
+    side = [
+        shapes[i][0] == 1 and p.col > 0 and (p.row, p.col - 1) not in at
+        for i, p in enumerate(placed)
+    ]
+    col_w = [0.0] * n_cols
+    row_h = [0.0] * n_rows
+    for i, p in enumerate(placed):
+        (rows, cols), (w, h) = shapes[i], cells[i]
+        if p.col < last_in_row[p.row]:
+            col_w[p.col] = max(col_w[p.col], cols * w)
+        row_h[p.row] = max(row_h[p.row], rows * h + (0.0 if side[i] else LABEL_H))
+    xs = [sum(col_w[:c]) + COL_GAP * c for c in range(n_cols)]
+    ys = [sum(row_h[:r]) + ROW_GAP * r for r in range(n_rows)]
+    boxes = []
+    for i, p in enumerate(placed):
+        (rows, cols), (w, h) = shapes[i], cells[i]
+        role = role_in_grid(p, placed)
+        x, y = xs[p.col], ys[p.row]
+        if role == "left":
+            x += col_w[p.col] - cols * w
+        if role == "above":
+            y += row_h[p.row] - rows * h - (0.0 if side[i] else LABEL_H)
+        boxes.append(Box(p.step, role, x, y, rows, cols, w, h, side[i], p))
+    width = max(b.x + b.width for b in boxes)
+    height = sum(row_h) + ROW_GAP * (n_rows - 1)
+    return SectionPlan(heading, band, tuple(boxes), width, height, new_page)
+
+
+def _aside(section: SectionPlan, right_edge: float) -> tuple[float, float, float, float] | None:
+    """The largest empty corner at the top right of a section's grid, up to `right_edge`
+    (section coordinates), when it is big enough to work in."""
+    best = None
+    tops = sorted({b.y for b in section.boxes if b.y > 0} | {section.height + ROW_GAP})
+    for bottom in tops:
+        above = [b for b in section.boxes if b.y < bottom]
+        if not above:
+            continue
+        left = max(b.x + b.width for b in above) + WORK_CLEAR
+        w, h = right_edge - left, bottom - ROW_GAP
+        if w >= WORK_MIN_W and h >= WORK_MIN_H and (best is None or w * h > best[2] * best[3]):
+            best = (round(left, 3), 0.0, round(w, 3), round(h, 3))
+    return best
+
+
+def _pages(sections: list[SectionPlan]) -> list[list[SectionPlan]]:
+    pages: list[list[SectionPlan]] = []
+    for s in sections:
+        if s.new_page or not pages:
+            pages.append([])
+        pages[-1].append(s)
+    return pages
+
+
+def _page_heights(sections: list[SectionPlan], banded: bool) -> list[float]:
+    """The height each page's content takes, the header on the first."""
+    out = []
+    for n, page in enumerate(_pages(sections)):
+        used = HEADER_H if n == 0 else 0.0
+        for k, s in enumerate(page):
+            used += (SECTION_GAP if k else 0.0) + BAND_H * banded + GRID_TOP + s.height + OUTLINE
+        out.append(used)
+    return out
+
+
+def _largest(fits, lo: float, hi: float) -> float:
+    """The largest scale in [lo, hi] for which `fits` holds (lo when none does)."""
+    if fits(hi):
+        return hi
+    if not fits(lo):
+        return lo
+    for _ in range(24):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def plan(
+    ex: steps.Exercise,
+    layout: list[tuple[str, str, list[Placed]]],
+    paper: str,
+    given_chars: int,
+) -> PagePlan:
+    """The sheet's geometry on this paper: portrait unless landscape keeps the cells bigger.
+    A section after the first heads' page starts its own page unless it fits on the one
+    before (the heads' joint output under the last head)."""
+    name, pw, ph = PAPERS[paper]
+    banded = len(layout) > 1
+    given_w = max(GIVEN_W_MIN, GIVEN_CHAR_MM * (given_chars + 1.5))
+    joinable = banded and layout[-1][1] == "band-out"
+    best = None
+    for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
+        avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded - 2 * OUTLINE
+        avail_h = h - MARGIN_TOP - MARGIN_BOTTOM
+
+        def make(sw, sh, join=False):
+            return [
+                _section(
+                    ex, placed, sw, sh, given_w, heading, band, not (join and k == len(layout) - 1)
+                )
+                for k, (heading, band, placed) in enumerate(layout)
+            ]
+
+        def wide_enough(sw, avail_w=avail_w):
+            return all(s.width <= avail_w for s in make(sw, 1.0))
+
+        def tall_enough(sh, join=False, avail_h=avail_h):
+            return all(u <= avail_h for u in _page_heights(make(1.0, sh, join), banded))
+
+        sw = _largest(wide_enough, MIN_SCALE, GROW_W)
+        sh = _largest(tall_enough, MIN_SCALE, GROW_H)
+        join = False
+        if joinable:
+            sh_join = _largest(lambda s: tall_enough(s, True), MIN_SCALE, GROW_H)
+            join = sh_join >= min(1.0, sh) - 1e-9
+            sh = min(sh, sh_join) if join else sh
+        score = min(sw, sh)
+        if best is None or score > best[0] + 1e-9:
+            best = (score, f"{name} {orient}", avail_w, avail_h, make(sw, sh, join))
+    _, page, avail_w, avail_h, sections = best
+    sections = [
+        replace(s, aside=_aside(s, avail_w - max(0.0, (avail_w - s.width) / 2))) for s in sections
+    ]
+    # What each page leaves at its foot becomes a working area under its last section.
+    lasts = [id(p[-1]) for p in _pages(sections)]
+    for used, last in zip(_page_heights(sections, banded), lasts):
+        left = avail_h - used - SECTION_GAP - 1.0
+        if left >= WORK_MIN_H:
+            k = next(i for i, s in enumerate(sections) if id(s) == last)
+            sections[k] = replace(sections[k], foot=round(left, 3))
+    return PagePlan(page=page, avail_w=avail_w, sections=tuple(sections), banded=banded)
