@@ -1,5 +1,10 @@
 """How fast sheets render, how fast the CLI starts, and what the one-box matrix layout saves.
 
+Side by side in one run: WeasyPrint's layout alone (`HTML(...).render()`) against the full PDF
+(layout, drawing, font subsetting, writing) for a blank sheet and a key; the wall time of
+`handcalc generate` and `key`, on HarfBuzz's subsetter and on fontTools' slow path (forced in
+the process, as tests/test_fonts.py does); the CLI's start-up.
+
 Run from the repository root:  python benchmarks/bench_sheets.py
 """
 
@@ -11,6 +16,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +43,26 @@ def median_time(f, repeat: int = REPEAT) -> float:
 
 def pages(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+# A handcalc process in which WeasyPrint believes HarfBuzz's subsetter is missing.
+SLOW = (
+    "import sys\n"
+    "import weasyprint.pdf.fonts as fonts\n"
+    "fonts.harfbuzz_subset = None\n"
+    "from handcalc.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def wall(cmd: list[str], repeat: int = 3) -> float:
+    """Median wall time of a command, from the repository root."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def startup(args: list[str]) -> tuple[float, bool]:
@@ -91,15 +117,34 @@ def main() -> None:
     render.render_pdf(views["blank"])  # warm up: WeasyPrint import, fonts
 
     print(f"handcalc sheet benchmark (median of {REPEAT} runs, default sizes, A4)")
+    print(f"HarfBuzz's subsetter in this process: {render.fast_subsetting()}")
     print()
-    print(f"{'':24}{'ms/sheet':>10}{'pages':>7}{'ms/page':>9}")
+    print(f"{'':12}{'layout ms':>11}{'PDF ms':>9}{'PDF/layout':>12}{'pages':>7}{'ms/page':>9}")
     for kind, view in views.items():
         pdf = render.render_pdf(view)
-        t = median_time(lambda v=view: render.render_pdf(v))
-        print(f"{kind + ' PDF':24}{t * 1000:>10.0f}{pages(pdf):>7}{t * 1000 / pages(pdf):>9.0f}")
+        n = pages(pdf)
+        t_layout = median_time(lambda v=view: render.layout(v))
+        t_pdf = median_time(lambda v=view: render.render_pdf(v))
+        print(
+            f"{kind:12}{t_layout * 1000:>11.0f}{t_pdf * 1000:>9.0f}{t_pdf / t_layout:>11.2f}x"
+            f"{n:>7}{t_pdf * 1000 / n:>9.0f}"
+        )
+    print("goal: a PDF at most 1.6x its layout")
     for kind, view in views.items():
         t = median_time(lambda v=view: render.render_html(v), repeat=20)
-        print(f"{kind + ' HTML':24}{t * 1000:>10.1f}")
+        print(f"{kind + ' HTML':24}{t * 1000:>10.1f} ms")
+
+    print()
+    print("wall time of one command (median of 3), HarfBuzz vs fontTools subsetting")
+    with tempfile.TemporaryDirectory() as tmp:
+        for cmd in ("generate", "key"):
+            args = [cmd, "--seed", "100", "-o", str(Path(tmp) / f"{cmd}.pdf")]
+            fast = wall([sys.executable, "-m", "handcalc", *args])
+            slow = wall([sys.executable, "-c", SLOW, *args])
+            print(
+                f"  handcalc {cmd:9} {fast:>6.2f} s   slow path {slow:>6.2f} s"
+                f"  ({slow / fast:.1f}x)"
+            )
 
     print()
     print("matrix layout: one box per matrix vs a <table> per matrix (same sheets)")

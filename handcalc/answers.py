@@ -74,7 +74,7 @@ class Answers:
     def grid(self, exercise: steps.Exercise) -> dict[str, tuple]:
         """Every worked step's cells, shaped like the step (rows of Cells, or a flat tuple)."""
         if self.fields is not None:
-            return {s.name: _from_fields(s, self.fields) for s in exercise.worked}
+            return {s.name: _from_fields(s, self.fields) for s in exercise.asked}
         known = {s.name for s in exercise.steps}
         for name in self.steps:
             if name not in known:
@@ -82,7 +82,7 @@ class Answers:
                 raise AnswersError(
                     f"{self.source}: unknown step {name!r} (this sheet's steps are {worked})"
                 )
-        return {s.name: _from_json(s, self.steps.get(s.name), self.source) for s in exercise.worked}
+        return {s.name: _from_json(s, self.steps.get(s.name), self.source) for s in exercise.asked}
 
     def revealed_cells(self, exercise: steps.Exercise) -> dict[str, set]:
         """Per worked step, the positions the learner had the page reveal (their "revealed"
@@ -223,9 +223,9 @@ def from_bytes(data: bytes, source: str = "answers") -> Answers:
 
 
 def blank(problem) -> dict:
-    """A blank answers file for a problem: its ID, a student line, every worked step as nulls."""
+    """A blank answers file for a problem: its ID, a student line, every asked step as nulls."""
     out: dict = {"id": problem.id, "student": None}
-    for s in problem.exercise.worked:
+    for s in problem.exercise.asked:
         out[s.name] = [None] * s.rows if s.is_vector else [[None] * s.cols for _ in range(s.rows)]
     return out
 

@@ -57,6 +57,13 @@ def problem_options(f):
             help="Grouped heads: the --heads query heads share this many key/value heads "
             "(1: multi-query).",
         ),
+        click.option(
+            "--decode",
+            is_flag=True,
+            default=None,
+            help="A decode step: the K and V of earlier tokens given as a cache, "
+            "one new token to add.",
+        ),
         click.option("--x-range", help="Range of X's entries, LO:HI."),
         click.option("--w-range", help="Range of the weights' entries, LO:HI."),
         click.option(
@@ -75,6 +82,18 @@ def problem_options(f):
             type=click.Choice(["columns", "rows"]),
             help="Tokens as columns (default) or rows.",
         ),
+        click.option(
+            "--output-projection/--no-output-projection",
+            default=None,
+            help="Multi-head: end with O = WO·Zcat (default), or stop at the concatenated heads.",
+        ),
+        click.option(
+            "--given",
+            "given_steps",
+            metavar="STEP[,STEP...]",
+            help="Print these worked steps filled in, as givens, not graded: names (Q,K,V; S2), "
+            "or a drill: scores (Q,K,V given), softmax (S,V), output (A,V).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -89,22 +108,43 @@ _SIZE_FLAGS = (
     "heads",
     "queries",
     "kv_heads",
+    "decode",
     "level",
     "x_range",
     "w_range",
+    "output_projection",
 )
-_RULE_FLAGS = ("rounding", "causal", "convention")
+_RULE_FLAGS = ("rounding", "causal", "convention", "given_steps")
+
+
+def _flag(key: str, value=None) -> str:
+    """The option a user typed for one of the shared options' keys."""
+    if key == "output_projection" and value is False:
+        return "--no-output-projection"
+    names = {"given_steps": "--given", "sheet_id": "--id", "source": "--from"}
+    return names.get(key, "--" + key.replace("_", "-"))
+
+
+def _steps_list(value: str | None):
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise OptionError("--given takes step names separated by commas, e.g. --given Q,K,V")
+    return names
 
 
 def _spec(given: dict):
     from .problem import Spec
 
+    sizes = ("tokens", "d_in", "d_k", "d_v", "heads", "output_projection")
     return Spec.for_level(
         given["level"] or "classic",
         **{
             k: given[k]
-            for k in ("tokens", "d_in", "d_k", "d_v", "heads", "queries", "kv_heads", *_RULE_FLAGS)
+            for k in (*sizes, "queries", "kv_heads", "decode", "rounding", "causal", "convention")
         },
+        given_steps=_steps_list(given["given_steps"]),
         x_range=_range(given["x_range"], "--x-range"),
         w_range=_range(given["w_range"], "--w-range"),
     )
@@ -114,8 +154,9 @@ def _take(opts: dict) -> dict:
     return {k: opts.pop(k) for k in (*_SIZE_FLAGS, *_RULE_FLAGS, "seed", "source", "sheet_id")}
 
 
-def resolve_problem(opts: dict):
-    """The problem the shared options describe; reports a drawn seed on stderr.
+def resolve_problem(opts: dict, warn: bool = True):
+    """The problem the shared options describe; reports a drawn seed on stderr, and (`warn`)
+    the hand-friendly rules a typed-in problem breaks.
 
     Pops the shared options out of `opts`, leaving the command's own."""
     from .draw import make_problem
@@ -127,13 +168,19 @@ def resolve_problem(opts: dict):
         if fixed == "--id":
             clash += [k for k in _RULE_FLAGS if given[k] is not None]
         if clash:
-            flag = "--" + clash[0].replace("_", "-")
+            flag = _flag(clash[0], given[clash[0]])
             raise OptionError(
                 f"{fixed} fixes the sizes{' and rules' if fixed == '--id' else ''}; drop {flag}"
             )
     problem = make_problem(given["seed"], given["source"], given["sheet_id"], _spec(given))
     if given["seed"] is None and not fixed:
         click.echo(f"drew seed {problem.seed} (pass --seed {problem.seed} to repeat)", err=True)
+    if fixed and warn:
+        from .draw import unfriendly_line
+
+        warning = unfriendly_line(problem)
+        if warning:
+            click.echo(f"note: {warning}", err=True)
     return problem
 
 
@@ -305,19 +352,28 @@ def problem(output, **opts):
 @click.option(
     "--draws",
     type=click.IntRange(1, 1_000_000),
-    default=2000,
-    show_default=True,
-    help="How many random draws to test against the rules.",
+    help="How many random draws to test against the rules (default 2000).",
 )
 @friendly
 def stress(draws, **opts):
-    """How often each hand-friendly rule rejects a random draw, for these sizes."""
+    """How often each hand-friendly rule rejects a random draw, for these sizes; with --from
+    or --id, which rules that one problem keeps and where it breaks the others."""
     from .draw import stress as run_stress
 
+    draws_given = draws is not None
+
+    if opts["source"] or opts["sheet_id"]:
+        from .draw import problem_report
+
+        if draws_given:
+            raise OptionError("--draws is for drawn problems; --from and --id check one problem")
+        opts_seed = opts["seed"]
+        if opts_seed is not None:
+            raise OptionError("give only one of --seed, --from and --id")
+        click.echo("\n".join(problem_report(resolve_problem(opts, warn=False))))
+        return
     given = _take(opts)
-    if given["source"] or given["sheet_id"]:
-        raise OptionError("stress draws problems; --from and --id do not apply")
-    report = run_stress(_spec(given), given["seed"] or 0, draws)
+    report = run_stress(_spec(given), given["seed"] or 0, draws or 2000)
     click.echo("\n".join(report.lines()))
 
 
@@ -753,7 +809,7 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False)
 
     given = [k for k, v in opts.items() if v is not None]
     if given:
-        flag = "--" + {"sheet_id": "id", "source": "from"}.get(given[0], given[0]).replace("_", "-")
+        flag = _flag(given[0], opts[given[0]])
         raise OptionError(f"--manifest names each student's sheet; drop {flag}")
     if csv_path is None:
         csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")

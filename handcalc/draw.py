@@ -14,10 +14,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import steps
+from . import numbers, steps
 from .errors import DrawError, OptionError
 from .problem import Problem, Spec, decode_id, from_matrices, load
-from .solution import Solution, solve
+from .solution import Solution, beyond_limit, solve
 
 MAX_DRAWS = 20_000
 
@@ -34,13 +34,18 @@ def _unmasked(xs):
     return [x for x in xs if x is not steps.MASKED]
 
 
+# Roles of the projections: Q, K, V, and a decode step's new q, k, v (its grown K and V hold
+# the cache, drawn as projections too).
+_PROJECTIONS = ("Q", "K", "V", "q", "k", "v")
+
+
 def _scaled_in_range(sol: Solution) -> bool:
     xs = _unmasked(_cells(sol.values, ["scaled"], sol.exercise))
     return all(SCALED_LOW <= x <= SCALED_HIGH for x in xs)
 
 
 def _small_products(sol: Solution) -> bool:
-    xs = _cells(sol.values, ["Q", "K", "V"], sol.exercise)
+    xs = _cells(sol.values, _PROJECTIONS, sol.exercise)
     return all(abs(x) <= PRODUCT_LIMIT for x in xs)
 
 
@@ -76,55 +81,197 @@ def _values_not_zero(sol: Solution) -> bool:
     return True
 
 
+def _small_outputs(sol: Solution) -> bool:
+    """Z, Zcat and O keep A's promise: small denominators and entries (multi-head O mixes the
+    heads' denominators, so it needs its own rule)."""
+    for x in _cells(sol.values, OUTPUT_ROLES, sol.exercise):
+        x = Fraction(x)
+        if x.denominator > DENOMINATOR_LIMIT or abs(x) > OUTPUT_LIMIT:
+            return False
+    return True
+
+
 SCALED_LOW, SCALED_HIGH = -2, 3
 PRODUCT_LIMIT = 6
 DENOMINATOR_LIMIT = 100
+OUTPUT_LIMIT = 20
+OUTPUT_ROLES = ("Z", "Zcat", "O")
+
+
+# --- where a rule breaks, for the one-line report on a typed problem ------------------------
+
+
+def _place(step: steps.Step) -> str:
+    return step.role if step.head is None else f"{step.role} of head {step.head}"
+
+
+def _worst(sol: Solution, roles, bad, size) -> tuple[steps.Step, object] | None:
+    """The step and value breaking a rule the most (by `size`), or None when none does."""
+    found = None
+    for s in sol.exercise.worked:
+        if s.role not in roles:
+            continue
+        value = sol.values[s.name]
+        for x in _unmasked(value if s.is_vector else (y for row in value for y in row)):
+            if bad(x) and (found is None or size(x) > size(found[1])):
+                found = (s, x)
+    return found
+
+
+def _where_products(sol: Solution) -> str | None:
+    hit = _worst(sol, ["Q", "K", "V"], lambda x: abs(x) > PRODUCT_LIMIT, abs)
+    return hit and f"{_place(hit[0])} holds {hit[1]}"
+
+
+def _where_scores(sol: Solution) -> str | None:
+    hit = _worst(sol, ["scaled"], lambda x: not SCALED_LOW <= x <= SCALED_HIGH, lambda x: abs(x))
+    return hit and f"hand track needs 3^{hit[1]} in {_place(hit[0])}"
+
+
+def _where_denominators(sol: Solution) -> str | None:
+    hit = _worst(
+        sol,
+        ["A"],
+        lambda x: Fraction(x).denominator > DENOMINATOR_LIMIT,
+        lambda x: Fraction(x).denominator,
+    )
+    return hit and f"{_place(hit[0])} has a denominator of {Fraction(hit[1]).denominator}"
+
+
+def _where_flat(sol: Solution) -> str | None:
+    if _attention_not_flat(sol):
+        return None
+    for s in sol.exercise.worked:
+        if s.role == "A":
+            lines = list(zip(*sol.values[s.name])) if s.axis == "columns" else sol.values[s.name]
+            for i, line in enumerate(lines, 1):
+                live = [x for x in line if x != 0]
+                if len(live) > 1 and len(set(live)) == 1:
+                    what = "column" if s.axis == "columns" else "row"
+                    return f"{_place(s)} is flat in {what} {i} (all {live[0]})"
+    return "attention is flat"
+
+
+def _where_values(sol: Solution) -> str | None:
+    ex = sol.exercise
+    for s in ex.worked:
+        if s.role == "V":
+            v = sol.values[s.name]
+            tokens = list(zip(*v)) if ex.convention == "columns" else list(v)
+            for i, t in enumerate(tokens, 1):
+                if all(x == 0 for x in t):
+                    return f"{_place(s)} is all zeros for token {i}"
+    return None
+
+
+def _where_outputs(sol: Solution) -> str | None:
+    hit = _worst(
+        sol,
+        OUTPUT_ROLES,
+        lambda x: Fraction(x).denominator > DENOMINATOR_LIMIT,
+        lambda x: Fraction(x).denominator,
+    )
+    if hit:
+        return f"{_place(hit[0])} has a denominator of {Fraction(hit[1]).denominator}"
+    hit = _worst(sol, OUTPUT_ROLES, lambda x: abs(x) > OUTPUT_LIMIT, abs)
+    return hit and f"{_place(hit[0])} holds {numbers.text(hit[1])}"
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One condition every drawn problem meets, stated once for the sheet and the stress test."""
+    """One condition every drawn problem meets, stated once for the sheet and the stress test.
+
+    `check` is the fast test a draw must pass; `where` says, for a problem that breaks the
+    rule, where it breaks the most (None when it holds); `short` is the rule in a few words."""
 
     name: str
     text: str
     check: Callable[[Solution], bool]
+    where: Callable[[Solution], str | None] | None = None
+    short: str = ""
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("products", f"every entry of Q, K and V lies within ±{PRODUCT_LIMIT}", _small_products),
+    Rule(
+        "products",
+        f"every entry of Q, K and V lies within ±{PRODUCT_LIMIT}",
+        _small_products,
+        _where_products,
+        f"Q, K, V within ±{PRODUCT_LIMIT}",
+    ),
     Rule(
         "scores",
         f"every scaled score lies in {SCALED_LOW}…{SCALED_HIGH}, so 3^x stays within "
         f"1/{3**-SCALED_LOW}…{3**SCALED_HIGH}",
         _scaled_in_range,
+        _where_scores,
+        f"scaled within {SCALED_LOW}…{SCALED_HIGH}",
     ),
     Rule(
         "denominators",
         f"every attention weight has a denominator of at most {DENOMINATOR_LIMIT}",
         _small_denominators,
+        _where_denominators,
+        f"denominators of A at most {DENOMINATOR_LIMIT}",
     ),
-    Rule("not-flat", "no query attends equally to all the tokens it sees", _attention_not_flat),
-    Rule("values", "no token has an all-zero value vector", _values_not_zero),
+    Rule(
+        "not-flat",
+        "no query attends equally to all the tokens it sees",
+        _attention_not_flat,
+        _where_flat,
+        "no flat attention",
+    ),
+    Rule(
+        "values",
+        "no token has an all-zero value vector",
+        _values_not_zero,
+        _where_values,
+        "no all-zero value vector",
+    ),
+    Rule(
+        "outputs",
+        f"every entry of Z (and of Zcat and O) has a denominator of at most {DENOMINATOR_LIMIT} "
+        f"and lies within ±{OUTPUT_LIMIT}",
+        _small_outputs,
+        _where_outputs,
+        f"Z, Zcat, O denominators at most {DENOMINATOR_LIMIT}, entries within ±{OUTPUT_LIMIT}",
+    ),
 )
 
 
+_CACHES = {"Kcache": "WK", "Vcache": "WV"}
+
+
 def draw_given(spec: Spec, rng: np.random.Generator, ex: steps.Exercise | None = None) -> dict:
-    """One uniform draw of the given matrices (not yet checked against the rules)."""
+    """One uniform draw of the given matrices (not yet checked against the rules). A decode
+    step's caches are what its weights make of earlier tokens drawn like x, as a model's
+    cache would be."""
     given = {}
     for s in (ex or spec.exercise()).given:
-        lo, hi = spec.x_range if s.role in ("X", "Xq") else spec.w_range
+        if s.name in _CACHES:
+            continue
+        lo, hi = spec.x_range if s.role in ("X", "Xq", "x") else spec.w_range
         given[s.name] = rng.integers(lo, hi + 1, size=s.shape).tolist()
+    if spec.form == "decode":
+        cols = spec.convention == "columns"
+        earlier = (spec.d_in, spec.tokens - 1) if cols else (spec.tokens - 1, spec.d_in)
+        lo, hi = spec.x_range
+        x = rng.integers(lo, hi + 1, size=earlier)
+        for cache, w in _CACHES.items():
+            weights = np.array(given[w])
+            given[cache] = (weights @ x if cols else x @ weights).tolist()
     return given
 
 
 # The steps each rule reads: it is checked as soon as one of them is worked, so most rejected
 # draws cost a fraction of a solve. A rule not listed is checked once every step is worked.
 _READS = {
-    "products": ("Q", "K", "V"),
+    "products": _PROJECTIONS,
     "values": ("V",),
     "scores": ("scaled",),
     "denominators": ("A",),
     "not-flat": ("A",),
+    "outputs": OUTPUT_ROLES,
 }
 # A draw whose numbers break a limit of the arithmetic itself (3^x beyond ±EXP_LIMIT) is
 # rejected by this rule: only scaled scores far outside its range get there.
@@ -208,6 +355,7 @@ def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS, budget: int = WORK_B
     """The first draw from this seed that passes every rule, solved. When none passes within
     `max_draws` draws or `budget` cells of work, a one-line DrawError names the rule that
     rejected the most draws."""
+    spec.check_drawable()
     ex = spec.exercise()
     rng = np.random.default_rng(seed)
     first_broken: dict[str, int] = {}
@@ -215,6 +363,12 @@ def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS, budget: int = WORK_B
     while draws < max_draws and work < budget:
         draft = _Draft(spec, ex, draw_given(spec, rng, ex), {})
         failed = _judge(draft, first_only=True)
+        if failed == ["outputs"] and _only_o_breaks(draft):
+            better = _redraw_wo_lines(draft, spec, rng)
+            if better is not None:
+                work += draft.work
+                draft = _Draft(spec, ex, better, {})
+                failed = _judge(draft, first_only=True)
         if not failed:
             return solve(Problem(spec, draft.given, seed))
         draws += 1
@@ -227,6 +381,66 @@ def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS, budget: int = WORK_B
         f"rule '{worst.name}' ({worst.text}) rejected {n} of them; "
         "try smaller sizes or narrower --x-range/--w-range"
     )
+
+
+# With several heads, O = WO·Zcat mixes the heads' denominators: a uniform WO rarely keeps
+# them small (0 in 2,000 draws for 3 heads). Each line of WO makes one line of O alone, so a
+# draw whose heads passed redraws the lines of WO whose line of O breaks the rule, up to
+# WO_TRIES times each (about 1 line in 3 passes with 3 heads, 1 in 13 with 4); each try
+# counts as the cells it draws.
+WO_TRIES = 2000
+
+
+def _only_o_breaks(draft: _Draft) -> bool:
+    """The outputs rule fails at O alone: every head's Z and Zcat keep it."""
+    ex = draft.exercise
+    if "O" not in draft.values or "WO" not in draft.given:
+        return False
+    for s in ex.worked:
+        if s.role in ("Z", "Zcat") and not all(_output_ok(x) for x in _flat(draft.values[s.name])):
+            return False
+    return True
+
+
+def _flat(value):
+    return [x for row in value for x in row]
+
+
+def _output_ok(x) -> bool:
+    x = Fraction(x)
+    return x.denominator <= DENOMINATOR_LIMIT and abs(x) <= OUTPUT_LIMIT
+
+
+def _redraw_wo_lines(draft: _Draft, spec: Spec, rng: np.random.Generator) -> dict | None:
+    """The draw's givens with each line of WO whose line of O breaks the rule redrawn (a row
+    with tokens as columns, a column with tokens as rows); None if some line never passes."""
+    cols = spec.convention == "columns"
+    zcat = draft.values["Zcat"]
+    wo = [list(r) for r in draft.given["WO"]]
+    lines = len(wo) if cols else len(wo[0])
+    width = len(wo[0]) if cols else len(wo)
+    lo, hi = spec.w_range
+
+    def line_of_o(w: list[int]) -> list:
+        if cols:  # O row = w · Zcat
+            return [sum(w[k] * zcat[k][j] for k in range(width)) for j in range(len(zcat[0]))]
+        return [sum(zcat[r][k] * w[k] for k in range(width)) for r in range(len(zcat))]
+
+    for i in range(lines):
+        w = wo[i] if cols else [wo[k][i] for k in range(width)]
+        tries = 0
+        while not all(_output_ok(x) for x in line_of_o(w)):
+            if tries == WO_TRIES:
+                return None
+            w = rng.integers(lo, hi + 1, size=width).tolist()
+            tries += 1
+            draft.work += width
+        if cols:
+            wo[i] = w
+        else:
+            for k in range(width):
+                wo[k][i] = w[k]
+    return {**draft.given, "WO": wo}
 
 
 def make_problem(
@@ -255,6 +469,44 @@ def new_seed() -> int:
     return secrets.randbelow(1_000_000)
 
 
+def rule_findings(problem: Problem) -> list[tuple[Rule, str | None]]:
+    """Every rule with where this problem breaks it (None where it holds). A problem whose
+    3^x is beyond steps.EXP_LIMIT cannot be worked at all: solving refuses it."""
+    values = steps.run(problem.exercise, problem.given, steps.simplified(problem.spec.rounding))
+    sol = Solution(problem, values, {})
+    return [(r, None if r.check(sol) else r.where(sol)) for r in RULES]
+
+
+def unfriendly_line(problem: Problem) -> str | None:
+    """One line naming each rule the problem breaks and where, or None if it keeps them all."""
+    try:
+        broken = [(r, where) for r, where in rule_findings(problem) if where is not None]
+    except ValueError:  # beyond EXP_LIMIT: solving says so itself
+        return None
+    if not broken:
+        return None
+    parts = [f"{where} (rule: {r.short})" for r, where in broken]
+    return "not hand-friendly: " + "; ".join(parts)
+
+
+def problem_report(problem: Problem) -> list[str]:
+    """`stress --from`: every rule, kept or broken (and where), for one problem."""
+    out = [f"sheet {problem.id}"]
+    try:
+        findings = rule_findings(problem)
+    except ValueError:
+        return out + [
+            f"  cannot be worked: {beyond_limit(problem)}, and 3^x is refused beyond "
+            f"±{steps.EXP_LIMIT}"
+        ]
+    kept = sum(where is None for _, where in findings)
+    out[0] += f": keeps {kept} of {len(findings)} hand-friendly rules"
+    for r, where in findings:
+        verdict = "keeps " if where is None else "breaks"
+        out.append(f"  {r.name:<13} {verdict}  {r.text}" + (f": {where}" if where else ""))
+    return out
+
+
 @dataclass(frozen=True)
 class StressReport:
     draws: int
@@ -273,6 +525,7 @@ def stress(spec: Spec, seed: int, draws: int) -> StressReport:
     """How often each rule rejects a uniform draw (each failing rule counts)."""
     if not isinstance(seed, int) or seed < 0:
         raise OptionError(f"--seed must be a whole number of at least 0, not {seed}")
+    spec.check_drawable()
     ex = spec.exercise()
     rng = np.random.default_rng(seed)
     rejected = {r.name: 0 for r in RULES}

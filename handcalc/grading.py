@@ -11,15 +11,18 @@ Hidden cells. With a causal mask, the cells the mask hides in S are not graded (
 nor the same cells of every step that works cell by cell from it (kinds scale, exp, normalise:
 scaled, exp, A). Wherever a value is needed, a hidden cell takes the key's value.
 
-Steps are graded in table order (`steps.Exercise.worked`); givens (X, WQ, …) are not graded.
+Steps are graded in table order (`steps.Exercise.worked`); givens (X, WQ, …) are not graded,
+nor are the worked steps a drill prints as givens (`Exercise.shown`): they count as the key.
 For each step:
  1. Inputs. Each input is a given matrix or an earlier worked step seen two ways:
     *credited*: the key for a hidden, blank or unreadable cell and for a correct cell, the
     target a follow-through cell matched, the number as written for a wrong cell; and
     *as written*: every readable cell as written, the key for hidden, blank, unreadable.
-    Either way, a step the student left trivial (no readable cell, or every readable cell the
-    same number: all zeros, all ones…) counts as the key, whole. The two views differ only
-    where decimals were written; a student who carries rounded decimals forward is followed.
+    Either way, a step the student left trivial (no readable cell, or, in a step of more than
+    one graded cell, every readable cell the same number: all zeros, all ones…) counts as the
+    key, whole; a one-cell step (a decode step's one column sum) is trivial only when blank.
+    The two views differ only where decimals were written; a student who carries rounded
+    decimals forward is followed.
  2. Targets = steps.compute(step, inputs) for the credited view, then the as-written view
     (when its inputs differ), on the sheet's hand track, where 3^x accepts only a whole x
     within ±EXP_LIMIT. A view whose compute fails (a zero sum to divide by, 3^x of a
@@ -155,6 +158,8 @@ class Context:
 
 def _weights_swapped(cx: Context, s: steps.Step):
     """The step's own input multiplied by its partner's weights (WK·Xq for a cross query)."""
+    if s.partner is None:  # a decode step's grown K is no projection
+        raise ValueError(f"{s.name} has no partner projection")
     own_w, other_w = cx.weights(s), cx.weights(cx.exercise[s.partner])
     swapped = replace(s, inputs=tuple(other_w if i == own_w else i for i in s.inputs))
     return steps.compute(swapped, cx.fed, cx.track)
@@ -285,7 +290,7 @@ def _shaped_like(value, step: steps.Step) -> bool:
 
 
 MISTAKES: tuple[Way, ...] = (
-    Way("weights-swapped", ("Q", "K"), _weights_swapped, _say_weights_swapped),
+    Way("weights-swapped", ("Q", "K", "q", "k"), _weights_swapped, _say_weights_swapped),
     Way("scores-transposed", ("S",), _scores_transposed, _say_scores_transposed),
     Way("rounding", ("scaled",), _other_rounding, _say_other_rounding),
     Way("not-scaled", ("scaled", "exp"), _unscaled, _say_unscaled),
@@ -423,7 +428,7 @@ def _judge(cell: Cell, key, targets: list) -> tuple[str, object]:
 
 def _trivial(cells, graded: list[Pos]) -> bool:
     values = {at(cells, p).written.value for p in graded if at(cells, p).written is not None}
-    return len(values) <= 1
+    return not values or (len(values) == 1 and len(graded) > 1)
 
 
 def too_short(w: numbers.Written | None, target) -> bool:
@@ -517,6 +522,9 @@ def grade(solution: Solution, answers: Answers) -> Report:
     as_written = dict(credited)
     results: dict[str, StepResult] = {}
     for s in ex.worked:
+        if s.name in ex.shown:  # printed as a given: not graded, and the chain starts from it
+            credited[s.name] = as_written[s.name] = key[s.name]
+            continue
         cells, k = grid[s.name], key[s.name]
         views = [credited]
         if any(credited[i] != as_written[i] for i in s.inputs):

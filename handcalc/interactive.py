@@ -39,7 +39,7 @@ def page_data(problem: Problem) -> dict:
     """The problem as the page needs it: its ID, rules, step table and given matrices."""
     spec = problem.spec
     ex = problem.exercise
-    return {
+    out = {
         "id": problem.id,
         "convention": ex.convention,
         "causal": ex.causal,
@@ -51,12 +51,16 @@ def page_data(problem: Problem) -> dict:
         "steps": [step_json(s) for s in ex],
         "given": problem.to_json(),
     }
+    if ex.shown:  # worked steps printed as givens: the page works them out, never grades them
+        out["shown"] = list(ex.shown_in_order())
+    return out
 
 
 # --- the words beside each step ------------------------------------------------------------
 #
-# What a step computes and why, keyed by role; an entry is one text, or one per convention.
-# A new exercise table adds its roles here (a role without words falls back on its kind).
+# What a step computes and why, keyed by role (or "role/kind" where one role is worked two
+# ways); an entry is one text, or one per convention. A new exercise table adds its roles
+# here (a role without words falls back on its kind).
 # Fields: {name} the step, {formula}, {a} and {b} its inputs in order, {token} "column" or
 # "row" (what a token is), {inputs} all inputs joined, {how} how concat lays them out.
 
@@ -67,6 +71,21 @@ EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "features. Everything below is worked out from these numbers and the weights.",
     "Xq": "The query side's input (cross-attention): each {token} is one token whose questions "
     "are put to the tokens of X; its own keys and values are not used.",
+    "x": "The new token (a decode step): the one token being generated now, described by its "
+    "features. Only its query, key and value are worked; the earlier tokens' are cached.",
+    "Kcache": "The key cache: the keys of the earlier tokens, kept from the steps before, so "
+    "they need not be worked again.",
+    "Vcache": "The value cache: the values of the earlier tokens, kept from the steps before.",
+    "q": "{name} = {formula}: the new token's query, the question it asks of every token so "
+    "far. " + _PRODUCT,
+    "k": "{name} = {formula}: the new token's key, what its own question and later ones are "
+    "matched against. " + _PRODUCT,
+    "v": "{name} = {formula}: the new token's value, what it hands on when attended to. "
+    + _PRODUCT,
+    "K/concat": "{name} = {formula}: the cache grows by one. Copy {a} and put the new key {b} "
+    "after it as the last {token}: nothing to multiply.",
+    "V/concat": "{name} = {formula}: the cache grows by one. Copy {a} and put the new value {b} "
+    "after it as the last {token}: nothing to multiply.",
     "WQ": "Query weights. A real model learns them; here they are small whole numbers so that "
     "the work stays by hand. They turn a token's features into the question it asks.",
     "WK": "Key weights: they turn a token's features into what the token can be found by.",
@@ -170,7 +189,9 @@ def explanation(
     step: steps.Step, exercise: steps.Exercise, rounding: str = "floor", d_k: int = 3
 ) -> str:
     """What one step computes and why, in words, for the sheet's conventions."""
-    text = EXPLANATIONS.get(step.role, BY_KIND.get(step.kind, "{name} = {formula}."))
+    text = EXPLANATIONS.get(f"{step.role}/{step.kind}") or EXPLANATIONS.get(step.role)
+    if text is None:
+        text = BY_KIND.get(step.kind, "{name} = {formula}.")
     if isinstance(text, dict):
         text = text[exercise.convention]
     names = [_shown(i, exercise) for i in step.inputs]

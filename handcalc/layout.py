@@ -26,6 +26,9 @@ GRID_TOP = 1.0
 SECTION_GAP = 4.0  # between two sections sharing a page
 LABEL_H = 6.5
 COL_GAP, ROW_GAP = 3.0, 2.0
+# A decode step's boxes are one token wide: its grid columns keep room for their labels
+# ("scaled = floor(S/2)" at the label's size).
+LABEL_W = 28.0
 OUTLINE = 1.0  # the thickest box outline, drawn outside the box
 
 # Cell sizes at scale 1 (w, h): what a hand needs to write such an answer. The targets of
@@ -217,6 +220,8 @@ def _section(ex, placed, sw, sh, given_w, heading="", band="", new_page=True) ->
         if p.col < last_in_row[p.row]:
             col_w[p.col] = max(col_w[p.col], cols * w)
         row_h[p.row] = max(row_h[p.row], rows * h + (0.0 if side[i] else LABEL_H))
+    if ex.form == "decode" and conv == "columns":
+        col_w = [max(w, LABEL_W) if w else w for w in col_w]
     xs = [sum(col_w[:c]) + COL_GAP * c for c in range(n_cols)]
     ys = [sum(row_h[:r]) + ROW_GAP * r for r in range(n_rows)]
     boxes = []

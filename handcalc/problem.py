@@ -15,7 +15,9 @@ from . import steps
 from .errors import OptionError, ProblemFileError
 from .files import read_text, shown
 
-# Bounds that keep a sheet workable by hand and its ID short; beyond them the option is absurd.
+# Bounds that keep a drawn sheet workable by hand and its ID short; beyond them the option is
+# absurd. A typed-in problem (--from) may be bigger, up to TYPED_LIMITS: published exercises
+# run to 12 tokens, and the ID packs each size in 16 values (heads in 8).
 LIMITS = {
     "tokens": (1, 10),
     "d_in": (1, 12),
@@ -24,6 +26,24 @@ LIMITS = {
     "heads": (1, 4),
     "queries": (1, 10),
     "kv_heads": (1, 4),
+}
+TYPED_LIMITS = {
+    "tokens": (1, 16),
+    "d_in": (1, 16),
+    "d_k": (1, 16),
+    "d_v": (1, 16),
+    "heads": (1, 8),
+    "queries": (1, 15),
+    "kv_heads": (1, 8),
+}
+# What each size is called when a typed matrix is out of range: the matrix that shows it.
+_SIZE_WORDS = {
+    "tokens": "tokens",
+    "d_in": "features per token (d_in)",
+    "d_k": "query/key size (d_k)",
+    "d_v": "value size (d_v)",
+    "heads": "heads",
+    "queries": "queries",
 }
 ENTRY_LIMIT = 60
 CONVENTIONS = ("columns", "rows")
@@ -66,19 +86,23 @@ class Spec:
     level: str = "classic"
     queries: int | None = None
     kv_heads: int | None = None
+    output_projection: bool = True
+    given_steps: tuple[str, ...] = ()
+    decode: bool = False
 
     def __post_init__(self):
         if self.d_v is None:
             object.__setattr__(self, "d_v", self.d_k)
         if self.kv_heads is not None and self.kv_heads == self.heads:
             object.__setattr__(self, "kv_heads", None)  # a key/value head each: plain heads
-        for name, (lo, hi) in LIMITS.items():
+        for name, (lo, hi) in TYPED_LIMITS.items():
             value = getattr(self, name)
             if value is None:
                 continue
             if not isinstance(value, int) or not lo <= value <= hi:
-                flag = "--" + name.replace("_", "-")
-                raise OptionError(f"{flag} must be a whole number from {lo} to {hi}, not {value}")
+                _size_error(name, value, LIMITS[name])
+        # --given is checked when the exercise is built: a typed problem's heads come later
+        object.__setattr__(self, "given_steps", tuple(self.given_steps))
         self._check_form()
         if self.convention not in CONVENTIONS:
             raise OptionError(f"--convention must be one of {', '.join(CONVENTIONS)}")
@@ -91,8 +115,29 @@ class Spec:
                 raise OptionError(f"{flag} {lo}:{hi} is too wide for hand work (keep within -9:9)")
 
     def _check_form(self) -> None:
-        if self.queries is not None and self.kv_heads is not None:
-            raise OptionError("--queries and --kv-heads make different exercises; pick one")
+        shapes = [
+            flag
+            for flag, on in (
+                ("--queries", self.queries is not None),
+                ("--kv-heads", self.kv_heads is not None),
+                ("--decode", self.decode),
+            )
+            if on
+        ]
+        if len(shapes) > 1:
+            raise OptionError(f"{' and '.join(shapes)} make different exercises; pick one")
+        if self.decode:
+            if self.heads != 1:
+                raise OptionError("--decode works one head; drop --heads")
+            if self.causal:
+                raise OptionError(
+                    "--causal does not apply to a decode step: its one query is the newest "
+                    "token, which sees every cached key anyway"
+                )
+            if self.tokens < 2:
+                raise OptionError(
+                    "--decode needs --tokens of at least 2: the cached tokens and the new one"
+                )
         if self.queries is not None and self.causal:
             raise OptionError(
                 "--causal does not apply to cross-attention: the queries come from Xq, not from "
@@ -104,13 +149,35 @@ class Spec:
                 "(each key/value head serves the same number of query heads)"
             )
 
+    def check_drawable(self) -> None:
+        """A drawn sheet keeps the tighter LIMITS (typed problems may go to TYPED_LIMITS)."""
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not lo <= value <= hi:
+                _size_error(name, value, (lo, hi))
+
     @property
     def form(self) -> str:
         if self.queries is not None:
             return "cross"
+        if self.decode:
+            return "decode"
         return "grouped" if self.kv_heads is not None else "self"
 
     def exercise(self) -> steps.Exercise:
+        ex = self._table()
+        if not self.given_steps:
+            return ex
+        try:
+            return steps.with_shown(ex, self.given_steps)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
+
+    def _table(self) -> steps.Exercise:
+        if self.form == "decode":
+            return steps.build_decode(
+                self.tokens, self.d_in, self.d_k, self.d_v, self.convention, self.rounding
+            )
         if self.form == "cross":
             return steps.build_cross(
                 self.tokens,
@@ -121,6 +188,7 @@ class Spec:
                 self.heads,
                 self.convention,
                 self.rounding,
+                output_projection=self.output_projection,
             )
         if self.form == "grouped":
             return steps.build_grouped(
@@ -133,6 +201,7 @@ class Spec:
                 self.convention,
                 self.causal,
                 self.rounding,
+                output_projection=self.output_projection,
             )
         return steps.build(
             self.tokens,
@@ -143,6 +212,7 @@ class Spec:
             self.convention,
             self.causal,
             self.rounding,
+            output_projection=self.output_projection,
         )
 
     def rules_text(self) -> list[str]:
@@ -166,8 +236,17 @@ class Spec:
                 f"cross-attention: {self.queries} queries from Xq attend to the {self.tokens} "
                 "tokens of X (keys and values); no mask, every query sees every key"
             )
-        if self.heads > 1:
+        if self.form == "decode":
+            rules.append(
+                f"decode step: the cache holds K and V of the {self.tokens - 1} earlier tokens; "
+                "the new token x adds one "
+                + ("column" if cols else "row")
+                + " to each, and its one query scores every key"
+            )
+        if self.heads > 1 and self.output_projection:
             rules.append(f"{self.heads} heads, concatenated, then the output projection WO")
+        elif self.heads > 1:
+            rules.append(f"{self.heads} heads, concatenated (no output projection)")
         if self.form == "grouped":
             per = self.heads // self.kv_heads
             shared = (
@@ -176,6 +255,9 @@ class Spec:
                 else (f"{self.kv_heads} key/value heads, each serving {per} query heads")
             )
             rules.append(f"grouped heads: {self.heads} query heads share {shared}")
+        if self.given_steps:
+            shown = self.exercise().shown_in_order()
+            rules.append(f"given, not graded: {', '.join(shown)}")
         return rules
 
     @classmethod
@@ -187,7 +269,15 @@ class Spec:
             tokens=lv.tokens, d_in=lv.d_in, d_k=lv.d_k, x_range=lv.x_range, w_range=lv.w_range
         )
         base.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(level=level, **base)
+        spec = cls(level=level, **base)
+        spec.check_drawable()
+        return spec
+
+
+def _size_error(name: str, value, bounds: tuple[int, int]):
+    lo, hi = bounds
+    flag = "--" + name.replace("_", "-")
+    raise OptionError(f"{flag} must be a whole number from {lo} to {hi}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -251,6 +341,8 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     spec = spec or Spec()
     if not isinstance(data, Mapping):
         raise ProblemFileError("a problem file must be a JSON object of matrices")
+    if "x" in data or "Kcache" in data:
+        return _decode_from_matrices(data, spec, seed)
     if "X" not in data:
         raise ProblemFileError("the problem has no X matrix")
     heads = 1
@@ -274,22 +366,61 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     if "Xq" in data:
         _check_rows("Xq", data["Xq"])
         queries = len(data["Xq"][0]) if cols else len(data["Xq"])
+    sizes = {"tokens": tokens, "d_in": d_in, "d_k": d_k, "d_v": d_v, "heads": heads}
+    shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…", "queries": "Xq"}
+    checked = {**sizes, "queries": queries} if queries is not None else sizes
+    _check_typed_sizes(data, checked, shown_by)
     try:
         sized = replace(
             spec,
-            tokens=tokens,
-            d_in=d_in,
-            d_k=d_k,
-            d_v=d_v,
-            heads=heads,
+            **sizes,
             queries=queries,
             kv_heads=kv_heads,
+            output_projection=heads == 1 or "WO" in data,
         )
     except OptionError as e:
         if "must be a whole number" not in str(e):
             raise
         raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
     return Problem(sized, {k: v for k, v in data.items()}, seed)
+
+
+def _check_typed_sizes(data: Mapping, sizes: dict, shown_by: dict) -> None:
+    """A typed size out of range, named by the matrix that shows it, never by a flag."""
+    for name, value in sizes.items():
+        lo, hi = TYPED_LIMITS[name]
+        if not lo <= value <= hi:
+            m = data.get(shown_by[name]) if name != "heads" else None
+            where = f"{shown_by[name]} is {len(m)}×{len(m[0])}:" if m else "the problem has"
+            raise ProblemFileError(
+                f"{where} {value} {_SIZE_WORDS[name]}, but a typed problem has {lo} to {hi}"
+            )
+
+
+def _decode_from_matrices(data: Mapping, spec: Spec, seed: int | None) -> Problem:
+    """A decode step's file: the new token x, the weights and the two caches."""
+    for name in ("x", "WQ", "WV", "Kcache"):
+        if name not in data:
+            raise ProblemFileError(f"the problem has no {name} matrix (a decode step)")
+        _check_rows(name, data[name])
+    cols = spec.convention == "columns"
+    x, q, v, kc = data["x"], data["WQ"], data["WV"], data["Kcache"]
+    d_in = len(x) if cols else len(x[0])
+    cached = len(kc[0]) if cols else len(kc)
+    d_k = len(q) if cols else len(q[0])
+    d_v = len(v) if cols else len(v[0])
+    _check_typed_sizes(
+        data,
+        {"tokens": cached + 1, "d_in": d_in, "d_k": d_k, "d_v": d_v},
+        {"tokens": "Kcache", "d_in": "x", "d_k": "WQ", "d_v": "WV"},
+    )
+    try:
+        sized = replace(spec, tokens=cached + 1, d_in=d_in, d_k=d_k, d_v=d_v, heads=1, decode=True)
+    except OptionError as e:
+        if "must be a whole number" not in str(e):
+            raise
+        raise ProblemFileError(f"the problem's sizes are out of range: {e}") from None
+    return Problem(sized, dict(data), seed)
 
 
 def _kv_heads(data: Mapping, heads: int) -> int | None:
@@ -336,6 +467,17 @@ _VERSION = 1
 # every version-1 ID reads as before.
 _SHAPED = 2
 _EXTRA_RADICES = (16, 16)
+# Version 3 adds, below the entries, one bit per worked step (given in a drill or not),
+# whether a multi-head problem has WO and whether it is a decode step, then version 2's two
+# fields (0 for self-attention).
+_DRILLED = 3
+_MAX_ID_CHARS = 20_000
+# Version 4 is a decode step: the version-1 header says it all (one head, its sizes).
+_DECODE = 4
+
+
+def _drilled(problem: Problem) -> bool:
+    return bool(problem.exercise.shown) or not problem.spec.output_projection
 
 
 _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
@@ -344,7 +486,9 @@ _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _VERSION if sp.form == "self" else _SHAPED,
+        _DRILLED
+        if _drilled(problem)
+        else {"self": _VERSION, "decode": _DECODE}.get(sp.form, _SHAPED),
         CONVENTIONS.index(sp.convention),
         int(sp.causal),
         steps.ROUNDINGS.index(sp.rounding),
@@ -366,7 +510,13 @@ def encode_id(problem: Problem) -> str:
     n = 1  # a leading 1 keeps leading zero entries
     for x in entries:
         n = n * (hi - lo + 1) + (x - lo)
-    if problem.spec.form != "self":
+    if _drilled(problem):
+        ex = problem.exercise
+        for s in ex.worked:
+            n = n * 2 + (s.name in ex.shown)
+        n = n * 2 + int(problem.spec.output_projection)
+        n = n * 2 + int(problem.spec.decode)
+    if problem.spec.form in ("cross", "grouped") or _drilled(problem):
         extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
         for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
@@ -386,7 +536,7 @@ def decode_id(text: str) -> Problem:
     clean = "".join(str(text).split()).replace("-", "").upper()
     clean = clean.translate(str.maketrans("OIL", "011"))
     bad = ProblemFileError(f"{text!r} is not a handcalc sheet ID")
-    if len(clean) < 4 or len(clean) > 400 or any(c not in _ALPHABET for c in clean):
+    if len(clean) < 4 or len(clean) > _MAX_ID_CHARS or any(c not in _ALPHABET for c in clean):
         raise bad
     body, check = clean[:-2], clean[-2:]
     want = zlib.crc32(body.encode()) % 1024
@@ -400,19 +550,24 @@ def decode_id(text: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version not in (_VERSION, _SHAPED):
+    if version not in (_VERSION, _SHAPED, _DRILLED, _DECODE):
         raise bad
     extras = [0, 0]
-    if version == _SHAPED:
+    if version in (_SHAPED, _DRILLED):
         for i in reversed(range(len(_EXTRA_RADICES))):
             n, extras[i] = divmod(n, _EXTRA_RADICES[i])
-        if not any(extras):
+        if version == _SHAPED and not any(extras):
             raise bad
+    wo, decode = 1, int(version == _DECODE)
+    if version == _DRILLED:
+        n, decode = divmod(n, 2)
+        n, wo = divmod(n, 2)
     lo -= ENTRY_LIMIT
     try:
         spec = Spec(
             queries=extras[0] or None,
             kv_heads=extras[1] or None,
+            decode=bool(decode),
             tokens=tokens + 1,
             d_in=d_in + 1,
             d_k=d_k + 1,
@@ -421,10 +576,20 @@ def decode_id(text: str) -> Problem:
             convention=CONVENTIONS[conv],
             causal=bool(causal),
             rounding=steps.ROUNDINGS[rounding],
+            output_projection=bool(wo) or heads == 0,
         )
+        if version == _DRILLED:
+            worked = spec.exercise().worked
+            bits = []
+            for _ in worked:
+                n, bit = divmod(n, 2)
+                bits.append(bit)
+            shown = tuple(s.name for s, bit in zip(worked, reversed(bits)) if bit)
+            spec = replace(spec, given_steps=shown)
+        exercise = spec.exercise()
     except OptionError:
         raise bad from None
-    shapes = [s.shape for s in spec.exercise().given]
+    shapes = [s.shape for s in exercise.given]
     count = sum(r * c for r, c in shapes)
     entries = []
     for _ in range(count):
@@ -434,7 +599,7 @@ def decode_id(text: str) -> Problem:
         raise bad
     entries.reverse()
     given, at = {}, 0
-    for s, (r, c) in zip(spec.exercise().given, shapes):
+    for s, (r, c) in zip(exercise.given, shapes):
         given[s.name] = [entries[at + i * c : at + (i + 1) * c] for i in range(r)]
         at += r * c
     return Problem(spec, given)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import numbers, steps
 from .errors import ProblemFileError
@@ -29,13 +29,16 @@ class Solution:
     def to_json(self) -> dict:
         """The contract's `solve --json` object."""
         ex = self.exercise
-        return {
+        out = {
             "id": self.problem.id,
             "seed": self.problem.seed,
             "problem": self.problem.to_json(),
             "steps": {s.name: json_value(self.values[s.name]) for s in ex.worked},
             "exact": {name: json_value(self.exact[name]) for name in ex.track_dependent()},
         }
+        if ex.shown:
+            out["given_steps"] = list(ex.shown_in_order())
+        return out
 
 
 def solve(problem: Problem) -> Solution:
@@ -46,12 +49,26 @@ def solve(problem: Problem) -> Solution:
         values = steps.run(ex, problem.given, steps.simplified(spec.rounding))
     except ValueError:
         raise ProblemFileError(
-            f"this problem's scaled scores go beyond ±{steps.EXP_LIMIT}, too big to work by "
-            "hand; use smaller entries"
+            f"this problem's scaled scores go beyond ±{steps.EXP_LIMIT} ({beyond_limit(problem)}),"
+            " too big to work even in a key; use smaller entries"
         ) from None
     real = steps.run(ex, problem.given, steps.exact(spec.d_k))
     exact = {name: real[name] for name in ex.track_dependent()}
     return Solution(problem, values, exact)
+
+
+def beyond_limit(problem: Problem) -> str:
+    """Where a problem's scaled scores pass ±EXP_LIMIT the most: "scaled2 reaches 90"."""
+    track = replace(steps.simplified(problem.spec.rounding), exp=lambda x: 1)
+    values = steps.run(problem.exercise, problem.given, track)
+    worst = None
+    for s in problem.exercise.worked:
+        if s.kind == "scale":
+            for row in values[s.name]:
+                for x in row:
+                    if x is not steps.MASKED and (worst is None or abs(x) > abs(worst[1])):
+                        worst = (s.name, x)
+    return f"{worst[0]} reaches {worst[1]}" if worst else "no scaled scores"
 
 
 def json_cell(x):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 Matrix = tuple[tuple, ...]
@@ -135,8 +135,9 @@ class Step:
 
 
 # The exercise's shapes: self-attention (queries and keys from X), cross-attention (queries
-# from a second input Xq) and grouped heads (query heads sharing key/value heads).
-FORMS = ("self", "cross", "grouped")
+# from a second input Xq), grouped heads (query heads sharing key/value heads) and a decode
+# step (one new token against a cache of earlier keys and values).
+FORMS = ("self", "cross", "grouped", "decode")
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class Exercise:
     heads: int = 1
     form: str = "self"
     kv_heads: int | None = None
+    shown: frozenset = frozenset()
     by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -166,7 +168,16 @@ class Exercise:
 
     @property
     def worked(self) -> tuple[Step, ...]:
+        """Every step computed from the givens (including those printed as givens)."""
         return tuple(s for s in self.steps if not s.given)
+
+    @property
+    def asked(self) -> tuple[Step, ...]:
+        """The worked steps a student fills in and is graded on: all but the shown ones."""
+        return tuple(s for s in self.steps if not s.given and s.name not in self.shown)
+
+    def shown_in_order(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps if s.name in self.shown)
 
     def downstream(self, names: Sequence[str]) -> set[str]:
         """Names of the steps that depend, directly or not, on any of `names`."""
@@ -192,7 +203,14 @@ class Exercise:
 # --- the shared pieces every shape is built from ------------------------------------------
 
 _WEIGHT_TITLES = {"WQ": "Query weights", "WK": "Key weights", "WV": "Value weights"}
-_PROJECTION_TITLES = {"Q": "Queries", "K": "Keys", "V": "Values"}
+_PROJECTION_TITLES = {
+    "Q": "Queries",
+    "K": "Keys",
+    "V": "Values",
+    "q": "New token's query",
+    "k": "New token's key",
+    "v": "New token's value",
+}
 
 
 class _Table:
@@ -257,7 +275,8 @@ class _Table:
     def scores(self, sfx, kt, q, keys, queries, head=None, mask=None) -> str:
         """S = Kᵀ·Q: keys down, queries across (turned for the row convention)."""
         inputs = (kt, q) if self.cols else (q, kt)
-        formula = "Kᵀ·Q" if self.cols else "Q·Kᵀ"
+        qn = "q" if q == "q" else "Q"
+        formula = f"Kᵀ·{qn}" if self.cols else f"{qn}·Kᵀ"
         return self.add(
             "S" + sfx,
             "S",
@@ -330,8 +349,8 @@ class _Table:
             head,
         )
 
-    def joined(self, zs, d_in, d_v, queries) -> None:
-        """Several heads: their Z stacked, then the output projection WO."""
+    def joined(self, zs, d_in, d_v, queries, project: bool = True) -> None:
+        """Several heads: their Z stacked, then (`project`) the output projection WO."""
         h = len(zs)
         self.add(
             "Zcat",
@@ -344,6 +363,8 @@ class _Table:
             "Concatenated heads",
             axis="rows" if self.cols else "columns",
         )
+        if not project:
+            return
         inputs = ("WO", "Zcat") if self.cols else ("Zcat", "WO")
         self.add(
             "O",
@@ -354,6 +375,22 @@ class _Table:
             "output",
             "WO·Zcat" if self.cols else "Zcat·WO",
             "Multi-head output",
+        )
+
+    def appended(self, role: str, cache: str, new: str, d: int, tokens: int) -> str:
+        """The cache grown by the new token: its vector as one more column (row)."""
+        formula = f"[{cache} | {new}]" if self.cols else f"[{cache} ; {new}]"
+        title = "Keys: the cache and k" if role == "K" else "Values: the cache and v"
+        return self.add(
+            role,
+            role,
+            "concat",
+            (cache, new),
+            self.shaped(d, tokens),
+            "product",
+            formula,
+            title,
+            axis="columns" if self.cols else "rows",
         )
 
     def wo(self, d_in, heads, d_v) -> None:
@@ -371,7 +408,17 @@ def _suffixes(heads: int) -> list[str]:
 
 
 def _attention(
-    t: _Table, x: str, xq: str, tokens: int, queries: int, d_in, d_k, d_v, heads, causal
+    t: _Table,
+    x: str,
+    xq: str,
+    tokens: int,
+    queries: int,
+    d_in,
+    d_k,
+    d_v,
+    heads,
+    causal,
+    project: bool = True,
 ) -> list[str]:
     """One set of weights per head, then each head's Q, K, V, Kᵀ, S, softmax and Z; the
     queries come from `xq` (X itself for self-attention). Returns the heads' Z names."""
@@ -380,7 +427,7 @@ def _attention(
         head = None if heads == 1 else h
         for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
             t.weights(w, sfx, d, d_in, head)
-    if heads > 1:
+    if heads > 1 and project:
         t.wo(d_in, heads, d_v)
     zs = []
     for h, sfx in enumerate(_suffixes(heads), start=1):
@@ -404,15 +451,16 @@ def build(
     convention: str = "columns",
     causal: bool = False,
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
     """Self-attention: queries, keys and values all from X. Multi-head step names carry the
-    head number: Q1, S2."""
+    head number: Q1, S2. Without `output_projection` several heads stop at Zcat (no WO)."""
     d_v = d_k if d_v is None else d_v
     t = _Table(convention, rounding)
     t.data("X", d_in, tokens, "Input features")
-    zs = _attention(t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal)
+    zs = _attention(t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal, output_projection)
     if heads > 1:
-        t.joined(tuple(zs), d_in, d_v, tokens)
+        t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
     return Exercise(tuple(t.steps), convention, causal, heads)
 
 
@@ -425,6 +473,7 @@ def build_cross(
     heads: int = 1,
     convention: str = "columns",
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
     """Cross-attention: the queries come from a second input Xq (its own `queries` tokens),
     keys and values from X, so the scores are tokens × queries. No causal mask: the queries
@@ -433,10 +482,60 @@ def build_cross(
     t = _Table(convention, rounding)
     t.data("X", d_in, tokens, "Input features (keys and values)")
     t.data("Xq", d_in, queries, "Query-side input")
-    zs = _attention(t, "X", "Xq", tokens, queries, d_in, d_k, d_v, heads, False)
+    zs = _attention(t, "X", "Xq", tokens, queries, d_in, d_k, d_v, heads, False, output_projection)
     if heads > 1:
-        t.joined(tuple(zs), d_in, d_v, queries)
+        t.joined(tuple(zs), d_in, d_v, queries, output_projection)
     return Exercise(tuple(t.steps), convention, False, heads, "cross")
+
+
+def build_decode(
+    tokens: int,
+    d_in: int,
+    d_k: int,
+    d_v: int | None = None,
+    convention: str = "columns",
+    rounding: str = "floor",
+) -> Exercise:
+    """One decode step: the keys and values of the `tokens` - 1 earlier tokens are given (the
+    cache); the new token x gets its q, k and v, k and v are appended to the cache, and its
+    one query scores every key. S, A and Z have one column (one row, for rows)."""
+    if tokens < 2:
+        raise ValueError("a decode step needs at least one cached token")
+    d_v = d_k if d_v is None else d_v
+    t = _Table(convention, rounding)
+    t.data("x", d_in, 1, "The new token")
+    for w, d in (("WQ", d_k), ("WK", d_k), ("WV", d_v)):
+        t.weights(w, "", d, d_in)
+    t.add(
+        "Kcache",
+        "Kcache",
+        "given",
+        (),
+        t.shaped(d_k, tokens - 1),
+        "given",
+        "Kcache",
+        "Key cache (earlier tokens)",
+    )
+    t.add(
+        "Vcache",
+        "Vcache",
+        "given",
+        (),
+        t.shaped(d_v, tokens - 1),
+        "given",
+        "Vcache",
+        "Value cache (earlier tokens)",
+    )
+    q = t.projection("q", "", "WQ", "x", d_k, 1, partner="k")
+    k = t.projection("k", "", "WK", "x", d_k, 1, partner="q")
+    v = t.projection("v", "", "WV", "x", d_v, 1)
+    keys = t.appended("K", "Kcache", k, d_k, tokens)
+    values = t.appended("V", "Vcache", v, d_v, tokens)
+    kt = t.transposed(keys, "", d_k, tokens)
+    s = t.scores("", kt, q, tokens, 1)
+    a = t.softmax("", s, tokens, 1)
+    t.output("", values, a, d_v, 1)
+    return Exercise(tuple(t.steps), convention, False, 1, "decode")
 
 
 def kv_suffix(g: int, kv_heads: int) -> str:
@@ -454,6 +553,7 @@ def build_grouped(
     convention: str = "columns",
     causal: bool = False,
     rounding: str = "floor",
+    output_projection: bool = True,
 ) -> Exercise:
     """Grouped heads: `heads` query heads share `kv_heads` key/value heads (one: multi-query).
     Each K and V is worked once, under the first query head of its group, and every query
@@ -473,7 +573,8 @@ def build_grouped(
         first = (g - 1) * per + 1
         t.weights("WK", sfx, d_k, d_in, first)
         t.weights("WV", sfx, d_v, d_in, first)
-    t.wo(d_in, heads, d_v)
+    if output_projection:
+        t.wo(d_in, heads, d_v)
     zs = []
     for h, sfx in enumerate(qs, start=1):
         g = (h - 1) // per + 1
@@ -486,8 +587,60 @@ def build_grouped(
         s = t.scores(sfx, "KT" + kv, q, tokens, tokens, h, mask)
         a = t.softmax(sfx, s, tokens, tokens, h)
         zs.append(t.output(sfx, "V" + kv, a, d_v, tokens, h))
-    t.joined(tuple(zs), d_in, d_v, tokens)
+    t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
     return Exercise(tuple(t.steps), convention, causal, heads, "grouped", kv_heads)
+
+
+# --- drills: worked steps printed filled in, as givens ----------------------------------
+
+# Common drills by name: the steps they give (in every head), so the rest is practised.
+DRILLS = {
+    "scores": ("Q", "K", "V"),
+    "softmax": ("S", "V"),
+    "output": ("A", "V"),
+}
+
+
+def shown_steps(exercise: Exercise, requested) -> frozenset:
+    """The worked steps printed as givens: those requested (a step name such as S2, a role
+    such as S for every head's S, or a drill from DRILLS), and every step that only leads to
+    them (with S given, Q, K and Kᵀ are no longer needed). Raises ValueError, in words."""
+    wanted: set[str] = set()
+    lookup = {}
+    for s in exercise.steps:
+        lookup.setdefault(s.name.lower(), set()).add(s.name)
+        lookup.setdefault(s.role.lower(), set()).add(s.name)
+    names = [n.strip() for n in requested]
+    for name in names:
+        key = name.lower()
+        if key in DRILLS:
+            roles = DRILLS[key]
+            wanted |= {s.name for s in exercise.worked if s.role in roles}
+            continue
+        if key not in lookup:
+            known = ", ".join(s.name for s in exercise.worked)
+            raise ValueError(
+                f"--given: no step named {name!r} (steps: {known}; drills: {', '.join(DRILLS)})"
+            )
+        hits = lookup[key]
+        if any(exercise[h].given for h in hits):
+            raise ValueError(f"--given: {name} is a given matrix already; name worked steps")
+        wanted |= hits
+    consumers: dict[str, set[str]] = {s.name: set() for s in exercise.steps}
+    for s in exercise.steps:
+        for i in s.inputs:
+            consumers[i].add(s.name)
+    for s in reversed(exercise.worked):
+        if s.name not in wanted and consumers[s.name] and consumers[s.name] <= wanted:
+            wanted.add(s.name)
+    if all(s.name in wanted for s in exercise.worked):
+        raise ValueError("--given leaves no step to work; give fewer steps")
+    return frozenset(wanted)
+
+
+def with_shown(exercise: Exercise, requested) -> Exercise:
+    """The same table with some worked steps printed as givens (see `shown_steps`)."""
+    return replace(exercise, shown=shown_steps(exercise, requested))
 
 
 # --- the operations: pure functions of values -------------------------------------------

@@ -5,7 +5,12 @@ from __future__ import annotations
 from . import numbers, steps
 from .solution import Solution
 
-FORMS = {"self": "self-attention", "cross": "cross-attention", "grouped": "grouped-query attention"}
+FORMS = {
+    "self": "self-attention",
+    "cross": "cross-attention",
+    "grouped": "grouped-query attention",
+    "decode": "decode step with a KV cache",
+}
 
 
 def cell(x) -> str:
@@ -32,8 +37,9 @@ def solution(sol: Solution) -> str:
     exact = sol.exact
     for s in sol.exercise:
         shape = "×".join(map(str, s.shape))
+        given = ", given" if s.name in sol.exercise.shown else ""
         out.append(
-            f"{s.name} = {s.formula}   ({s.title}, {shape})"
+            f"{s.name} = {s.formula}   ({s.title}, {shape}{given})"
             if not s.given
             else f"{s.name}   ({s.title}, {shape})"
         )

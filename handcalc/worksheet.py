@@ -115,10 +115,37 @@ CROSS_PLAN = (
 SHARED_ROLES = ("KT", "V")
 SHARED_PLAN = tuple(p for p in HEAD_PLAN if p[0] not in ("WK", "K", "WV") and p != ("X", 5, 1))
 
+# A decode step: the cache beside the keys it grows into (one more column, the new k), the
+# new token's q above the scores, and the grown V left of the output.
+DECODE_PLAN = (
+    ("x", 0, 1),
+    ("WK", 1, 0),
+    ("k", 1, 1),
+    ("Kcache", 1, 2),
+    ("K", 1, 3),
+    ("WQ", 2, 0),
+    ("q", 2, 1),
+    ("KT", 3, 0),
+    ("S", 3, 1),
+    ("scaled", 3, 2),
+    ("exp", 3, 3),
+    ("colsum", 4, 3),
+    ("rowsum", 4, 3),
+    ("x", 5, 1),
+    ("A", 5, 4),
+    ("WV", 6, 0),
+    ("v", 6, 1),
+    ("Vcache", 6, 2),
+    ("V", 6, 3),
+    ("Z", 6, 4),
+)
+PLANS = {"self": HEAD_PLAN, "cross": CROSS_PLAN, "decode": DECODE_PLAN}
+
 DEFAULT_TITLES = {
     "self": "Self-attention by hand",
     "cross": "Cross-attention by hand",
     "grouped": "Grouped-query attention by hand",
+    "decode": "A decode step with a KV cache",
 }
 
 INSTRUCTIONS = (
@@ -198,6 +225,7 @@ class Working:
     comparisons: tuple[Comparison, ...]
     grading_rule: str
     savings: tuple[str, ...] = ()
+    savings_heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,6 +251,7 @@ class Sheet:
     data: dict | None = None
     screen_style: str = ""
     print_foot: str = ""
+    long_numbers: tuple[str, ...] = ()
     explain: dict = field(default_factory=dict)
 
 
@@ -437,12 +466,15 @@ def _section(
     for box in sorted(section.boxes, key=lambda b: (round(b.y, 3), b.x)):
         texts, decimals = cell_texts(box.step)
         shared_from = box.placed.shared_from
+        shown = box.step.name in ex.shown
         shared = {}
         if shared_from is not None:
             shared = dict(
                 label=_pretty(box.step.name, box.step),
                 title=f"shared: worked under head {shared_from}",
             )
+        elif shown:
+            shared = dict(title=f"{box.step.title} (given)")
         view = matrix_view(
             ex,
             box.step,
@@ -453,7 +485,7 @@ def _section(
             + (" side" if box.label_side else "")
             + (" shared" if shared_from is not None else ""),
             place_style=f"left:{x0 + box.x:.3f}mm;top:{box.y:.3f}mm",
-            fillable=fillable and not box.step.given and shared_from is None,
+            fillable=fillable and not box.step.given and shared_from is None and not shown,
             answer_chars=ANSWER_CHARS.get(layout.holds(ex, box.step), 0),
             **shared,
         )
@@ -496,7 +528,7 @@ def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
 
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
     if ex.heads == 1:
-        return [("", "", _plan(ex, None, CROSS_PLAN if ex.form == "cross" else HEAD_PLAN))]
+        return [("", "", _plan(ex, None, PLANS[ex.form]))]
     if ex.form == "grouped":
         out = []
         for h in range(1, ex.heads + 1):
@@ -508,7 +540,10 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
             (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, plan))
             for h in range(1, ex.heads + 1)
         ]
-    out.append(("All heads: concatenate, then project", "band-out", _plan(ex, None, OUTPUT_PLAN)))
+    joint = (
+        "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
+    )
+    out.append((joint, "band-out", _plan(ex, None, OUTPUT_PLAN)))
     placed_names = {p.step.name for _, _, ps in out for p in ps if p.shared_from is None}
     missing = [s.name for s in ex if s.name not in placed_names]
     if missing:  # pragma: no cover - a new step kind without a place on the sheet
@@ -517,6 +552,47 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
 
 
 # --- key values ---------------------------------------------------------------------------
+
+# A key cell longer than this (a typed problem's 3^40, or a fraction over it) would print far
+# below 8 pt in its box: the box shows a reference (#1) and the number is printed in full,
+# at the sheet's text size, in a list below the grid. Drawn sheets never come near it.
+LONG_CHARS = 9
+
+
+class LongNumbers:
+    """Collects the key's numbers too long for their boxes, numbering them in sheet order."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def fit(self, texts, decimals, step: steps.Step, convention: str):
+        """The cell texts with long ones replaced by references (and long decimals dropped)."""
+        if texts is None:
+            return texts, decimals
+        out_t = [list(row) for row in texts]
+        out_d = [list(row) for row in decimals] if decimals is not None else None
+        for r, row in enumerate(texts):
+            for c, t in enumerate(row):
+                if len(t) > LONG_CHARS:
+                    self.lines.append(
+                        f"#{len(self.lines) + 1}  {_where(step, r, c, convention)}: {t}"
+                    )
+                    out_t[r][c] = f"#{len(self.lines)}"
+                if out_d is not None and len(out_d[r][c]) > LONG_CHARS:
+                    out_d[r][c] = ""
+        return out_t, out_d
+
+
+def _where(step: steps.Step, r: int, c: int, convention: str) -> str:
+    name = _pretty(step.name, step)
+    if step.is_vector:
+        return f"{name}, entry {c + 1 if convention == 'columns' else r + 1}"
+    return f"{name}, row {r + 1}, column {c + 1}"
+
+
+def _short(text: str, value) -> str:
+    """A number for the working page's comparisons, in 4 significant digits when long."""
+    return text if len(text) <= LONG_CHARS else show(f"{float(value):.4g}")
 
 
 def _texts(
@@ -583,14 +659,22 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
         hand_t, exact_t, diff_t = [], [], []
         for rh, re_ in zip(rows_h, rows_e):
             hand_t.append(
-                [_cell_text(x) if x is steps.MASKED else show(numbers.decimal(x)) for x in rh]
+                [
+                    _cell_text(x) if x is steps.MASKED else _short(show(numbers.decimal(x)), x)
+                    for x in rh
+                ]
             )
             exact_t.append(
-                [_cell_text(y) if x is steps.MASKED else show(f"{y:.3f}") for x, y in zip(rh, re_)]
+                [
+                    _cell_text(y) if x is steps.MASKED else _short(show(f"{y:.3f}"), y)
+                    for x, y in zip(rh, re_)
+                ]
             )
             diff_t.append(
                 [
-                    "" if x is steps.MASKED else show(f"{float(y) - float(Fraction(x)):+.3f}")
+                    ""
+                    if x is steps.MASKED
+                    else _short(show(f"{float(y) - float(Fraction(x)):+.3f}"), y - float(x))
                     for x, y in zip(rh, re_)
                 ]
             )
@@ -629,9 +713,11 @@ def savings(sol: Solution) -> list[str]:
     """What sharing saved, in multiplications, for the key: grouped heads work each K and V
     once for the query heads of a group instead of once per query head."""
     ex = sol.exercise
+    sp = sol.problem.spec
+    if ex.form == "decode":
+        return _cache_savings(sp)
     if ex.form != "grouped":
         return []
-    sp = sol.problem.spec
     per_head = (sp.d_k + sp.d_v) * sp.tokens * sp.d_in
     saved = (ex.heads - ex.kv_heads) * per_head
     kv = "one key/value head" if ex.kv_heads == 1 else f"{ex.kv_heads} key/value heads"
@@ -642,6 +728,23 @@ def savings(sol: Solution) -> list[str]:
         f"multiplications; sharing did {ex.kv_heads * per_head} instead of "
         f"{ex.heads * per_head}, saving {saved}, and {ex.heads - ex.kv_heads} fewer Kᵀ "
         "to write out.",
+    ]
+
+
+def _cache_savings(sp) -> list[str]:
+    """What the KV cache saved a decode step, in multiplications."""
+    earlier = sp.tokens - 1
+    kv = (sp.d_k + sp.d_v) * earlier * sp.d_in
+    new = (2 * sp.d_k + sp.d_v) * sp.d_in
+    scores, mix = sp.tokens * sp.d_k, sp.d_v * sp.tokens
+    token = "token" if earlier == 1 else "tokens"
+    return [
+        f"The cache saved K and V of the {earlier} earlier {token}: recomputing them would "
+        f"take ({sp.d_k} + {sp.d_v}) × {earlier} × {sp.d_in} = {kv} multiplications "
+        "(and their queries are not needed at all: only the new token asks).",
+        f"This step worked q, k and v of the new token only: ({sp.d_k} + {sp.d_k} + "
+        f"{sp.d_v}) × {sp.d_in} = {new} multiplications, then {sp.tokens} × {sp.d_k} = "
+        f"{scores} for the scores and {sp.d_v} × {sp.tokens} = {mix} for Z.",
     ]
 
 
@@ -706,12 +809,15 @@ def build(
     )
     geometry = layout.plan(ex, _layout(ex), paper, given_chars)
 
+    long_numbers = LongNumbers()
+
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
-        if kind == "blank":
+        if kind == "blank" and step.name not in ex.shown:
             return None, None
-        return _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
+        texts, decimals = _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
+        return long_numbers.fit(texts, decimals, step, ex.convention)
 
     sections = tuple(
         _section(
@@ -731,6 +837,7 @@ def build(
             comparisons=tuple(_comparisons(sol, small)),
             grading_rule=GRADING_RULE,
             savings=tuple(savings(sol)),
+            savings_heading="What the cache saved" if ex.form == "decode" else "What sharing saved",
         )
     problem = sol.problem
     rules = tuple(show(r) for r in problem.spec.rules_text())
@@ -762,5 +869,6 @@ def build(
         data=page_data(problem) if interactive else None,
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
         print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
+        long_numbers=tuple(show(line) for line in long_numbers.lines),
         explain=explanations(problem) if interactive else {},
     )

@@ -316,6 +316,15 @@
     this.givenSteps = data.steps.filter(function (s) {
       return s.kind === "given";
     });
+    // Worked steps printed as givens (a drill): worked out for the key, never graded.
+    var shown = {};
+    (data.shown || []).forEach(function (name) {
+      shown[name] = true;
+    });
+    this.shown = shown;
+    this.asked = this.worked.filter(function (s) {
+      return !shown[s.name];
+    });
     this.track = handTrack(data.rounding, data.expLimit);
   }
 
@@ -424,8 +433,9 @@
   var MISTAKES = [
     {
       kind: "weights-swapped",
-      roles: ["Q", "K"],
+      roles: ["Q", "K", "q", "k"],
       redo: function (cx, s) {
+        if (!s.partner) throw new Fail(s.name + " has no partner projection");
         var own = weightsOf(cx, s), other = weightsOf(cx, cx.ex.byName[s.partner]);
         var inputs = s.inputs.map(function (i) { return i === own ? other : i; });
         return compute(withStep(s, { inputs: inputs }), cx.fed, cx.track);
@@ -582,7 +592,7 @@
       var w = at(cells, p).written;
       if (w !== null && !seen.some(function (v) { return eq(v, w.value); })) seen.push(w.value);
     });
-    return seen.length <= 1;
+    return seen.length === 0 || (seen.length === 1 && graded.length > 1);
   }
 
   /* grading.too_short: a decimal that would match but for having fewer than two places. */
@@ -651,7 +661,7 @@
   /* answers.Answers.grid for an answers object: every worked step's cells, step-shaped. */
   function grid(ex, answers) {
     var out = {};
-    ex.worked.forEach(function (s) {
+    ex.asked.forEach(function (s) {
       var value = answers[s.name];
       if (value === undefined || value === null || value === "") value = null;
       out[s.name] = shaped(s, function (p) {
@@ -694,6 +704,10 @@
     var counts = {};
     [CORRECT, FOLLOW, WRONG, BLANK, REVEALED].forEach(function (v) { counts[v] = 0; });
     ex.worked.forEach(function (s) {
+      if (ex.shown[s.name]) {
+        credited[s.name] = asWritten[s.name] = keyValues[s.name];
+        return;
+      }
       var cells = cellsBy[s.name], k = keyValues[s.name];
       var views = [credited];
       if (s.inputs.some(function (i) { return !sameValue(credited[i], asWritten[i]); })) {

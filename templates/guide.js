@@ -414,7 +414,9 @@
 
   // --- walkthrough: the key one step at a time --------------------------------------------
 
-  var walk = null; // {at: index into ex.worked, timer}
+  // The steps the learner works, in table order (a drill prints some worked steps as givens).
+  var order = ex.asked || ex.worked;
+  var walk = null; // {at: index into order, timer}
   var PACE_MS = 5000;
 
   function cover(s, on) {
@@ -444,6 +446,7 @@
      the key goes over its cells, placed by fractions of the box like the hint's bands. */
   function coverCopy(s, item, on) {
     var m = item.querySelector(".m");
+    if (!m.classList.contains("blank")) return; // printed with its numbers already
     m.querySelectorAll(".wk").forEach(function (e) { e.remove(); });
     if (!on) return;
     var R = +item.dataset.rows, C = +item.dataset.cols;
@@ -469,10 +472,10 @@
   }
 
   function showStep(i) {
-    i = Math.max(0, Math.min(ex.worked.length - 1, i));
+    i = Math.max(0, Math.min(order.length - 1, i));
     walk.at = i;
-    ex.worked.forEach(function (s, j) { cover(s, j <= i); });
-    var s = ex.worked[i];
+    order.forEach(function (s, j) { cover(s, j <= i); });
+    var s = order[i];
     clearMarks();
     var item = items(s.name)[0];
     item.classList.add("hl-step");
@@ -482,11 +485,11 @@
     });
     body.dataset.walkStep = s.name;
     gHint.textContent = "";
-    gKeys.textContent = "Step " + (i + 1) + " of " + ex.worked.length +
+    gKeys.textContent = "Step " + (i + 1) + " of " + order.length +
       ". → or n: next · ← or p: back · space: " + (walk.timer ? "pause" : "play") + " · Esc: stop";
     item.scrollIntoView({ block: "nearest" });
     setCurrent(s.name, item);
-    say("Step " + (i + 1) + " of " + ex.worked.length + ": " + labelText(s.name) + ". " + whyText(s.name));
+    say("Step " + (i + 1) + " of " + order.length + ": " + labelText(s.name) + ". " + whyText(s.name));
   }
 
   function pause() {
@@ -498,7 +501,7 @@
   function play() {
     pause();
     walk.timer = setInterval(function () {
-      var last = ex.worked.length - 1;
+      var last = order.length - 1;
       if (walk.at < last) showStep(walk.at + 1);
       if (walk.at >= last) {
         pause();
@@ -519,7 +522,7 @@
   }
   function stopWalk() {
     pause();
-    ex.worked.forEach(function (s) { cover(s, false); });
+    order.forEach(function (s) { cover(s, false); });
     clearMarks();
     walk = null;
     body.classList.remove("walking");
@@ -545,7 +548,7 @@
       pause();
       showStep(walk.at + step);
     } else if (ev.key === "Home") showStep(0);
-    else if (ev.key === "End") showStep(ex.worked.length - 1);
+    else if (ev.key === "End") showStep(order.length - 1);
     else if (ev.key === " " || ev.key === "k") {
       if (walk.timer) pause();
       else play();

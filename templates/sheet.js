@@ -64,7 +64,7 @@
   function answers() {
     var student = document.getElementById("student").value.trim();
     var out = { id: data.id, student: student || null };
-    ex.worked.forEach(function (s) {
+    ex.asked.forEach(function (s) {
       function cell(r, c) {
         var el = byName[G.fieldName(s.name, r, c)];
         var v = el ? el.value.trim() : "";

@@ -249,6 +249,7 @@ def cases() -> list[tuple[str, object, dict]]:
     out.append(("2 heads, Zcat blank", heads, hb))
     out += revealed_cases(sol, rows, heads)
     out += shaped_cases()
+    out += drill_cases()
     return out
 
 
@@ -276,6 +277,62 @@ def revealed_cases(sol, rows, heads) -> list[tuple[str, object, dict]]:
     hshown["revealed"] = ["Zcat_r1_c1", "S2_r1_c2"]
     out.append(("2 heads, revealed cells", heads, hshown))
     return out
+
+
+def drill_cases() -> list[tuple[str, object, dict]]:
+    """Drills: given steps are printed filled in, never graded; follow-through starts there."""
+    out = []
+    drill = _sol(1, given_steps=("Q", "K", "V"))
+    out.append(("given Q,K,V, right work", drill, asked(drill, full(drill))))
+    dv = drill.values
+    dslip = tweak(dv["S"], 0, 2, dv["S"][0][2] + 1)
+    out.append(
+        (
+            "given Q,K,V, slip in S carried on",
+            drill,
+            asked(drill, full(drill, values=follow(drill, {"S": dslip}))),
+        )
+    )
+    soft = _sol(2, given_steps=("softmax",))
+    sv2 = soft.values
+    out.append(
+        (
+            "softmax drill, rows normalised",
+            soft,
+            asked(
+                soft,
+                full(
+                    soft,
+                    values=follow(
+                        soft,
+                        {
+                            "A": steps.normalise(
+                                sv2["exp"], steps.sums(sv2["exp"], "rows", Fraction(0)), "rows"
+                            )
+                        },
+                    ),
+                ),
+            ),
+        )
+    )
+    out.append(("softmax drill, given steps written wrong are ignored", soft, wrong_given(soft)))
+    concat = _sol(7, heads=2, output_projection=False, given_steps=("S",))
+    out.append(("2 heads without WO, given S, right work", concat, asked(concat, full(concat))))
+    return out
+
+
+def asked(sol, answers: dict) -> dict:
+    """Only the steps a drill asks for, as a student fills in its sheet."""
+    names = {s.name for s in sol.exercise.asked}
+    return {k: v for k, v in answers.items() if k in names}
+
+
+def wrong_given(sol) -> dict:
+    """Every step written, the given ones with nonsense: they are not graded."""
+    answers = full(sol)
+    for name in sol.exercise.shown:
+        answers[name] = as_answer(sol.exercise[name], sol.values[name], lambda x: 12345)
+    return answers
 
 
 def _recompute(sol, step_name: str, inputs: dict):
@@ -311,6 +368,17 @@ def shaped_cases() -> list[tuple[str, object, dict]]:
     gqa = _sol(10, heads=4, kv_heads=2, convention="rows")
     out.append(("grouped rows, right work", gqa, full(gqa)))
     out.append(("grouped rows, Vb blank", gqa, blank_steps(full(gqa), "Vb")))
+
+    dec = _sol(11, decode=True)
+    dv = dec.values
+    out.append(("decode, right work", dec, full(dec)))
+    kslip = tweak(dv["k"], 1, 0, dv["k"][1][0] + 2)
+    out.append(("decode, slip in k", dec, full(dec, values=follow(dec, {"k": kslip}))))
+    q_swapped = _recompute(dec, "q", {"WQ": dv["WK"]})
+    out.append(("decode, q = WK·x", dec, full(dec, values=follow(dec, {"q": q_swapped}))))
+    drows = _sol(12, decode=True, convention="rows")
+    out.append(("decode rows, right work", drows, full(drows)))
+    out.append(("decode rows, V blank", drows, blank_steps(full(drows), "V")))
     return out
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from handcalc import draw, steps
 from handcalc.errors import DrawError, OptionError
-from handcalc.problem import Problem, Spec
+from handcalc.problem import Problem, Spec, decode_id
 
 
 def one_line_or_success(result) -> None:
@@ -103,7 +103,16 @@ BEFORE = {
 def test_the_same_seed_still_draws_the_same_problem(name):
     spec, sheet_id = BEFORE[name]
     seed = {"classic": 1, "hard": 3, "heads2": 3}[name]
-    assert draw.draw(spec, seed).problem.id == sheet_id
+    drawn = draw.draw(spec, seed).problem
+    if name != "heads2":
+        assert drawn.id == sheet_id
+        return
+    # Two heads: the same heads; WO alone may differ, as the outputs rule (issue 13) redraws
+    # the lines of WO that made O's denominators big.
+    before = decode_id(sheet_id).given
+    assert {k: v for k, v in drawn.given.items() if k != "WO"} == {
+        k: v for k, v in before.items() if k != "WO"
+    }
 
 
 def test_stress_refuses_a_negative_seed(cli):

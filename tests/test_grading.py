@@ -333,6 +333,12 @@ INJECTIONS = [
 ]
 
 
+def _trivial(value) -> bool:
+    """Every cell one number: the grader then counts the step as the key (no follow-through)."""
+    cells = [x for row in value for x in (row if isinstance(row, list) else [row])]
+    return len({str(x) for x in cells}) < 2
+
+
 def _wrong_somewhere(sol, data, name):
     key = sol.values[name]
     for r, c in graded_cells(sol, name):
@@ -357,6 +363,9 @@ def test_each_mistake_is_named_and_nothing_else(config, injection):
         kind, name, data = _inject(sol, injection)
         if not _wrong_somewhere(sol, data, name):
             continue  # the mistake makes no difference on this sheet
+        chain = [name, *sol.exercise.downstream([name])]
+        if any(_trivial(data[n]) for n in chain if n in data):
+            continue  # a trivial step (all one value) earns no follow-through, by design
         report = check(sol, data)
         found = all_mistakes(report)
         expect = {name: [kind]}

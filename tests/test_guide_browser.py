@@ -40,6 +40,7 @@ VARIANTS = {
     "rows": (["--convention", "rows"], {"convention": "rows"}),
     "cross": (["--queries", "3"], {"queries": 3}),
     "grouped": (["--heads", "2", "--kv-heads", "1"], {"heads": 2, "kv_heads": 1}),
+    "decode": (["--decode"], {"decode": True}),
 }
 
 
@@ -228,7 +229,7 @@ def test_every_hint_works_out_to_the_key_from_right_numbers(browser, tmp_path, c
             got = _worked_out(s.kind, by_name[name], p.sol.problem.spec.rounding)
             assert got == _at(key[s.name], pos), (name, by_name[name])
     assert kinds >= {"product", "transpose", "scale", "exp", "sum", "normalise"}
-    assert ("concat" in kinds) == (config in ("heads", "grouped"))
+    assert ("concat" in kinds) == (config in ("heads", "grouped", "decode"))
     p.close()
 
 

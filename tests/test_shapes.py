@@ -118,6 +118,24 @@ def reference_grouped(given: dict, heads: int, kv_heads: int, convention: str, c
     return out
 
 
+def reference_decode(given: dict, convention: str) -> dict:
+    """The new token against the cache: q, k, v of x, the cache grown by k and v, one query."""
+    g = _as_columns(given, convention)
+    x = g["x"]
+    q, k, v = _mul(g["WQ"], x), _mul(g["WK"], x), _mul(g["WV"], x)
+    keys = np.hstack([g["Kcache"], k])
+    values = np.hstack([g["Vcache"], v])
+    s = _mul(keys.T, q)
+    e = np.array([[F(3) ** math.floor(F(s[i, 0]) / 2)] for i in range(s.shape[0])], dtype=object)
+    total = sum(e[:, 0], F(0))
+    a = e / total
+    ref = {"q": q, "k": k, "v": v, "K": keys, "V": values, "S": s, "exp": e, "A": a}
+    ref["Z"] = _mul(values, a)
+    out = {name: _back(value, convention) for name, value in ref.items()}
+    out["colsum"] = [total]
+    return out
+
+
 def _agrees(sol, ref: dict) -> None:
     for name, want in ref.items():
         if sol.exercise.convention == "rows":
@@ -152,6 +170,15 @@ def test_grouped_heads_match_the_reference(heads, kv_heads, convention, causal):
         sol = draw(spec, seed)
         ref = reference_grouped(sol.problem.given, heads, kv_heads, convention, causal)
         _agrees(sol, ref)
+
+
+@pytest.mark.parametrize("convention", ["columns", "rows"])
+@pytest.mark.parametrize("tokens", [2, 4, 6])
+def test_decode_step_matches_the_reference(convention, tokens):
+    for seed in range(8):
+        sol = draw(Spec(decode=True, tokens=tokens, convention=convention), seed)
+        _agrees(sol, reference_decode(sol.problem.given, convention))
+        assert sum(x for row in sol.values["A"] for x in row) == 1
 
 
 # --- worked by hand -----------------------------------------------------------------------
@@ -203,6 +230,46 @@ def test_multi_query_worked_by_hand():
     assert v["O"] == ((F(11, 10), F(3, 2)), (F(3, 2), F(11, 10)))
 
 
+def test_decode_step_worked_by_hand():
+    # Cache: two earlier keys [1 0] and [0 1] (columns), values [2 0]; new token x = [1; 1].
+    # q = WQ·x = [2 2]·x = 4;  k = WK·x = [1 -1]·x = 0;  v = WV·x = [1 1]·x = 2.
+    # K = [1 0 0], V = [2 0 2];  S = Kᵀ·q = [4; 0; 0];  floor(S/2) = [2; 0; 0];
+    # 3^x = [9; 1; 1], sum 11;  A = [9/11; 1/11; 1/11];  Z = 2·9/11 + 0 + 2·1/11 = 20/11.
+    data = {
+        "x": [[1], [1]],
+        "WQ": [[2, 2]],
+        "WK": [[1, -1]],
+        "WV": [[1, 1]],
+        "Kcache": [[1, 0]],
+        "Vcache": [[2, 0]],
+    }
+    sol = solve(from_matrices(data))
+    v = sol.values
+    assert sol.exercise.form == "decode" and sol.problem.spec.tokens == 3
+    assert (v["q"], v["k"], v["v"]) == (((4,),), ((0,),), ((2,),))
+    assert v["K"] == ((1, 0, 0),) and v["V"] == ((2, 0, 2),)
+    assert v["S"] == ((4,), (0,), (0,))
+    assert v["colsum"] == (11,)
+    assert v["A"] == ((F(9, 11),), (F(1, 11),), (F(1, 11),))
+    assert v["Z"] == ((F(20, 11),),)
+
+
+def test_decode_caches_are_projections_of_earlier_tokens():
+    """A drawn cache is WK and WV applied to earlier tokens drawn like x (0 or 1 each)."""
+    import itertools
+
+    for seed in range(10):
+        sol = draw(Spec(decode=True), seed)
+        g = {k: np.array(v) for k, v in sol.problem.given.items()}
+        options = [np.array(c) for c in itertools.product((0, 1), repeat=6)]
+        for col in range(g["Kcache"].shape[1]):
+            assert any(
+                (g["WK"] @ t == g["Kcache"][:, col]).all()
+                and (g["WV"] @ t == g["Vcache"][:, col]).all()
+                for t in options
+            )
+
+
 # --- drawing, IDs, files ----------------------------------------------------------------
 
 SPECS = {
@@ -210,6 +277,8 @@ SPECS = {
     "cross-rows": dict(queries=2, convention="rows", tokens=5),
     "multi-query": dict(heads=2, kv_heads=1),
     "grouped": dict(heads=4, kv_heads=2, tokens=3),
+    "decode": dict(decode=True),
+    "decode-rows": dict(decode=True, convention="rows", tokens=6),
 }
 
 
@@ -219,7 +288,9 @@ def test_draws_are_hand_friendly_and_ids_round_trip(name):
         sol = draw(Spec(**SPECS[name]), seed)
         assert failed_rules(sol) == []
         for given, m in sol.problem.given.items():  # Xq is input, drawn like X (0:1)
-            lo, hi = (0, 1) if given in ("X", "Xq") else (-1, 1)
+            lo, hi = {"X": (0, 1), "Xq": (0, 1), "x": (0, 1)}.get(given, (-1, 1))
+            if given.endswith("cache"):  # projections, held to the products rule
+                lo, hi = -6, 6
             assert all(lo <= x <= hi for row in m for x in row), given
         back = decode_id(sol.problem.id)
         assert back.given == sol.problem.given
@@ -269,6 +340,19 @@ def test_a_slip_in_a_shared_key_follows_through_into_every_head_of_its_group():
         assert rep.steps[name].count("follow-through") == 0, name
 
 
+def test_a_slip_in_the_new_key_follows_through_the_grown_cache():
+    sol = draw(Spec(decode=True), 3)
+    k = sol.values["k"]
+    slipped = gv.tweak(k, 0, 0, k[0][0] + 1)
+    rep = _grade(sol, gv.full(sol, values=gv.follow(sol, {"k": slipped})))
+    assert rep.steps["k"].count("wrong") == 1
+    # only the last column of K (the new token's) differs from the key; it follows through
+    assert rep.steps["K"].count("follow-through") == 1 and rep.steps["K"].count("wrong") == 0
+    assert rep.steps["S"].verdicts[-1] == ("follow-through",)
+    assert rep.steps["colsum"].count("wrong") == 0
+    assert rep.steps["Z"].count("wrong") == 0
+
+
 def test_cross_named_mistakes():
     sol = draw(Spec(queries=3), 4)
     v = sol.values
@@ -292,6 +376,10 @@ def test_cross_named_mistakes():
         (["--heads", "4", "--kv-heads", "3"], "--kv-heads 3 must divide --heads 4"),
         (["--queries", "2", "--heads", "2", "--kv-heads", "1"], "pick one"),
         (["--queries", "11"], "--queries must be a whole number from 1 to 10"),
+        (["--decode", "--causal"], "--causal does not apply to a decode step"),
+        (["--decode", "--heads", "2"], "--decode works one head"),
+        (["--decode", "--tokens", "1"], "--decode needs --tokens of at least 2"),
+        (["--decode", "--queries", "2"], "pick one"),
     ],
 )
 def test_impossible_shapes_are_one_line(cli, args, message):
@@ -308,6 +396,15 @@ def test_solve_json_and_text_name_the_steps(cli):
     text = cli("solve", "--seed", 2, "--heads", "2", "--kv-heads", "1").output
     assert text.startswith("handcalc grouped-query attention")
     assert "K = WK·X" in text and "S2 = Kᵀ·Q" in text
+
+
+def test_decode_solve_names_its_steps(cli):
+    out = json.loads(cli("solve", "--seed", 2, "--decode", "--json").output)
+    assert set(out["problem"]) == {"x", "WQ", "WK", "WV", "Kcache", "Vcache"}
+    assert list(out["steps"]) == [
+        "q", "k", "v", "K", "V", "KT", "S", "scaled", "exp", "colsum", "A", "Z"
+    ]  # fmt: skip
+    assert len(out["steps"]["K"][0]) == 4 and len(out["problem"]["Kcache"][0]) == 3
 
 
 def _pdf_text(path) -> list[str]:
@@ -340,7 +437,23 @@ def test_grouped_sheets_show_the_sharing_and_the_key_counts_it(cli, tmp_path):
     assert "= 144 multiplications" in text and "saving 144" in text
 
 
-@pytest.mark.parametrize("args", [("--queries", "3"), ("--heads", "2", "--kv-heads", "1")])
+def test_decode_sheets_grow_the_cache_and_the_key_counts_the_saving(cli, tmp_path):
+    blank, key = tmp_path / "b.pdf", tmp_path / "k.pdf"
+    assert cli("generate", "--seed", 5, "--decode", "-o", blank).exit_code == 0
+    assert cli("key", "--seed", 5, "--decode", "-o", key).exit_code == 0
+    pages = _pdf_text(blank)
+    assert len(pages) == 1 and "A decode step with a KV cache" in pages[0]
+    assert "K = [Kcache | k]" in pages[0] and "V = [Vcache | v]" in pages[0]
+    text = " ".join(" ".join(_pdf_text(key)).split())
+    assert len(_pdf_text(key)) == 2
+    # 3 cached tokens: (d_k + d_v) × 3 × d_in = (3 + 3) × 3 × 6 = 108 multiplications saved;
+    # the new token's q, k, v take (3 + 3 + 3) × 6 = 54
+    assert "= 108 multiplications" in text and "= 54 multiplications" in text
+
+
+@pytest.mark.parametrize(
+    "args", [("--queries", "3"), ("--heads", "2", "--kv-heads", "1"), ("--decode",)]
+)
 def test_fillable_form_typed_with_the_key_scores_full_marks(cli, tmp_path, args):
     blank = tmp_path / "blank.pdf"
     assert cli("generate", "--seed", 6, *args, "--fillable", "-o", blank).exit_code == 0
@@ -368,12 +481,16 @@ def test_fillable_form_typed_with_the_key_scores_full_marks(cli, tmp_path, args)
 
 
 def _spec_args(args) -> dict:
-    it = iter(args)
-    return {k.lstrip("-").replace("-", "_"): int(v) for k, v in zip(it, it)}
+    """CLI shape options as Spec keywords (flags alone, the others with a number)."""
+    out, rest = {}, list(args)
+    while rest:
+        key = rest.pop(0).lstrip("-").replace("-", "_")
+        out[key] = True if key == "decode" else int(rest.pop(0))
+    return out
 
 
 def test_stress_reports_the_rules_for_each_shape(cli):
-    for args in (("--queries", 2), ("--heads", 2, "--kv-heads", 1)):
+    for args in (("--queries", 2), ("--heads", 2, "--kv-heads", 1), ("--decode",)):
         out = cli("stress", "--draws", 200, *args).output
         assert "200 draws" in out and "not-flat" in out and "scores" in out
 
@@ -384,7 +501,11 @@ def test_stress_reports_the_rules_for_each_shape(cli):
 @pytest.mark.browser
 @pytest.mark.parametrize(
     "args,slipped",
-    [(("--queries", "3"), "K"), (("--heads", "4", "--kv-heads", "2", "--tokens", "3"), "Kb")],
+    [
+        (("--queries", "3"), "K"),
+        (("--heads", "4", "--kv-heads", "2", "--tokens", "3"), "Kb"),
+        (("--decode",), "K"),  # a cached key miscopied
+    ],
 )
 def test_the_page_grades_new_shapes_like_the_cli(tmp_path, args, slipped):
     from .test_browser import CHROMIUM, Opened, _cli_verdicts, _fill, _verdicts
