@@ -5,9 +5,11 @@ WeasyPrint is imported inside `render_pdf`, so commands that make no PDF never p
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -142,7 +144,19 @@ def _pinned_font_time():
 def _font_config():
     from weasyprint.text.fonts import FontConfiguration
 
-    return FontConfiguration()
+    config = FontConfiguration()
+    atexit.register(_remove_font_copies, config)
+    return config
+
+
+def _remove_font_copies(config) -> None:
+    """WeasyPrint copies @font-face fonts into a temporary folder that only the font
+    configuration's finaliser removes, and a module-level object may never be finalised:
+    remove it when the process exits."""
+    folder = getattr(config, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        config._folder = None
 
 
 @functools.lru_cache(maxsize=1)

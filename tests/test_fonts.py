@@ -253,3 +253,22 @@ def test_the_probe_without_weasyprint_agrees_with_weasyprint():
     assert done.returncode == 0, done.stderr
     probed, told = done.stdout.split()
     assert probed == told
+
+
+def test_a_pdf_command_leaves_no_temporary_fonts_behind(tmp_path):
+    """WeasyPrint copies the shipped fonts into a temporary folder; it goes when handcalc ends."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    out = str(tmp_path / "s.pdf")
+    done = subprocess.run(
+        [sys.executable, "-m", "handcalc", "generate", "--seed", "1", "-o", out],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temp)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+    assert list(temp.iterdir()) == []
+    assert "Exception ignored" not in done.stderr

@@ -240,3 +240,17 @@ def test_cell_size_follows_the_step_not_the_answer():
     assert kinds["exp1"] == kinds["colsum2"] == kinds["A1"] == kinds["Z2"] == "fraction"
     assert kinds["S1"] == kinds["scaled2"] == kinds["KT1"] == "whole"
     assert kinds["Zcat"] == kinds["O"] == "long" and kinds["WO"] == "given"
+
+
+@pytest.mark.parametrize("fillable", [False, True])
+def test_the_instructions_fit_the_header_whole(fillable):
+    """Both lines of the instructions lie inside the header, a form's Name field or not."""
+    sol = solve(make_problem(seed=3))
+    pdf = render.render_pdf(worksheet.build(sol, "blank", fillable=fillable))
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        page = doc.pages[0]
+        bottom = (layout.MARGIN_TOP + layout.HEADER_H) / MM
+        words = page.extract_words()
+    text = " ".join(w["text"] for w in words if w["bottom"] <= bottom)
+    example = re.search(r"such as (\d\.\d\d) for (\d+/\d+)\.", worksheet.instructions(sol))
+    assert example and example.group(0) in text
