@@ -261,10 +261,10 @@ class OneLineErrors(click.Group):
                 click.echo(e.ctx.get_help() if e.ctx else e.format_message())
                 sys.exit(0)
             hint = f" Try '{e.ctx.command_path} --help'." if e.ctx else ""
-            click.echo(f"Error: {e.format_message()}{hint}", err=True)
+            click.echo(_shown(f"Error: {e.format_message()}{hint}"), err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
-            click.echo(f"Error: {e.format_message()}", err=True)
+            click.echo(_shown(f"Error: {e.format_message()}"), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
@@ -277,6 +277,12 @@ class OneLineErrors(click.Group):
             click.echo(f"Error: cannot write the output: {e.strerror or e}", err=True)
             sys.exit(1)
         sys.exit(code or 0)
+
+
+def _shown(path) -> str:
+    from .files import shown
+
+    return shown(path)
 
 
 def check_text(value: str | None, flag: str) -> str | None:
@@ -328,7 +334,7 @@ def _write_json(output: str, data, problem) -> None:
 
     text = data if isinstance(data, str) else json.dumps(data, indent=1) + "\n"
     write_atomic(output, text.encode())
-    click.echo(f"wrote {output}  (ID {problem.id})")
+    click.echo(f"wrote {_shown(output)}  (ID {problem.id})")
 
 
 @main.command()
@@ -394,7 +400,7 @@ def _named_format(output: str | None, fmt: str | None) -> str:
     if suffix in _FORMATS:
         return suffix
     raise OptionError(
-        f"cannot tell the format of {output}: use --format html|pdf or a .html/.pdf name"
+        f"cannot tell the format of {_shown(output)}: use --format html|pdf or a .html/.pdf name"
     )
 
 
@@ -506,7 +512,7 @@ def _write_sheet(
     _note_slow_pdf(fmt)
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
-    click.echo(f"wrote {output}  (ID {problem.id})")
+    click.echo(f"wrote {_shown(output)}  (ID {problem.id})")
 
 
 @main.command()
@@ -686,9 +692,11 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             progress=tick,
             force=force,
         )
-    where = output if output is not None else f"{len(written.files)} files in {split}"
+    where = (
+        _shown(output) if output is not None else f"{len(written.files)} files in {_shown(split)}"
+    )
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
-    click.echo(f"wrote {written.manifest}")
+    click.echo(f"wrote {_shown(written.manifest)}")
 
 
 @main.command()
@@ -725,7 +733,6 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
     with --manifest from the class set's manifest."""
     from . import grading, report
     from .answers import load
-    from .files import shown
 
     files = _answers_only(files)
     if manifest is not None:
@@ -748,13 +755,13 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
             if len(files) == 1:
                 raise
             click.echo(f"Error: {e}", err=True)
-            rows.append((shown(path), str(e)))
+            rows.append((_shown(path), str(e)))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
     _show(rows, reports, as_json, summary, one=len(files) == 1)
     if csv_path:
         report.write_gradebook(csv_path, rows, force)
-        click.echo(f"wrote {csv_path}  ({len(reports)} graded, {failed} failed)", err=True)
+        click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
 
@@ -819,6 +826,8 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False)
         shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
     _show(rows, shown, as_json, summary, one=False)
     report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
-    click.echo(f"wrote {csv_path}  ({len(reports)} students, {len(errors)} failed)", err=True)
+    click.echo(
+        f"wrote {_shown(csv_path)}  ({len(reports)} students, {len(errors)} failed)", err=True
+    )
     if errors:
         sys.exit(1)

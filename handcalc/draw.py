@@ -280,6 +280,7 @@ _LIMIT_RULE = "scores"
 # drawn and worked (not seconds, so the answer is the same on every machine): well under a
 # second even on a busy machine, and plenty for rules that keep one draw in 100.
 WORK_BUDGET = 300_000
+DRAW_WORK = 100  # what drawing and setting up one draw costs, in the same cells
 
 
 def _schedule(ex: steps.Exercise) -> dict[int, list[Rule]]:
@@ -350,16 +351,16 @@ def failed_rules(sol: Solution) -> list[str]:
     return [r.name for r in RULES if not r.check(sol)]
 
 
-def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
+def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS, budget: int = WORK_BUDGET) -> Solution:
     """The first draw from this seed that passes every rule, solved. When none passes within
-    `max_draws` draws or WORK_BUDGET cells of work, a one-line DrawError names the rule
-    that rejected the most draws."""
+    `max_draws` draws or `budget` cells of work, a one-line DrawError names the rule that
+    rejected the most draws."""
     spec.check_drawable()
     ex = spec.exercise()
     rng = np.random.default_rng(seed)
     first_broken: dict[str, int] = {}
     work = draws = 0
-    while draws < max_draws and work < WORK_BUDGET:
+    while draws < max_draws and work < budget:
         draft = _Draft(spec, ex, draw_given(spec, rng, ex), {})
         failed = _judge(draft, first_only=True)
         if failed == ["outputs"] and _only_o_breaks(draft):
@@ -371,7 +372,7 @@ def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS) -> Solution:
         if not failed:
             return solve(Problem(spec, draft.given, seed))
         draws += 1
-        work += draft.work
+        work += draft.work + DRAW_WORK
         first_broken[failed[0]] = first_broken.get(failed[0], 0) + 1
     worst = max(RULES, key=lambda r: first_broken.get(r.name, 0))
     n = first_broken.get(worst.name, 0)
