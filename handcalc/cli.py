@@ -429,7 +429,7 @@ def sheet_options(f):
         ),
         click.option(
             "--paper",
-            type=click.Choice(["a4", "letter"]),
+            type=click.Choice(["a4", "letter", "a3"]),
             default="a4",
             show_default=True,
             help="Paper size.",
@@ -509,6 +509,8 @@ def _write_sheet(
     )
     from . import render
 
+    if view.fit_note:
+        click.echo(view.fit_note, err=True)
     _note_slow_pdf(fmt)
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)

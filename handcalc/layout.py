@@ -17,7 +17,11 @@ from typing import Protocol
 from . import steps
 
 # Paper in mm (portrait) and the page's fixed furniture, also in mm.
-PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}
+PAPERS = {
+    "a4": ("A4", 210.0, 297.0),
+    "letter": ("letter", 215.9, 279.4),
+    "a3": ("A3", 297.0, 420.0),
+}
 MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 21.0
 HEADER_H = 20.0
 BAND_H = 8.0  # a head's coloured band, with its margin
@@ -39,6 +43,9 @@ GIVEN_W_MIN, GIVEN_H, GIVEN_H_MIN = 6.0, 5.0, 4.0
 GIVEN_CHAR_MM = 1.95  # one character of a printed given (about 9 pt monospaced) and padding
 # Cells shrink to fit a crowded page down to MIN_SCALE, and grow on an empty one up to GROW.
 MIN_SCALE = 0.55
+# A typed problem too big for the paper even at MIN_SCALE still gets a sheet that stays on the
+# page: its cells shrink further, down to SQUEEZE_SCALE, and the sheet says so (PagePlan.scale).
+SQUEEZE_SCALE = 0.05
 GROW_W, GROW_H = 1.3, 1.15
 WORK_MIN_H = 25.0  # a working area only when at least this much height is left
 WORK_MIN_W = 40.0  # and, beside the boxes, this much width
@@ -99,6 +106,7 @@ class PagePlan:
     avail_w: float
     sections: tuple[SectionPlan, ...]
     banded: bool
+    scale: float = 1.0  # the cells' scale against their writable size (below MIN_SCALE: cramped)
 
     def offset(self, section: SectionPlan) -> float:
         """Where a section starts across the page: centred, clear of the outlines."""
@@ -320,7 +328,11 @@ def plan(
             return all(u <= avail_h for u in _page_heights(make(1.0, sh, join), banded))
 
         sw = _largest(wide_enough, MIN_SCALE, GROW_W)
+        if not wide_enough(sw):
+            sw = _largest(wide_enough, SQUEEZE_SCALE, MIN_SCALE)
         sh = _largest(tall_enough, MIN_SCALE, GROW_H)
+        if not tall_enough(sh):
+            sh = _largest(tall_enough, SQUEEZE_SCALE, MIN_SCALE)
         join = False
         if joinable:
             sh_join = _largest(lambda s: tall_enough(s, True), MIN_SCALE, GROW_H)
@@ -329,7 +341,7 @@ def plan(
         score = min(sw, sh)
         if best is None or score > best[0] + 1e-9:
             best = (score, f"{name} {orient}", avail_w, avail_h, make(sw, sh, join))
-    _, page, avail_w, avail_h, sections = best
+    score, page, avail_w, avail_h, sections = best
     sections = [
         replace(s, aside=_aside(s, avail_w - max(0.0, (avail_w - s.width) / 2))) for s in sections
     ]
@@ -340,4 +352,6 @@ def plan(
         if left >= WORK_MIN_H:
             k = next(i for i, s in enumerate(sections) if id(s) == last)
             sections[k] = replace(sections[k], foot=round(left, 3))
-    return PagePlan(page=page, avail_w=avail_w, sections=tuple(sections), banded=banded)
+    return PagePlan(
+        page=page, avail_w=avail_w, sections=tuple(sections), banded=banded, scale=score
+    )

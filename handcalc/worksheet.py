@@ -253,6 +253,7 @@ class Sheet:
     print_foot: str = ""
     long_numbers: tuple[str, ...] = ()
     explain: dict = field(default_factory=dict)
+    fit_note: str = ""  # said on stderr when the cells had to shrink below a writable size
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -781,6 +782,16 @@ def instructions(sol: Solution) -> str:
 # --- the sheet ----------------------------------------------------------------------------
 
 
+def _fit_note(geometry: layout.PagePlan, paper: str) -> str:
+    if geometry.scale >= layout.MIN_SCALE - 1e-9:
+        return ""
+    bigger = " (try --paper a3)" if paper != "a3" else ""
+    return (
+        f"note: this sheet fits {layout.PAPERS[paper][0]} only with its cells at "
+        f"{geometry.scale:.0%} of a writable size{bigger}"
+    )
+
+
 def build(
     sol: Solution,
     kind: str = "blank",
@@ -870,5 +881,6 @@ def build(
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
         print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
         long_numbers=tuple(show(line) for line in long_numbers.lines),
+        fit_note=_fit_note(geometry, paper),
         explain=explanations(problem) if interactive else {},
     )

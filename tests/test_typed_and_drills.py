@@ -436,3 +436,24 @@ def test_bad_given_is_one_line(cli):
 def test_ids_before_version_2_mean_the_same_sheet():
     """A sheet without drills or a missing WO keeps its old ID."""
     assert make_problem(seed=1).id == "95E84-VWK0H-H5YSM-TFRVD-KVV21-23R1X-PB785"
+
+
+def test_the_12_token_sheet_stays_on_its_page_and_says_when_cramped(tmp_path):
+    """A typed problem too wide for A4 shrinks onto the page and says so; on A3 it is roomy."""
+    import pdfplumber
+
+    from .conftest import run_cli
+
+    source = write(tmp_path, LARGE)
+    for paper, cramped in (("a4", True), ("a3", False)):
+        out_pdf = tmp_path / f"{paper}.pdf"
+        out = run_cli("generate", "--from", source, "--paper", paper, "-o", str(out_pdf))
+        assert out.exit_code == 0, out.output
+        assert ("try --paper a3" in out.stderr) is cramped
+        with pdfplumber.open(out_pdf) as pdf:
+            assert len(pdf.pages) == 1
+            page = pdf.pages[0]
+            boxes = page.rects + page.chars
+            assert boxes
+            assert all(0 <= b["x0"] and b["x1"] <= page.width + 0.5 for b in boxes)
+            assert all(0 <= b["top"] and b["bottom"] <= page.height + 0.5 for b in boxes)
