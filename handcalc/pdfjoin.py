@@ -1,7 +1,7 @@
 """Joining many small PDFs into one booklet without holding them all in memory.
 
 pypdf's own merge keeps every object of every sheet in memory until it writes (about 5 MiB
-per sheet here, the fonts' width tables and the grids' gradients) and spends most of its time
+per sheet here, mostly the fonts' width tables) and spends most of its time
 cloning them. So the work is split instead: a worker process turns its sheet into `Parts`
 (its pages' objects, serialised by pypdf, with references left as numbered holes), and the
 parent only fills the holes with final object numbers and streams the bytes to the file.

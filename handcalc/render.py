@@ -56,11 +56,12 @@ def _script() -> str:
     return text
 
 
-def render_html(view: Sheet) -> str:
+def render_html(view: Sheet, stylesheet: bool = True) -> str:
     """A self-contained HTML page: the stylesheet (and for an interactive sheet, its scripts)
-    is inlined and nothing is fetched."""
+    is inlined and nothing is fetched. Without `stylesheet`, sheet.css is left out (PDFs
+    take it parsed once per process, from `_sheet_css`)."""
     env = environment()
-    css = (template_dir() / "sheet.css").read_text(encoding="utf-8")
+    css = (template_dir() / "sheet.css").read_text(encoding="utf-8") if stylesheet else ""
     js = ""
     if view.interactive:
         for name in ("interactive.css", "guide.css"):
@@ -81,6 +82,7 @@ def render_class_html(views: list[Sheet], title: str) -> str:
     )
 
 
+GRID_URL = "data:image/svg+xml,"
 FONTS = "fonts"  # the sheet's own fonts: a folder of template_dir(), for PDFs only
 
 # fontTools stamps each font it subsets with the time it was made, unless this is set.
@@ -172,6 +174,20 @@ def _font_faces():
     )
 
 
+# WeasyPrint's images by URL, kept across the documents of a process: the grids' cells
+# (worksheet.grid_tile) are the same few small images on every sheet of a class.
+_IMAGES: dict = {}
+
+
+@functools.lru_cache(maxsize=1)
+def _sheet_css():
+    """sheet.css parsed once per process: parsing it again for every sheet of a class set
+    cost about 10 ms a sheet."""
+    from weasyprint import CSS
+
+    return CSS(filename=str(template_dir() / "sheet.css"), url_fetcher=_fetcher_class()())
+
+
 def _fetcher_class():
     """A URL fetcher that serves the tool's own template files (and its fonts) and refuses
     everything else, so no text on a sheet can make WeasyPrint read a local file or the
@@ -185,6 +201,8 @@ def _fetcher_class():
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url, headers=None):
             parsed = urlparse(url)
+            if url.startswith(GRID_URL):  # a matrix's grid cell, drawn by worksheet.grid_tile
+                return URLFetcherResponse(url, unquote(url[len(GRID_URL) :]).encode())
             if parsed.scheme == "file":
                 path = Path(unquote(parsed.path)).resolve()
                 if path.parent in (root, root / FONTS) and path.is_file():
@@ -210,15 +228,20 @@ def layout(page: Sheet | str, fillable: bool | None = None):
     any PDF is written: what `render_pdf` spends most of its time on."""
     from weasyprint import HTML
 
+    stylesheets = [_font_faces()]
     if isinstance(page, Sheet):
-        html = render_html(page)
+        html = render_html(page, stylesheet=False)
+        stylesheets.append(_sheet_css())
         fillable = page.fillable if fillable is None else fillable
     else:
         html = page
     fetcher = _fetcher_class()()
     document = HTML(string=html, base_url=template_dir().as_uri() + "/", url_fetcher=fetcher)
     return document.render(
-        font_config=_font_config(), stylesheets=[_font_faces()], pdf_forms=bool(fillable)
+        font_config=_font_config(),
+        stylesheets=stylesheets,
+        pdf_forms=bool(fillable),
+        cache=_IMAGES,
     )
 
 

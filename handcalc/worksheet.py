@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
+from urllib.parse import quote
 
 from . import layout, numbers, steps
 from .draw import RULES as DRAWING_RULES
@@ -61,6 +62,9 @@ ANSWER_CHARS = {"whole": 4, "fraction": 7, "long": 9}
 FIELD_PAD_PT = 7.0  # what a reader keeps clear around a field's text (pypdf: 2 + 4), and 1 spare
 MM_PER_PT = 25.4 / 72
 CH_EM = 1233 / 2048  # advance of DejaVu Sans Mono, the sheet's cell font, in em
+GRID_LINE_PT = 0.45  # a matrix's grid lines
+GRID_COLOUR = "#9a9a9a"
+SCRATCH_MM = 5.0  # the squares of a scratch area
 
 MINUS = "\u2212"
 # The key's working page: cells of the exact track, wide enough for "−0.123" at 8 pt or more.
@@ -178,7 +182,7 @@ class Segment(NamedTuple):
 
 @dataclass(frozen=True)
 class MatrixView:
-    """One matrix drawn as one box: monospaced lines over a grid of CSS gradient lines."""
+    """One matrix drawn as one box: monospaced lines over a grid (one cell, repeated)."""
 
     name: str
     label: str
@@ -309,6 +313,27 @@ def _masked_text(step: steps.Step) -> str:
     return MINUS + "∞" if step.kind in ("product", "scale") else "0"
 
 
+def grid_tile(
+    width_pt: float, height_pt: float, colour: str = GRID_COLOUR, line_pt: float = GRID_LINE_PT
+) -> str:
+    """One cell of a grid (its top and left lines) as a CSS image, repeated over a box. In a
+    PDF each repeated image is one pattern; the two CSS gradients it replaces made about
+    twenty objects a box (shadings, functions, soft masks), most of a sheet's weight and of
+    the time a class set spends joining sheets."""
+    w, h, t = f"{width_pt:.3f}", f"{height_pt:.3f}", line_pt
+    svg = (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {w} {h}' "
+        f"preserveAspectRatio='none'><path fill='{colour}' d='M0 0H{w}V{t}H{t}V{h}H0Z'/></svg>"
+    )
+    return 'url("data:image/svg+xml,' + quote(svg, safe=" '=/:.") + '")'
+
+
+SCRATCH_GRID = (
+    f"background-image:{grid_tile(SCRATCH_MM / MM_PER_PT, SCRATCH_MM / MM_PER_PT, '#d4d4d4', 0.4)};"
+    f"background-size:{SCRATCH_MM}mm {SCRATCH_MM}mm"
+)
+
+
 def _font_and_chars(width_mm: float, longest: int) -> tuple[float, int]:
     """Chars per cell and a font size for which that many chars span exactly one cell."""
     width_pt = width_mm / MM_PER_PT
@@ -388,9 +413,10 @@ def matrix_view(
             if run:
                 segs.append(Segment("dec" if which else "text", run))
             lines.append(tuple(segs))
+    tile = grid_tile(chars * CH_EM * font, h / MM_PER_PT)
     box_style = (
         f"font-size:{font}pt;line-height:{line_mm:.3f}mm;width:{cols * chars}ch;"
-        f"height:{rows * h:.3f}mm;background-size:{chars}ch 100%,100% {h:.3f}mm"
+        f"height:{rows * h:.3f}mm;background-image:{tile};background-size:{chars}ch {h:.3f}mm"
     )
     return MatrixView(
         name=step.name,
@@ -496,14 +522,15 @@ def _section(
     aside = ""
     if section.aside:
         x, y, w, h = section.aside
-        aside = f"left:{x0 + x:.3f}mm;top:{y:.3f}mm;width:{w:.3f}mm;height:{h:.3f}mm"
+        aside = f"left:{x0 + x:.3f}mm;top:{y:.3f}mm;width:{w:.3f}mm;height:{h:.3f}mm;"
+        aside += SCRATCH_GRID
     return Section(
         section.heading,
         section.band + ("" if section.new_page else " joined"),
         tuple(items),
         f"height:{section.height:.3f}mm",
         aside,
-        f"height:{section.foot:.3f}mm" if section.foot else "",
+        f"height:{section.foot:.3f}mm;{SCRATCH_GRID}" if section.foot else "",
     )
 
 

@@ -56,7 +56,7 @@ def _field_sizes(pdf: bytes) -> dict[str, tuple[float, float]]:
 def _box_mm(m) -> tuple[str, str]:
     """A box's height and its rows' pitch, as the view model sets them."""
     height = re.search(r";height:([\d.]+)mm", m.box_style).group(1)
-    pitch = re.search(r"background-size:[^,]*,100% ([\d.]+)mm", m.box_style).group(1)
+    pitch = re.search(r"background-size:[\d.]+ch ([\d.]+)mm", m.box_style).group(1)
     return height, pitch
 
 
@@ -254,3 +254,50 @@ def test_the_instructions_fit_the_header_whole(fillable):
     text = " ".join(w["text"] for w in words if w["bottom"] <= bottom)
     example = re.search(r"such as (\d\.\d\d) for (\d+/\d+)\.", worksheet.instructions(sol))
     assert example and example.group(0) in text
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_grid_lines_fall_on_the_edges_of_every_answer_box(paper):
+    """A box's grid is one drawn cell repeated (a PDF tiling pattern). Its tiles must be the
+    size of the cells the form's fields occupy (placed independently, in mm) and start on a
+    cell's corner, so every grid line lands on a cell's edge: read from the page's patterns."""
+    pdf = _pdf(Spec(), "blank", paper, fillable=True)
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    tilings = []  # (left, top, width, height) of one tile, in PDF points
+    for ref in page["/Resources"]["/Pattern"].values():
+        p = ref.get_object()
+        a, _, _, d, e, f = (float(v) for v in p["/Matrix"])
+        tilings.append((e, f, a * float(p["/XStep"]), -d * float(p["/YStep"])))
+
+    def on_grid(x: float, y: float, w: float, h: float) -> bool:
+        for e, f, tw, th in tilings:
+            if abs(tw - w) < 0.02 and abs(th - h) < 0.02:
+                cols, rows = (x - e) / tw, (f - y) / th
+                if abs(cols - round(cols)) < 0.002 and abs(rows - round(rows)) < 0.002:
+                    return True
+        return False
+
+    fields = [r.get_object() for r in page["/Annots"]]
+    answers = [a for a in fields if str(a["/T"]) not in ("student", "handcalc_id")]
+    for a in answers:
+        x0, x1 = sorted(float(a["/Rect"][i]) for i in (0, 2))
+        y0, y1 = sorted(float(a["/Rect"][i]) for i in (1, 3))
+        assert on_grid(x0, y1, x1 - x0, y1 - y0), str(a["/T"])
+    assert len(answers) >= 60
+
+
+@pytest.mark.parametrize("kind", ["blank", "key"])
+def test_every_grid_is_one_small_pattern(kind):
+    """A box's grid (and a scratch area's squares) is one repeated image: one pattern each,
+    and no shadings, which CSS gradients made by the dozen and which made a class set's
+    sheets five times heavier to join."""
+    from handcalc import pdfjoin
+
+    sol = solve(make_problem(seed=3, spec=Spec()))
+    view = worksheet.build(sol, kind)
+    boxes = sum(len(s.items) + bool(s.aside_style) + bool(s.foot_style) for s in view.sections)
+    if view.working:
+        boxes += 3 * len(view.working.comparisons)
+    bodies = [body for body, _ in pdfjoin.split(render.render_pdf(view)).objects]
+    assert not [b for b in bodies if b"/ShadingType" in b]
+    assert sum(b"/PatternType" in b for b in bodies) == boxes
