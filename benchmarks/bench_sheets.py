@@ -89,7 +89,7 @@ def as_tables(page: str, view: worksheet.Sheet) -> str:
         k = m.cell_chars
         per_row = len(m.lines) // m.rows
         size = re.search(r"font-size:[\d.]+pt", m.box_style).group(0)
-        height = float(re.search(r"100% ([\d.]+)mm", m.box_style).group(1))
+        height = float(re.search(r"background-size:[\d.]+ch ([\d.]+)mm", m.box_style).group(1))
         rows = []
         for r in range(m.rows):
             cells = [""] * m.cols
