@@ -41,6 +41,27 @@ def run_process(*args, cwd=None, env=None):
     )
 
 
+# Debian's chromium, driven by Playwright (never a browser download); one per test module.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 def frac_matrix(rows):
     """Literal matrices in tests: ints and "p/q" strings become Fractions."""
     return tuple(tuple(F(x) for x in row) for row in rows)

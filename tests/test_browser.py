@@ -16,17 +16,7 @@ from pypdf import PdfReader
 from handcalc.steps import field_name
 
 from . import grading_vectors
-from .conftest import run_cli
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .conftest import CHROMIUM, run_cli
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,15 +24,6 @@ pytestmark = [
         not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (scripts/install.sh --test)"
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _sheet(folder, *args) -> str:

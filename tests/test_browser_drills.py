@@ -14,8 +14,8 @@ from handcalc.solution import solve
 from handcalc.steps import field_name
 
 from . import grading_vectors
-from .conftest import run_cli
-from .test_browser import CHROMIUM, Opened, _verdicts, browser  # noqa: F401 (a fixture)
+from .conftest import CHROMIUM, run_cli
+from .test_browser import Opened, _verdicts
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 
-def test_a_drill_page_grades_only_what_it_asks(browser, tmp_path):  # noqa: F811
+def test_a_drill_page_grades_only_what_it_asks(browser, tmp_path):
     out = tmp_path / "drill.html"
     result = run_cli(
         "generate", "--seed", "5", "--given", "scores", "--interactive", "-o", str(out)

@@ -9,14 +9,14 @@ from handcalc import layout
 from handcalc.draw import make_problem
 from handcalc.solution import solve
 
-from .test_browser import _sheet, browser, pytestmark  # noqa: F401  (shared fixture, marks)
+from .test_browser import _sheet, pytestmark  # noqa: F401  (shared marks)
 
 # The longest answers of each kind, as typed (ASCII minus, as a keyboard gives).
 TYPED = {"whole": ["-141"], "fraction": ["-141/58", "0.4655"]}
 
 
 @pytest.mark.parametrize("width", [1280, 640])
-def test_every_box_shows_the_longest_answer_of_its_kind_whole(browser, tmp_path, width):  # noqa: F811
+def test_every_box_shows_the_longest_answer_of_its_kind_whole(browser, tmp_path, width):
     url = _sheet(tmp_path, "--seed", "1")
     ex = solve(make_problem(seed=1)).exercise
     page = browser.new_page(viewport={"width": width, "height": 900})

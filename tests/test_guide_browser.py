@@ -22,10 +22,7 @@ from handcalc.problem import Spec
 from handcalc.steps import MASKED, field_name
 
 from . import grading_vectors
-from .conftest import run_cli
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+from .conftest import CHROMIUM, run_cli
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,15 +39,6 @@ VARIANTS = {
     "grouped": (["--heads", "2", "--kv-heads", "1"], {"heads": 2, "kv_heads": 1}),
     "decode": (["--decode"], {"decode": True}),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:

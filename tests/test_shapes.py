@@ -508,7 +508,8 @@ def test_stress_reports_the_rules_for_each_shape(cli):
     ],
 )
 def test_the_page_grades_new_shapes_like_the_cli(tmp_path, args, slipped):
-    from .test_browser import CHROMIUM, Opened, _cli_verdicts, _fill, _verdicts
+    from .conftest import CHROMIUM
+    from .test_browser import Opened, _cli_verdicts, _fill, _verdicts
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing")
