@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -70,6 +71,19 @@ def frac_matrix(rows):
 def run_cli(*args: str):
     """The CLI in-process; stdout and stderr apart."""
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def run_caught(*args):
+    """The CLI in-process as a user meets it, exceptions caught: it must never show a
+    traceback."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def dump_json(path, data):
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
 
 
 def run_module(*args: str, cwd=ROOT, python=sys.executable):

@@ -5,24 +5,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from handcalc.cli import main
 
+from .conftest import dump_json as dump
+from .conftest import run_caught as run
 from .students import SLIPPED, solution, work
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
-
-
-def dump(path, data):
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
 
 
 def one_line_error(result):

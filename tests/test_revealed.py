@@ -6,23 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from handcalc.cli import main
 from handcalc.steps import field_name
 
+from .conftest import dump_json as dump
+from .conftest import run_caught as run
 from .students import solution, work
-
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
-
-
-def dump(path, data):
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
 
 
 def _all_cells(sol) -> list[str]:
