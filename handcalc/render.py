@@ -174,11 +174,6 @@ def _font_faces():
     )
 
 
-# WeasyPrint's images by URL, kept across the documents of a process: the grids' cells
-# (worksheet.grid_tile) are the same few small images on every sheet of a class.
-_IMAGES: dict = {}
-
-
 @functools.lru_cache(maxsize=1)
 def _sheet_css():
     """sheet.css parsed once per process: parsing it again for every sheet of a class set
@@ -241,7 +236,6 @@ def layout(page: Sheet | str, fillable: bool | None = None):
         font_config=_font_config(),
         stylesheets=stylesheets,
         pdf_forms=bool(fillable),
-        cache=_IMAGES,
     )
 
 
