@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from fractions import Fraction
@@ -84,6 +85,24 @@ def run_caught(*args):
 def dump_json(path, data):
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
+
+
+def has_data(paths) -> bool:
+    """Whether any of these files holds bytes yet (a staged booklet, once a sheet is joined)."""
+    for p in paths:
+        try:
+            if p.is_file() and p.stat().st_size:
+                return True
+        except FileNotFoundError:  # renamed or removed since it was listed
+            pass
+    return False
+
+
+def default_ctrl_c() -> None:
+    """For a child process: Ctrl-C back to its default. A shell starts a background job with
+    SIGINT ignored, the job's children inherit that, and Python then never raises
+    KeyboardInterrupt: a Ctrl-C test run from such a job would see the command finish."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_module(*args: str, cwd=ROOT, python=sys.executable):

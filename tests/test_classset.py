@@ -17,7 +17,7 @@ from handcalc import booklet, classset
 from handcalc.errors import DrawError, OptionError
 from handcalc.problem import Spec
 
-from .conftest import ROOT, run_process
+from .conftest import ROOT, default_ctrl_c, has_data, run_process
 
 ID = re.compile(r"sheet ID\s*([0-9A-Z]{5}(?:-[0-9A-Z]{1,5})+)")
 NASTY = ['Zoë "Z" O\'Neil', "<script>alert(1)</script> & co", "<b>Bold</b> Ünal", "=SUM(A1)"]
@@ -304,16 +304,6 @@ def test_split_into_an_existing_folder_replaces_only_its_own_names(tmp_path, abc
     assert page_ids(out / "2-B.pdf") == [abc[1].id]
 
 
-def _has_data(paths) -> bool:
-    for p in paths:
-        try:
-            if p.is_file() and p.stat().st_size:
-                return True
-        except FileNotFoundError:  # renamed or removed since it was listed
-            pass
-    return False
-
-
 def test_ctrl_c_leaves_no_partial_output(tmp_path):
     args = "key --count 60 --seed 1 -o".split() + [str(tmp_path / "keys.pdf")]
     proc = subprocess.Popen(
@@ -323,10 +313,11 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_ctrl_c,
     )
     # Interrupt once the booklet's part file holds a joined sheet: the workers are rendering.
     deadline = time.monotonic() + 300
-    while not _has_data(tmp_path.glob("*.part")):
+    while not has_data(tmp_path.glob("*.part")):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no sheet was joined within 300 s"
         time.sleep(0.02)

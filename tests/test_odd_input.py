@@ -19,7 +19,7 @@ from handcalc.cli import main
 from handcalc.problem import decode_id
 from handcalc.solution import solve
 
-from .conftest import ROOT
+from .conftest import ROOT, has_data
 
 ZOE = os.fsdecode(b"Zo\xe9.json")  # a Latin-1 name, as unzipped from a Windows archive
 CAFE = os.fsdecode(b"caf\xe9")  # a Latin-1 argument, as a Latin-1 terminal types it
@@ -236,11 +236,12 @@ def test_a_signal_during_a_class_set_cleans_up_like_ctrl_c(tmp_path, sig, word):
         text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 120
-    while not any(n.endswith(".part") for n in os.listdir(tmp_path)):  # the booklet is staged
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(1.0)  # the workers are started and rendering
+    # Signal once the staged booklet holds a joined sheet: the workers are rendering.
+    deadline = time.monotonic() + 300
+    while not has_data(tmp_path.glob("*.part")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
+        time.sleep(0.02)
     assert proc.poll() is None
     os.killpg(proc.pid, sig)  # as a closed terminal or a service manager does
     _, err = proc.communicate(timeout=60)
