@@ -11,13 +11,15 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import numbers, steps
 from .errors import DrawError, OptionError
 from .problem import Problem, Spec, decode_id, from_matrices, load
 from .solution import Solution, beyond_limit, solve
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_DRAWS = 20_000
 
@@ -246,19 +248,20 @@ def draw_given(spec: Spec, rng: np.random.Generator, ex: steps.Exercise | None =
     """One uniform draw of the given matrices (not yet checked against the rules). A decode
     step's caches are what its weights make of earlier tokens drawn like x, as a model's
     cache would be."""
-    given = {}
+    given, drawn = {}, {}
     for s in (ex or spec.exercise()).given:
         if s.name in _CACHES:
             continue
         lo, hi = spec.x_range if s.role in ("X", "Xq", "x") else spec.w_range
-        given[s.name] = rng.integers(lo, hi + 1, size=s.shape).tolist()
+        drawn[s.name] = rng.integers(lo, hi + 1, size=s.shape)
+        given[s.name] = drawn[s.name].tolist()
     if spec.form == "decode":
         cols = spec.convention == "columns"
         earlier = (spec.d_in, spec.tokens - 1) if cols else (spec.tokens - 1, spec.d_in)
         lo, hi = spec.x_range
         x = rng.integers(lo, hi + 1, size=earlier)
         for cache, w in _CACHES.items():
-            weights = np.array(given[w])
+            weights = drawn[w]
             given[cache] = (weights @ x if cols else x @ weights).tolist()
     return given
 
@@ -351,13 +354,21 @@ def failed_rules(sol: Solution) -> list[str]:
     return [r.name for r in RULES if not r.check(sol)]
 
 
+def _generator(seed: int) -> np.random.Generator:
+    """numpy's seeded generator. numpy is imported here, where drawing starts, not with this
+    module: a class set's workers only print RULES's words on their sheets."""
+    import numpy as np
+
+    return np.random.default_rng(seed)
+
+
 def draw(spec: Spec, seed: int, max_draws: int = MAX_DRAWS, budget: int = WORK_BUDGET) -> Solution:
     """The first draw from this seed that passes every rule, solved. When none passes within
     `max_draws` draws or `budget` cells of work, a one-line DrawError names the rule that
     rejected the most draws."""
     spec.check_drawable()
     ex = spec.exercise()
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     first_broken: dict[str, int] = {}
     work = draws = 0
     while draws < max_draws and work < budget:
@@ -527,7 +538,7 @@ def stress(spec: Spec, seed: int, draws: int) -> StressReport:
         raise OptionError(f"--seed must be a whole number of at least 0, not {seed}")
     spec.check_drawable()
     ex = spec.exercise()
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     rejected = {r.name: 0 for r in RULES}
     accepted = 0
     for _ in range(draws):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -379,6 +380,26 @@ def test_the_parent_process_never_imports_weasyprint(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False False"
     assert len(PdfReader(tmp_path / "c.pdf").pages) == 2
+
+
+def test_a_worker_renders_a_sheet_without_importing_numpy(tmp_path):
+    """Workers render and never draw: numpy (about 0.1 s to import) stays out of them. The
+    job reaches the process pickled, as the pool sends it, with a drawn problem's seed."""
+    student = classset.draw_class(Spec(), 7, ["Ann"])[0]
+    job = booklet.Job(student.problem, "key", "a4", None, student.name, False)
+    (tmp_path / "job").write_bytes(pickle.dumps(job))
+    code = (
+        "import pickle, sys\n"
+        "from handcalc import booklet\n"
+        f"job = pickle.loads(open({str(tmp_path / 'job')!r}, 'rb').read())\n"
+        "parts = booklet.render_parts(job)\n"
+        "print(len(parts.pages), 'numpy' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "2 False"
 
 
 def test_a_second_class_never_replaces_the_first_ones_manifest(cli, tmp_path):
