@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from fractions import Fraction as F
 from pathlib import Path
@@ -103,6 +104,41 @@ def default_ctrl_c() -> None:
     SIGINT ignored, the job's children inherit that, and Python then never raises
     KeyboardInterrupt: a Ctrl-C test run from such a job would see the command finish."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_python(code: str, *flags: str, timeout: float = 120):
+    """`python [FLAGS] -c CODE` from the checkout, in a fresh process: for checks of what a
+    process imports, which the test process itself has long since imported."""
+    return subprocess.run(
+        [sys.executable, *flags, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def class_set_rendering(folder: Path) -> subprocess.Popen:
+    """`handcalc key --count 60` started in its own session (as from a terminal) and left
+    running once its staged booklet holds a joined sheet: the workers are rendering, ready
+    for a signal test. Ctrl-C is back to its default in it (see default_ctrl_c)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "handcalc", "key", "--count", "60", "--seed", "1", "-o", "k.pdf"],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_ctrl_c,
+    )
+    deadline = time.monotonic() + 300
+    while not has_data(folder.glob("*.part")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
+        time.sleep(0.02)
+    assert proc.poll() is None
+    return proc
 
 
 def run_module(*args: str, cwd=ROOT, python=sys.executable):

@@ -7,9 +7,7 @@ import os
 import pickle
 import re
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 from pypdf import PdfReader
@@ -18,7 +16,7 @@ from handcalc import booklet, classset
 from handcalc.errors import DrawError, OptionError
 from handcalc.problem import Spec
 
-from .conftest import ROOT, default_ctrl_c, has_data, run_process
+from .conftest import class_set_rendering, run_process, run_python
 
 ID = re.compile(r"sheet ID\s*([0-9A-Z]{5}(?:-[0-9A-Z]{1,5})+)")
 NASTY = ['Zoë "Z" O\'Neil', "<script>alert(1)</script> & co", "<b>Bold</b> Ünal", "=SUM(A1)"]
@@ -306,23 +304,7 @@ def test_split_into_an_existing_folder_replaces_only_its_own_names(tmp_path, abc
 
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path):
-    args = "key --count 60 --seed 1 -o".split() + [str(tmp_path / "keys.pdf")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "handcalc", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_ctrl_c,
-    )
-    # Interrupt once the booklet's part file holds a joined sheet: the workers are rendering.
-    deadline = time.monotonic() + 300
-    while not has_data(tmp_path.glob("*.part")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
-        time.sleep(0.02)
-    assert proc.poll() is None
+    proc = class_set_rendering(tmp_path)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole group
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
@@ -374,9 +356,7 @@ def test_the_parent_process_never_imports_weasyprint(tmp_path):
         " standalone_mode=False)\n"
         "print('weasyprint' in sys.modules, 'pypdf' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False False"
     assert len(PdfReader(tmp_path / "c.pdf").pages) == 2
@@ -395,9 +375,7 @@ def test_a_worker_renders_a_sheet_without_importing_numpy(tmp_path):
         "parts = booklet.render_parts(job)\n"
         "print(len(parts.pages), 'numpy' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "2 False"
 

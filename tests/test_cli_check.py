@@ -1,7 +1,5 @@
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +8,7 @@ from handcalc.cli import main
 
 from .conftest import dump_json as dump
 from .conftest import run_caught as run
+from .conftest import run_python
 from .students import SLIPPED, solution, work
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,9 +145,9 @@ def test_check_on_json_imports_neither_weasyprint_nor_pypdf(tmp_path):
         "heavy = [m for m in ('weasyprint', 'pypdf') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     assert json.loads(out.splitlines()[0])["percent"] == 100
     assert out.splitlines()[-1] == "HEAVY []"
 

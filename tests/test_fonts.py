@@ -23,7 +23,7 @@ from pypdf.generic import DictionaryObject, IndirectObject
 
 from handcalc import render
 
-from .conftest import ROOT, run_cli, run_module
+from .conftest import ROOT, run_cli, run_module, run_python
 
 FONTS = ROOT / "templates" / "fonts"
 SHIPPED = sorted(FONTS.glob("*.ttf"))
@@ -247,9 +247,7 @@ def test_the_probe_without_weasyprint_agrees_with_weasyprint():
         "told = bool(fonts.harfbuzz_subset) and bool(fonts.harfbuzz.hb_version_atleast(4, 1, 0))\n"
         "print(probed, told)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, capture_output=True, text=True
-    )
+    done = run_python(code, "-W", "ignore")
     assert done.returncode == 0, done.stderr
     probed, told = done.stdout.split()
     assert probed == told

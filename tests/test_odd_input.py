@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +18,7 @@ from handcalc.cli import main
 from handcalc.problem import decode_id
 from handcalc.solution import solve
 
-from .conftest import ROOT, has_data
+from .conftest import ROOT, class_set_rendering
 
 ZOE = os.fsdecode(b"Zo\xe9.json")  # a Latin-1 name, as unzipped from a Windows archive
 CAFE = os.fsdecode(b"caf\xe9")  # a Latin-1 argument, as a Latin-1 terminal types it
@@ -227,22 +226,7 @@ def test_workers_never_outnumber_the_sheets_or_the_cores():
 
 @pytest.mark.parametrize("sig, word", [(signal.SIGTERM, "terminated"), (signal.SIGHUP, "hung up")])
 def test_a_signal_during_a_class_set_cleans_up_like_ctrl_c(tmp_path, sig, word):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "handcalc", "key", "--count", "60", "--seed", "1", "-o", "k.pdf"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    # Signal once the staged booklet holds a joined sheet: the workers are rendering.
-    deadline = time.monotonic() + 300
-    while not has_data(tmp_path.glob("*.part")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
-        time.sleep(0.02)
-    assert proc.poll() is None
+    proc = class_set_rendering(tmp_path)
     os.killpg(proc.pid, sig)  # as a closed terminal or a service manager does
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig

@@ -17,7 +17,7 @@ from handcalc.problem import Spec
 from handcalc.solution import solve
 from handcalc.steps import field_name
 
-from .conftest import ROOT, hand_solution, run_cli, run_module, shown
+from .conftest import ROOT, hand_solution, run_cli, run_module, run_python, shown
 
 
 def pdf_text(path) -> str:
@@ -227,11 +227,7 @@ def test_commands_without_pdfs_never_import_weasyprint():
         "import handcalc.render, handcalc.worksheet\n"
         "print('weasyprint' in sys.modules, file=sys.stderr)\n"
     )
-    import subprocess
-
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(probe, timeout=60)
     assert result.stderr.strip() == "False"
 
 
