@@ -82,7 +82,7 @@ def render_class_html(views: list[Sheet], title: str) -> str:
     )
 
 
-GRID_URL = "data:image/svg+xml,"
+GRID_URL = "data:image/svg+xml,"  # the only images a sheet has: small SVG cells, inline
 FONTS = "fonts"  # the sheet's own fonts: a folder of template_dir(), for PDFs only
 
 # fontTools stamps each font it subsets with the time it was made, unless this is set.
@@ -195,9 +195,9 @@ def _fetcher_class():
 
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url, headers=None):
-            parsed = urlparse(url)
-            if url.startswith(GRID_URL):  # a matrix's grid cell, drawn by worksheet.grid_tile
+            if url.startswith(GRID_URL):  # grid cells (worksheet.grid_tile), hatching (sheet.css)
                 return URLFetcherResponse(url, unquote(url[len(GRID_URL) :]).encode())
+            parsed = urlparse(url)
             if parsed.scheme == "file":
                 path = Path(unquote(parsed.path)).resolve()
                 if path.parent in (root, root / FONTS) and path.is_file():
