@@ -29,16 +29,23 @@ from handcalc import render, worksheet  # noqa: E402
 from handcalc.draw import make_problem  # noqa: E402
 from handcalc.solution import solve  # noqa: E402
 
-REPEAT = 5
+REPEAT = 9
 
 
 def median_time(f, repeat: int = REPEAT) -> float:
-    times = []
+    return median_times(f, repeat=repeat)[0]
+
+
+def median_times(*fs, repeat: int = REPEAT) -> list[float]:
+    """Median times of several functions run in turn, one of each per round: a busy spell on
+    the shared machine then slows all of them alike instead of one, and their ratio holds."""
+    times = [[] for _ in fs]
     for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for f, ts in zip(fs, times):
+            start = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - start)
+    return [statistics.median(ts) for ts in times]
 
 
 def pages(pdf: bytes) -> int:
@@ -123,8 +130,9 @@ def main() -> None:
     for kind, view in views.items():
         pdf = render.render_pdf(view)
         n = pages(pdf)
-        t_layout = median_time(lambda v=view: render.layout(v))
-        t_pdf = median_time(lambda v=view: render.render_pdf(v))
+        t_layout, t_pdf = median_times(
+            lambda v=view: render.layout(v), lambda v=view: render.render_pdf(v)
+        )
         print(
             f"{kind:12}{t_layout * 1000:>11.0f}{t_pdf * 1000:>9.0f}{t_pdf / t_layout:>11.2f}x"
             f"{n:>7}{t_pdf * 1000 / n:>9.0f}"
@@ -153,8 +161,10 @@ def main() -> None:
         boxes = render.render_html(view)
         tables = as_tables(boxes, view)
         n_box, n_table = pages(render.render_pdf(boxes)), pages(render.render_pdf(tables))
-        tb = median_time(lambda h=boxes: render.render_pdf(h)) * 1000 / n_box
-        tt = median_time(lambda h=tables: render.render_pdf(h)) * 1000 / n_table
+        tb, tt = median_times(
+            lambda h=boxes: render.render_pdf(h), lambda h=tables: render.render_pdf(h)
+        )
+        tb, tt = tb * 1000 / n_box, tt * 1000 / n_table
         print(f"{kind:24}{tb:>12.0f}{tt:>15.0f}")
 
     print()
