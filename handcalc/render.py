@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import functools
+import hashlib
 import os
 import shutil
 import sys
@@ -108,8 +110,8 @@ def fast_subsetting() -> bool:
     )
 
 
+@functools.cache
 def _library(name: str, *files: str):
-    import ctypes
     import ctypes.util
 
     for file in (*files, ctypes.util.find_library(name)):
@@ -142,10 +144,58 @@ def _pinned_font_time():
             os.environ["SOURCE_DATE_EPOCH"] = before
 
 
+OUR_FAMILIES = b"Handcalc "  # the shipped fonts' families all start so (templates/fonts)
+
+
+def font_tag(description: bytes) -> str:
+    """The six letters naming a font in a PDF (`/ABCDEF+Handcalc-Sans`), made the way
+    WeasyPrint makes them (from an MD5 of the font's Pango description), but for the shipped
+    fonts from the description without its OpenType features: Pango 1.56 and later (Debian 13)
+    write the feature WeasyPrint asks of every @font-face font into it ("Handcalc Sans
+    #kern"), older Pango does not, and the tag, hence the PDF's bytes, differed."""
+    if description.startswith(OUR_FAMILIES):
+        description = description.split(b" #", 1)[0]
+    digest = hashlib.md5(description, usedforsecurity=False).digest()
+    return "".join(chr(65 + byte % 26) for byte in digest[:6])
+
+
+def _free(address: int) -> None:
+    """Give back a string GLib allocated (WeasyPrint's C bindings do not declare g_free)."""
+    glib = _library("glib-2.0", "libglib-2.0.so.0", "libglib-2.0.0.dylib")
+    if glib is not None:
+        glib.g_free(ctypes.c_void_p(address))
+
+
+def _name_fonts_alike() -> None:
+    """Make WeasyPrint tag fonts by `font_tag`. Changed only where the two differ (the
+    shipped fonts under newer Pango); every @font-face font carries the same features, so no
+    two of them share a tag. A WeasyPrint whose font class is built otherwise is left alone."""
+    from weasyprint.pdf import fonts
+    from weasyprint.text.ffi import ffi, pango
+
+    made = fonts.Font.__init__
+    if getattr(made, "handcalc", False):
+        return
+
+    def __init__(self, pango_font, description, font_size):
+        made(self, pango_font, description, font_size)
+        text = pango.pango_font_description_to_string(description)
+        tag = font_tag(ffi.string(text))
+        _free(int(ffi.cast("uintptr_t", text)))
+        old = b"/" + str(getattr(self, "hash", "")).encode() + b"+"
+        if tag != self.hash and getattr(self, "name", b"").startswith(old):
+            self.name = b"/" + tag.encode() + b"+" + self.name[len(old) :]
+            self.hash = tag
+
+    __init__.handcalc = True
+    fonts.Font.__init__ = __init__
+
+
 @functools.lru_cache(maxsize=1)
 def _font_config():
     from weasyprint.text.fonts import FontConfiguration
 
+    _name_fonts_alike()
     config = FontConfiguration()
     atexit.register(_remove_font_copies, config)
     return config

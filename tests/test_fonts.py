@@ -270,3 +270,33 @@ def test_a_pdf_command_leaves_no_temporary_fonts_behind(tmp_path):
     assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
     assert list(temp.iterdir()) == []
     assert "Exception ignored" not in done.stderr
+
+
+def base_font_names(path) -> set[str]:
+    """The BaseFont of every font a page of the PDF uses, subset tag and all."""
+    names = set()
+    for page in PdfReader(path).pages:
+        fonts = page["/Resources"].get_object().get("/Font") or {}
+        names |= {str(ref.get_object()["/BaseFont"]) for ref in fonts.get_object().values()}
+    return names
+
+
+def test_font_tags_are_the_same_under_every_pango(tmp_path):
+    """WeasyPrint tags each font in a PDF (/ABCDEF+Name) by an MD5 of its Pango description.
+    Pango 1.56 and later (Debian 13) put the feature WeasyPrint asks of every @font-face font
+    in it ("Handcalc Sans #kern": tag TLSWMH), older Pango does not ("Handcalc Sans":
+    ITTCHY), so the same sheet had other bytes on Debian 13. The shipped fonts are tagged by
+    their description without features; the tags are the ones WeasyPrint 70 printed."""
+    assert render.font_tag(b"Handcalc Sans") == "ITTCHY"
+    assert render.font_tag(b"Handcalc Sans #kern") == "ITTCHY"
+    assert render.font_tag(b"Handcalc Mono Bold #kern") == render.font_tag(b"Handcalc Mono Bold")
+    # any other font keeps WeasyPrint's own tag, features and all
+    assert render.font_tag(b"DejaVu Sans Oblique") == "SQPNLI"
+    assert render.font_tag(b"DejaVu Sans #kern") != render.font_tag(b"DejaVu Sans")
+
+    out = tmp_path / "key.pdf"
+    assert run_module("key", "--seed", "5", "-o", str(out)).returncode == 0
+    names = base_font_names(out)
+    for family in ("Handcalc Sans", "Handcalc Mono"):
+        tag = render.font_tag(family.encode())
+        assert f"/{tag}+{family.replace(' ', '-')}" in names, names
