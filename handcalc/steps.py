@@ -7,7 +7,7 @@ Solving, the sheet, grading and follow-through all walk this one table, so anoth
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -646,12 +646,19 @@ def with_shown(exercise: Exercise, requested) -> Exercise:
 # --- the operations: pure functions of values -------------------------------------------
 
 
+def total(xs: Iterable, zero=0):
+    """A sum on the caller's track. Floats (the exact track) go through math.fsum, correctly
+    rounded: Python 3.12 changed how sum() adds floats, and the same key printed one exact
+    value differently under Python 3.11 and 3.13."""
+    return math.fsum(xs) if isinstance(zero, float) else sum(xs, zero)
+
+
 def matmul(a: Matrix, b: Matrix, zero=0) -> Matrix:
     """a·b over any numbers; `zero` keeps empty sums on the caller's track."""
     if len(a[0]) != len(b):
         raise ValueError(f"cannot multiply {len(a)}×{len(a[0])} by {len(b)}×{len(b[0])}")
     bt = list(zip(*b))
-    return tuple(tuple(sum((x * y for x, y in zip(row, col)), zero) for col in bt) for row in a)
+    return tuple(tuple(total((x * y for x, y in zip(row, col)), zero) for col in bt) for row in a)
 
 
 def transpose(a: Matrix) -> Matrix:
@@ -675,7 +682,7 @@ def elementwise(a: Matrix, f: Callable, masked=MASKED) -> Matrix:
 def sums(a: Matrix, axis: str, zero=0) -> Vector:
     """Column sums (axis="columns": one per column) or row sums."""
     lines = zip(*a) if axis == "columns" else a
-    return tuple(sum(line, zero) for line in lines)
+    return tuple(total(line, zero) for line in lines)
 
 
 def normalise(a: Matrix, totals: Vector, axis: str) -> Matrix:

@@ -268,11 +268,18 @@ def show(text: str) -> str:
     return text.replace("-", MINUS).replace("^x", "ˣ")
 
 
+def _places(x: float, sign: str = "") -> str:
+    """x to three places (sign="+" to sign it); one that rounds to zero prints as 0.000, never
+    −0.000: the side of zero a float lands on is rounding noise."""
+    text = f"{x:{sign}.3f}"
+    return show(f"{0.0:{sign}.3f}" if float(text) == 0 else text)
+
+
 def _cell_text(x) -> str:
     if x is steps.MASKED:
         return MINUS + "∞"
     if isinstance(x, float):
-        return show(f"{x:.3f}")
+        return _places(x)
     return show(numbers.text(x))
 
 
@@ -694,7 +701,7 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
             )
             exact_t.append(
                 [
-                    _cell_text(y) if x is steps.MASKED else _short(show(f"{y:.3f}"), y)
+                    _cell_text(y) if x is steps.MASKED else _short(_places(y), y)
                     for x, y in zip(rh, re_)
                 ]
             )
@@ -702,7 +709,7 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
                 [
                     ""
                     if x is steps.MASKED
-                    else _short(show(f"{float(y) - float(Fraction(x)):+.3f}"), y - float(x))
+                    else _short(_places(float(y) - float(Fraction(x)), "+"), y - float(x))
                     for x, y in zip(rh, re_)
                 ]
             )

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from handcalc import worksheet
+from handcalc import steps, worksheet
 from handcalc.draw import make_problem
 from handcalc.problem import Spec
 from handcalc.solution import solve
@@ -175,3 +175,19 @@ def test_fillable_fields_cover_every_open_cell():
                     want.add(field_name(step.name, r, c))
     assert names == want
     assert len([x for x in names if x.startswith("S_")]) == n * (n + 1) // 2
+
+
+def test_three_places_never_print_minus_zero():
+    """Which side of zero a float lands on is rounding noise; a key shows 0.000 or +0.000."""
+    assert worksheet._places(-1e-17, "+") == "+0.000"
+    assert worksheet._places(-0.0004) == "0.000"
+    assert worksheet._places(-0.0006) == "−0.001"
+    assert worksheet._places(0.0123, "+") == "+0.012"
+
+
+def test_exact_track_sums_are_correctly_rounded():
+    """The exact track sums with math.fsum, the same on every Python (3.12 changed sum())."""
+    assert steps.total([1e16, 1.0, -1e16], 0.0) == 1.0
+    assert steps.total([0.1] * 10, 0.0) == 1.0
+    assert steps.total([Fraction(1, 3)] * 3, Fraction(0)) == 1  # the hand track stays exact
+    assert steps.matmul(((0.1,) * 10,), ((1.0,),) * 10, 0.0) == ((1.0,),)
