@@ -182,10 +182,10 @@ def _name_fonts_alike() -> None:
         text = pango.pango_font_description_to_string(description)
         tag = font_tag(ffi.string(text))
         _free(int(ffi.cast("uintptr_t", text)))
-        old = b"/" + str(getattr(self, "hash", "")).encode() + b"+"
-        if tag != self.hash and getattr(self, "name", b"").startswith(old):
-            self.name = b"/" + tag.encode() + b"+" + self.name[len(old) :]
-            self.hash = tag
+        current, name = getattr(self, "hash", None), getattr(self, "name", None)
+        prefix = f"/{current}+".encode()
+        if current not in (None, tag) and isinstance(name, bytes) and name.startswith(prefix):
+            self.name, self.hash = f"/{tag}+".encode() + name[len(prefix) :], tag
 
     __init__.handcalc = True
     fonts.Font.__init__ = __init__
