@@ -58,29 +58,38 @@ def _script() -> str:
     return text
 
 
+# An HTML file's stylesheets: the sheet's look, then how a browser prints it.
+BROWSER_CSS = ("sheet.css", "print.css")
+
+
+def _browser_css(*names: str) -> str:
+    return "".join((template_dir() / name).read_text(encoding="utf-8") for name in names)
+
+
 def render_html(view: Sheet, stylesheet: bool = True) -> str:
-    """A self-contained HTML page: the stylesheet (and for an interactive sheet, its scripts)
-    is inlined and nothing is fetched. Without `stylesheet`, sheet.css is left out (PDFs
-    take it parsed once per process, from `_sheet_css`)."""
+    """A self-contained HTML page: the stylesheets (and for an interactive sheet, its
+    scripts) are inlined and nothing is fetched, and a browser prints it as WeasyPrint does.
+    Without `stylesheet` it is the page WeasyPrint makes a PDF from: sheet.css is left out
+    (PDFs take it parsed once per process, from `_sheet_css`) and so are the browser's rules."""
     env = environment()
-    css = (template_dir() / "sheet.css").read_text(encoding="utf-8") if stylesheet else ""
-    js = ""
+    css, js = "", ""
+    if stylesheet:
+        css = _browser_css(*BROWSER_CSS)
     if view.interactive:
-        for name in ("interactive.css", "guide.css"):
-            css += (template_dir() / name).read_text(encoding="utf-8")
+        css += _browser_css("interactive.css", "guide.css")
         js = _script()
-    return env.get_template("sheet.html").render(sheet=view, css=css, js=js)
+    return env.get_template("sheet.html").render(sheet=view, css=css, js=js, browser=stylesheet)
 
 
 def render_class_html(views: list[Sheet], title: str) -> str:
-    """Many sheets in one HTML page, each starting a new printed page. They share one
-    stylesheet and one @page rule, so they must share their paper and sizes."""
+    """Many sheets in one HTML page, each starting a new printed page, with its own footer
+    (each sheet is a named page). They share one stylesheet and one @page rule, so they must
+    share their paper and sizes."""
     if len({v.page_css for v in views}) > 1:
         raise ValueError("sheets of one HTML class set must share their paper and sizes")
     env = environment()
-    css = (template_dir() / "sheet.css").read_text(encoding="utf-8")
     return env.get_template("class.html").render(
-        sheets=views, css=css, title=title, page_css=views[0].page_css
+        sheets=views, css=_browser_css(*BROWSER_CSS), title=title, page_css=views[0].page_css
     )
 
 

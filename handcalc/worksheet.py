@@ -254,7 +254,7 @@ class Sheet:
     interactive: bool = False
     data: dict | None = None
     screen_style: str = ""
-    print_foot: str = ""
+    print_foot: str = ""  # the footer as a CSS string, for browsers (no running elements)
     long_numbers: tuple[str, ...] = ()
     explain: dict = field(default_factory=dict)
     fit_note: str = ""  # said on stderr when the cells had to shrink below a writable size
@@ -783,10 +783,10 @@ def _cache_savings(sp) -> list[str]:
     ]
 
 
-def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...]) -> str:
+def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...], badge: str) -> str:
     """The footer as plain lines, for a browser that prints it in the page's margin box."""
     seed = f" · seed {problem.seed}" if problem.seed is not None else ""
-    lines = [f"Worksheet · sheet ID {problem.id}{seed}", f"Rules: {'; '.join(rules)}."]
+    lines = [f"{badge} · sheet ID {problem.id}{seed}", f"Rules: {'; '.join(rules)}."]
     if drawing:
         lines.append(f"Numbers drawn so that {'; '.join(drawing)}.")
     return "\n".join(lines)
@@ -894,9 +894,10 @@ def build(
         + layout.BAND_INDENT * geometry.banded
     )
     margins = f"{layout.MARGIN_TOP}mm {layout.MARGIN_SIDE}mm {layout.MARGIN_BOTTOM}mm"
+    badge = "Answer key" if kind == "key" else "Worksheet"
     return Sheet(
         kind=kind,
-        badge="Answer key" if kind == "key" else "Worksheet",
+        badge=badge,
         title=title if title else DEFAULT_TITLES[ex.form],
         title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
@@ -913,7 +914,7 @@ def build(
         interactive=interactive,
         data=page_data(problem) if interactive else None,
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
-        print_foot=_css_string(_foot_text(problem, rules, drawing)) if interactive else "",
+        print_foot=_css_string(_foot_text(problem, rules, drawing, badge)),
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),
         explain=explanations(problem) if interactive else {},

@@ -195,7 +195,7 @@ def test_html_class_set_escapes_names_and_breaks_pages(tmp_path, cli):
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
     assert "Zoë &#34;Z&#34; O&#39;Neil" in page
-    assert page.count('<div class="sheet blank">') == 2
+    assert page.count('<div class="sheet blank" style="page: s') == 2  # named: own footer
     assert ".sheet + .sheet { break-before: page; }" in page
 
 
