@@ -3,7 +3,7 @@
 Side by side in one run: WeasyPrint's layout alone (`HTML(...).render()`) against the full PDF
 (layout, drawing, font subsetting, writing) for a blank sheet and a key; the wall time of
 `handcalc generate` and `key`, on HarfBuzz's subsetter and on fontTools' slow path (forced in
-the process, as tests/test_fonts.py does); the CLI's start-up.
+scripts/slow_subsetting.py, as tests/test_fonts.py does); the CLI's start-up.
 
 Run from the repository root:  python benchmarks/bench_sheets.py
 """
@@ -61,13 +61,7 @@ def pages(pdf: bytes) -> int:
 
 
 # A handcalc process in which WeasyPrint believes HarfBuzz's subsetter is missing.
-SLOW = (
-    "import sys\n"
-    "import weasyprint.pdf.fonts as fonts\n"
-    "fonts.harfbuzz_subset = None\n"
-    "from handcalc.cli import main\n"
-    "main(sys.argv[1:])\n"
-)
+SLOW = ROOT / "scripts" / "slow_subsetting.py"
 
 
 def wall(cmd: list[str], repeat: int = 3) -> float:
@@ -161,7 +155,7 @@ def main() -> None:
         for cmd in ("generate", "key"):
             args = [cmd, "--seed", "100", "-o", str(Path(tmp) / f"{cmd}.pdf")]
             fast = wall([sys.executable, "-m", "handcalc", *args])
-            slow = wall([sys.executable, "-c", SLOW, *args])
+            slow = wall([sys.executable, str(SLOW), *args])
             print(
                 f"  handcalc {cmd:9} {fast:>6.2f} s   slow path {slow:>6.2f} s"
                 f"  ({slow / fast:.1f}x)"
