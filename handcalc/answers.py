@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import numbers, steps
-from .errors import AnswersError
-from .files import shown
+from .errors import AnswersError, echoed, quoted
+from .files import MAX_BYTES, read_bytes, shown
 
 ID_FIELD = "handcalc_id"
 STUDENT_FIELDS = ("student", "handcalc_student")
 _META = ("student", "id", "revealed")
-_MAX_BYTES = 50_000_000  # a filled sheet embeds its form font whole
+NAME_ECHO = 120  # a name on a sheet has at most 80 characters
+_MAX_BYTES = MAX_BYTES["answers file"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,22 @@ def read_cell(raw) -> Cell:
     """A cell from a JSON value or a form field's text; never raises."""
     if raw is None:
         return BLANK
-    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)[:60]
+    # the text as reports show it: a 400-digit number or a long cell cut with a mark
+    text = echoed(raw if isinstance(raw, str) else _json_text(raw))
     if isinstance(raw, (list, dict)):
-        return Cell(text, None, f"cannot read {text!r} as a number")
+        return Cell(text, None, f"cannot read {quoted(_json_text(raw))} as a number")
     try:
         written = numbers.parse(raw)
     except AnswersError as e:
-        return Cell(text, None, str(e))
+        return Cell(text, None, echoed(str(e), 200))
     return BLANK if written is None else Cell(text, written)
+
+
+def _json_text(raw) -> str:
+    try:
+        return json.dumps(raw, ensure_ascii=False)
+    except (ValueError, RecursionError):  # an int too long to print, nesting too deep
+        return echoed(raw) if isinstance(raw, int) else "[…]"
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ class Answers:
             if name not in known:
                 worked = ", ".join(s.name for s in exercise.worked)
                 raise AnswersError(
-                    f"{self.source}: unknown step {name!r} (this sheet's steps are {worked})"
+                    f"{self.source}: unknown step {quoted(name)} (this sheet's steps are {worked})"
                 )
         return {s.name: _from_json(s, self.steps.get(s.name), self.source) for s in exercise.asked}
 
@@ -96,7 +105,7 @@ class Answers:
         for name in self.revealed:
             if name not in where:
                 raise AnswersError(
-                    f'{self.source}: "revealed" names {name!r}, which is no cell of this sheet'
+                    f'{self.source}: "revealed" names {quoted(name)}, which is no cell of this sheet'
                 )
             step, pos = where[name]
             out[step].add(pos)
@@ -152,7 +161,14 @@ def from_json(data, source: str = "answers") -> Answers:
     if not isinstance(revealed, list) or not all(isinstance(x, str) for x in revealed):
         raise AnswersError(f'{source}: "revealed" must be a list of cell names such as "S_r2_c3"')
     work = {k: v for k, v in data.items() if k not in _META}
-    return Answers(source, student or None, sheet_id or None, work, revealed=tuple(revealed))
+    return Answers(source, _name(student), sheet_id or None, work, revealed=tuple(revealed))
+
+
+def _name(student: str | None) -> str | None:
+    """A student's name as reports and gradebooks show it: one space between words, cut
+    to NAME_ECHO characters with a mark, and any other unprintable character escaped."""
+    words = " ".join(student.split()) if student else ""
+    return echoed(words, NAME_ECHO) if words else None
 
 
 def from_fields(fields: Mapping[str, str | None], source: str = "form") -> Answers:
@@ -161,7 +177,7 @@ def from_fields(fields: Mapping[str, str | None], source: str = "form") -> Answe
     if not sheet_id or not isinstance(sheet_id, str):
         raise AnswersError(f"{source} is not a handcalc sheet (it has no {ID_FIELD} field)")
     student = next((fields[k] for k in STUDENT_FIELDS if fields.get(k)), None)
-    return Answers(source, student, sheet_id.strip(), {}, dict(fields))
+    return Answers(source, _name(student), sheet_id.strip(), {}, dict(fields))
 
 
 def _pdf_fields(data: bytes, source: str) -> dict[str, str | None]:
@@ -200,13 +216,7 @@ def parse_text(text: str, source: str = "answers") -> Answers:
 
 def load(path: str | os.PathLike) -> Answers:
     """Answers from a file: a filled handcalc PDF form, or an answers file (JSON)."""
-    source = shown(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(_MAX_BYTES + 1)
-    except OSError as e:
-        raise AnswersError(f"cannot read {source}: {e.strerror}") from None
-    return from_bytes(data, source)
+    return from_bytes(read_bytes(path, "answers file", AnswersError), shown(path))
 
 
 def from_bytes(data: bytes, source: str = "answers") -> Answers:

@@ -83,6 +83,37 @@ def _ignore_ctrl_c() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
+def _start_worker(parent: int) -> None:
+    """A worker's set-up: Ctrl-C to the parent alone, and an end with the parent."""
+    _ignore_ctrl_c()
+    _end_with(parent)
+
+
+def _end_with(parent: int) -> None:
+    """End this worker quietly (by SIGTERM) as soon as its parent dies, even by SIGKILL:
+    an orphan would otherwise wait for work for ever or die on a broken pipe, with a
+    traceback. Linux says so at once (PR_SET_PDEATHSIG); elsewhere a thread watches."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        watched = libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):
+        watched = False
+    if os.getppid() != parent:  # it died before the watch began
+        os._exit(0)
+    if not watched:
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+
 def default_workers(jobs: int) -> int:
     try:
         cores = len(os.sched_getaffinity(0))
@@ -119,7 +150,7 @@ def render_all(jobs: list[Job], workers: int | None, renderer: Callable) -> Iter
     workers = worker_count(workers, len(jobs))
     _start_tracker()
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_ignore_ctrl_c) as pool:
+    with ctx.Pool(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         yield from pool.imap(renderer, jobs)
 
 
@@ -176,14 +207,14 @@ def write_class_set(
             datas = _render_files(students, jobs, kind, fmt, workers, renderer)
             with closing(datas):
                 for path, data in zip(files, _ticking(datas, progress)):
-                    out.write(path, data)
+                    out.write(path, data, follow=False)  # see files.check_target
         else:
             check_target(output)
             files, names = [output], [os.path.basename(output)] * len(jobs)
             pages = _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer)
         rows = classset.manifest_rows(students, kind, names, pages, previous)
         for name, data in classset.manifest_files(class_seed, rows):
-            out.write(os.path.join(folder, name), data)
+            out.write(os.path.join(folder, name), data, follow=False)
     return Written(files, pages, os.path.join(folder, classset.MANIFEST_JSON))
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import answers as answers_mod
 from . import grading
 from .classset import fold_name, read_manifest
-from .errors import AnswersError, HandcalcError
+from .errors import AnswersError, HandcalcError, echoed
 from .files import shown
 from .problem import decode_id
 
@@ -40,7 +40,7 @@ def match(rows: list[dict], sub: answers_mod.Answers) -> int:
         for i, row in enumerate(rows):
             if own is not None and row["id"] == own:
                 return i
-        raise AnswersError(f"{sub.source}: sheet ID {sub.sheet_id} is not in this class")
+        raise AnswersError(f"{sub.source}: sheet ID {echoed(sub.sheet_id)} is not in this class")
     if sub.student:
         hits = [i for i, row in enumerate(rows) if _key(row["student"]) == _key(sub.student)]
         if len(hits) == 1:

@@ -18,9 +18,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from .draw import draw
-from .errors import DrawError, HandcalcError, OptionError, OutputError
-from .files import read_text, shown, spreadsheet_cell
-from .problem import Problem, Spec, decode_id
+from .errors import DrawError, HandcalcError, OptionError, OutputError, quoted
+from .files import first_line, read_text, shown, spreadsheet_cell
+from .problem import MAX_SEED, Problem, Spec, check_seed, decode_id
 from .worksheet import NAME_LIMIT
 
 SEED_STRIDE = 1000
@@ -68,8 +68,7 @@ class Student:
 
 def student_seeds(class_seed: int):
     """The seeds students draw from, in order; each student takes the next unused one."""
-    if not isinstance(class_seed, int) or class_seed < 0:
-        raise OptionError(f"--seed must be a whole number of at least 0, not {class_seed}")
+    check_seed(class_seed)
     return (class_seed * SEED_STRIDE + j for j in range(1, SEED_STRIDE))
 
 
@@ -236,6 +235,10 @@ def read_manifest(path: str) -> dict:
         ) from None
     if not isinstance(doc, dict) or doc.get("handcalc_manifest") != MANIFEST_VERSION:
         raise ManifestError(f"{name} is not a handcalc manifest")
+    try:
+        check_seed(doc.get("class_seed"), "its class_seed")
+    except OptionError as e:
+        raise ManifestError(f"{name}: {e}") from None
     students = doc.get("students")
     if not isinstance(students, list) or not all(
         isinstance(r, dict) and isinstance(r.get("id"), str) for r in students
@@ -291,13 +294,8 @@ def class_file(path: str) -> str | None:
         return "manifest"
     if name == MANIFEST_CSV and _is_our_csv(path):
         return "manifest"
-    if name.endswith(".csv"):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                if fh.readline().startswith(GRADEBOOK_START):
-                    return "gradebook"
-        except (OSError, UnicodeDecodeError):
-            return None
+    if name.endswith(".csv") and (first_line(path) or "").startswith(GRADEBOOK_START):
+        return "gradebook"
     return None
 
 
@@ -310,11 +308,7 @@ def _is_our_json(path: str) -> bool:
 
 
 def _is_our_csv(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.readline().rstrip("\r\n") == ",".join(COLUMNS)
-    except (OSError, UnicodeDecodeError):
-        return False
+    return first_line(path) == ",".join(COLUMNS)
 
 
 def previous_manifest(folder: str) -> dict | None:
@@ -390,7 +384,7 @@ def students_from_manifest(doc: dict, where: str, names: list[str] | None = None
             listed = " ".join(str(row.get("student") or "").split())
             if name != listed:
                 raise OptionError(
-                    f"student {k} is {name!r} here but {listed!r} in {where}; "
+                    f"student {k} is {quoted(name)} here but {quoted(listed)} in {where}; "
                     "give the roster the class was made from"
                 )
     students = []
@@ -400,7 +394,7 @@ def students_from_manifest(doc: dict, where: str, names: list[str] | None = None
         except HandcalcError:
             raise ManifestError(f"{where}: student {k}'s sheet ID is damaged") from None
         seed = row.get("seed")
-        if isinstance(seed, int) and not isinstance(seed, bool):
+        if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED:
             problem = dataclasses.replace(problem, seed=seed)
         name = " ".join(str(row.get("student") or f"Student {k}").split())
         students.append(Student(k, name, problem))

@@ -137,6 +137,10 @@ def _steps_list(value: str | None):
 def _spec(given: dict):
     from .problem import Spec
 
+    if given["kv_heads"] is not None and given["heads"] is None:
+        raise OptionError(
+            "--kv-heads groups the query heads of --heads; give both (e.g. --heads 4 --kv-heads 2)"
+        )
     sizes = ("tokens", "d_in", "d_k", "d_v", "heads", "output_projection")
     return Spec.for_level(
         given["level"] or "classic",
@@ -255,16 +259,17 @@ class OneLineErrors(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None when started with stdout closed (`>&-`)
+                sys.stdout.flush()
         except click.UsageError as e:
             if _NO_ARGS is not None and isinstance(e, _NO_ARGS):  # bare `handcalc`: its help
                 click.echo(e.ctx.get_help() if e.ctx else e.format_message())
                 sys.exit(0)
             hint = f" Try '{e.ctx.command_path} --help'." if e.ctx else ""
-            click.echo(_shown(f"Error: {e.format_message()}{hint}"), err=True)
+            click.echo(_line(f"Error: {e.format_message()}{hint}"), err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
-            click.echo(_shown(f"Error: {e.format_message()}"), err=True)
+            click.echo(_line(f"Error: {e.format_message()}"), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
@@ -283,6 +288,13 @@ def _shown(path) -> str:
     from .files import shown
 
     return shown(path)
+
+
+def _line(message: str) -> str:
+    """An error as one line on stderr: printable, not too long (errors.one_line)."""
+    from .errors import one_line
+
+    return one_line(_shown(message))
 
 
 def check_text(value: str | None, flag: str) -> str | None:
@@ -347,12 +359,17 @@ def problem(output, **opts):
     _write_json(output, p.to_json(), p)
 
 
+# stress draws about a thousand problems a second: the most takes a minute or two, with a
+# progress bar on a terminal; Ctrl-C stops it (exit 130) as any command.
+MAX_DRAWS = 100_000
+
+
 @main.command()
 @problem_options
 @click.option(
     "--draws",
-    type=click.IntRange(1, 1_000_000),
-    help="How many random draws to test against the rules (default 2000).",
+    type=click.IntRange(1, MAX_DRAWS),
+    help=f"How many random draws to test against the rules (default 2000, at most {MAX_DRAWS:,}).",
 )
 @friendly
 def stress(draws, **opts):
@@ -373,7 +390,9 @@ def stress(draws, **opts):
         click.echo("\n".join(problem_report(resolve_problem(opts, warn=False))))
         return
     given = _take(opts)
-    report = run_stress(_spec(given), given["seed"] or 0, draws or 2000)
+    draws = draws or 2000
+    with _progress(draws, f"testing {draws} draws") as tick:
+        report = run_stress(_spec(given), given["seed"] or 0, draws, progress=tick)
     click.echo("\n".join(report.lines()))
 
 
@@ -756,7 +775,7 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
         except HandcalcError as e:
             if len(files) == 1:
                 raise
-            click.echo(f"Error: {e}", err=True)
+            click.echo(_line(f"Error: {e}"), err=True)
             rows.append((_shown(path), str(e)))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
@@ -819,9 +838,9 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False)
     rows, errors, missing = grade_class(manifest, files)
     reports = [r for r in rows if not isinstance(r, tuple)]
     for e in errors:
-        click.echo(f"Error: {e}", err=True)
+        click.echo(_line(f"Error: {e}"), err=True)
     for name in missing:
-        click.echo(f"no answers from {name}", err=True)
+        click.echo(_line(f"no answers from {name}"), err=True)
     if as_json:
         shown = reports
     else:  # a student who handed nothing in has a line in the table, not a blank report

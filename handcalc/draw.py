@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import numbers, steps
 from .errors import DrawError, OptionError
-from .problem import Problem, Spec, decode_id, from_matrices, load
+from .problem import Problem, Spec, check_seed, decode_id, from_matrices, load
 from .solution import Solution, beyond_limit, solve
 
 if TYPE_CHECKING:
@@ -470,8 +470,7 @@ def make_problem(
         return from_matrices(load(source), spec)
     if seed is None:
         seed = new_seed()
-    if not isinstance(seed, int) or seed < 0:
-        raise OptionError(f"--seed must be a whole number of at least 0, not {seed}")
+    check_seed(seed)
     return draw(spec, seed).problem
 
 
@@ -532,18 +531,20 @@ class StressReport:
         return out
 
 
-def stress(spec: Spec, seed: int, draws: int) -> StressReport:
-    """How often each rule rejects a uniform draw (each failing rule counts)."""
-    if not isinstance(seed, int) or seed < 0:
-        raise OptionError(f"--seed must be a whole number of at least 0, not {seed}")
+def stress(spec: Spec, seed: int, draws: int, progress=None) -> StressReport:
+    """How often each rule rejects a uniform draw (each failing rule counts); `progress(n)`
+    hears of every thousand draws done."""
+    check_seed(seed)
     spec.check_drawable()
     ex = spec.exercise()
     rng = _generator(seed)
     rejected = {r.name: 0 for r in RULES}
     accepted = 0
-    for _ in range(draws):
+    for done in range(1, draws + 1):
         failed = _judge(_Draft(spec, ex, draw_given(spec, rng, ex), {}), first_only=False)
         for name in failed:
             rejected[name] += 1
         accepted += not failed
+        if progress and (done % 1000 == 0 or done == draws):
+            progress(done % 1000 or 1000)
     return StressReport(draws, accepted, rejected)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from . import steps
-from .errors import OptionError, ProblemFileError
+from .errors import OptionError, ProblemFileError, echoed, quoted
 from .files import read_text, shown
 
 # Bounds that keep a drawn sheet workable by hand and its ID short; beyond them the option is
@@ -47,6 +47,31 @@ _SIZE_WORDS = {
 }
 ENTRY_LIMIT = 60
 CONVENTIONS = ("columns", "rows")
+# Seeds are whole numbers from 0 to MAX_SEED: more digits draw nothing new, and a seed is
+# printed on every sheet.
+MAX_SEED = 10**18 - 1
+
+
+def check_seed(seed, what: str = "--seed") -> int:
+    """A seed as a whole number in range (never True or 3.0), or a one-line OptionError."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise OptionError(f"{what} must be a whole number of at least 0, not {echoed(seed)}")
+    if seed > MAX_SEED:
+        raise OptionError(f"{what} must be at most {MAX_SEED} (18 digits), not {echoed(seed)}")
+    return seed
+
+
+def whole(x, what: str, error: type[Exception], lo: int, hi: int) -> int:
+    """A number that must be a whole number from `lo` to `hi`, whatever its JSON type: 3 and
+    3.0 are 3; True, 2.5, NaN, 1e15 and 100.0 (out of range) are one-line errors."""
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    if isinstance(x, bool) or not isinstance(x, int):
+        shown = quoted(x) if isinstance(x, str) else echoed(x)
+        raise error(f"{what} holds {shown}; entries must be integers (whole numbers)")
+    if not lo <= x <= hi:
+        raise error(f"{what} holds {echoed(x)}; entries must lie within ±{hi} for hand work")
+    return x
 
 
 @dataclass(frozen=True)
@@ -299,7 +324,7 @@ class Problem:
             given[s.name] = _check_matrix(s.name, self.given[s.name], s.shape)
         extra = set(self.given) - set(given)
         if extra:
-            raise ProblemFileError(f"unexpected matrix {sorted(extra)[0]} in the problem")
+            raise ProblemFileError(f"unexpected matrix {echoed(sorted(extra)[0])} in the problem")
         object.__setattr__(self, "given", given)
 
     @property
@@ -323,17 +348,9 @@ def _check_matrix(name: str, m, shape: tuple[int, ...]) -> tuple[tuple[int, ...]
         raise ProblemFileError(
             f"{name} is {got[0]}×{got[1]} but must be {shape[0]}×{shape[1]} for these sizes"
         )
-    for r in m:
-        for x in r:
-            if isinstance(x, bool) or not isinstance(x, int):
-                if isinstance(x, float) and x.is_integer():
-                    continue
-                raise ProblemFileError(f"{name} holds {x!r}; entries must be integers")
-            if abs(x) > ENTRY_LIMIT:
-                raise ProblemFileError(
-                    f"{name} holds {x}; entries must lie within ±{ENTRY_LIMIT} for hand work"
-                )
-    return tuple(tuple(int(x) for x in r) for r in m)
+    return tuple(
+        tuple(whole(x, name, ProblemFileError, -ENTRY_LIMIT, ENTRY_LIMIT) for x in r) for r in m
+    )
 
 
 def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = None) -> Problem:
@@ -535,13 +552,13 @@ def decode_id(text: str) -> Problem:
     """The problem an ID stands for; a one-line error for a mistyped or foreign ID."""
     clean = "".join(str(text).split()).replace("-", "").upper()
     clean = clean.translate(str.maketrans("OIL", "011"))
-    bad = ProblemFileError(f"{text!r} is not a handcalc sheet ID")
+    bad = ProblemFileError(f"{quoted(text)} is not a handcalc sheet ID")
     if len(clean) < 4 or len(clean) > _MAX_ID_CHARS or any(c not in _ALPHABET for c in clean):
         raise bad
     body, check = clean[:-2], clean[-2:]
     want = zlib.crc32(body.encode()) % 1024
     if check != _ALPHABET[want // 32] + _ALPHABET[want % 32]:
-        raise ProblemFileError(f"sheet ID {text!r} does not check out (a typo?)")
+        raise ProblemFileError(f"sheet ID {quoted(text)} does not check out (a typo?)")
     n = 0
     for c in body:
         n = n * 32 + _ALPHABET.index(c)
@@ -598,6 +615,8 @@ def decode_id(text: str) -> Problem:
     if n != 1:
         raise bad
     entries.reverse()
+    if max(entries, default=0) > ENTRY_LIMIT:  # the header allows more than a file may hold
+        raise bad
     given, at = {}, 0
     for s, (r, c) in zip(exercise.given, shapes):
         given[s.name] = [entries[at + i * c : at + (i + 1) * c] for i in range(r)]
