@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -122,6 +123,9 @@ def default_workers(jobs: int) -> int:
     return max(1, min(cores, jobs))
 
 
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 def _start_tracker() -> None:
     """Start multiprocessing's resource tracker with SIGHUP ignored (kept across its exec):
     it ignores Ctrl-C and SIGTERM itself, and must outlive a hang-up as well, or it dies
@@ -133,9 +137,17 @@ def _start_tracker() -> None:
         old = signal.signal(hup, signal.SIG_IGN) if hup else None
     except ValueError:  # not the main thread
         hup = None
+    # A parent killed outright (SIGKILL) cannot release its pool's semaphores; the tracker
+    # does, and need not warn about it on the user's terminal (it reads its -W options from
+    # ours when it starts).
+    added = _QUIET_TRACKER not in sys.warnoptions
+    if added:
+        sys.warnoptions.append(_QUIET_TRACKER)
     try:
         resource_tracker.ensure_running()
     finally:
+        if added:
+            sys.warnoptions.remove(_QUIET_TRACKER)
         if hup:
             signal.signal(hup, old)
 
