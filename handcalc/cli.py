@@ -359,7 +359,7 @@ def problem(output, **opts):
     _write_json(output, p.to_json(), p)
 
 
-# stress draws about a thousand problems a second: the most takes a minute or two, with a
+# stress judges about 700 draws a second on one core: the most takes under 3 minutes, with a
 # progress bar on a terminal; Ctrl-C stops it (exit 130) as any command.
 MAX_DRAWS = 100_000
 

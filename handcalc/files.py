@@ -3,7 +3,9 @@
 Every file a run writes goes through `Staging`: each is written under a temporary name beside
 its target, and only when all of them are complete are they moved in, together; a failure
 anywhere (a worker, a full disk, Ctrl-C) leaves every existing file as it was. A replaced
-file keeps its permissions (a private key stays private); a new one follows the umask.
+file keeps its permissions (a private key stays private) and, where allowed, its owner; a new
+one follows the umask. A file named by handcalc inside a folder never follows a symlink
+(see check_target).
 `locked` keeps two runs from writing into one folder at once.
 
 Reading is bounded: every file handcalc reads must be a regular file no bigger than its kind's
