@@ -105,7 +105,8 @@ class Answers:
         for name in self.revealed:
             if name not in where:
                 raise AnswersError(
-                    f'{self.source}: "revealed" names {quoted(name)}, which is no cell of this sheet'
+                    f'{self.source}: "revealed" names {quoted(name)}, '
+                    "which is no cell of this sheet"
                 )
             step, pos = where[name]
             out[step].add(pos)

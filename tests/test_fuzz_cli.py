@@ -68,8 +68,10 @@ def hostile_files(folder, problem, key) -> None:
     """Files an attacker or an unlucky user hands over (issue 28)."""
     entries = problem.to_json()
     for name, value in (("float.json", 100.0), ("e15.json", 1e15), ("bool.json", True)):
-        (folder / name).write_text(json.dumps({**entries, "X": [[value] + r[1:] for r in entries["X"]]}))
-    (folder / "whole.json").write_text(json.dumps({k: [[float(x) for x in r] for r in m] for k, m in entries.items()}))
+        x = [[value] + r[1:] for r in entries["X"]]
+        (folder / name).write_text(json.dumps({**entries, "X": x}))
+    floats = {k: [[float(v) for v in r] for r in m] for k, m in entries.items()}
+    (folder / "whole.json").write_text(json.dumps(floats))
     huge = {**key, "id": problem.id, "S": [[10**400] + r[1:] for r in key["S"]]}
     (folder / "huge-answer.json").write_text(json.dumps(huge))
     name = "Eve\x1b[2J\u202e" + "e" * 100_000
@@ -214,7 +216,10 @@ def command_line(rng: random.Random) -> list[str]:
             ("--json", None),
             ("--summary", None),
             ("--force", None),
-            ("--csv", (["grades.csv", "g2.csv"], ["roster.csv", "sub", "nowhere/g.csv", "fifo.csv"])),
+            (
+                "--csv",
+                (["grades.csv", "g2.csv"], ["roster.csv", "sub", "nowhere/g.csv", "fifo.csv"]),
+            ),
             (
                 "--manifest",
                 (["c/manifest.json"], ["manifest.json", "good.json", "deep.json", "fifo.json"]),

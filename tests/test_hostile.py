@@ -75,7 +75,9 @@ def problem_text(changes: dict) -> dict:
 
 KINDS = {
     "problem": (["solve", "--from", "{f}"], "problem file", ".json", 1_000_000),
-    "roster": (["generate", "--seed", 1, "--roster", "{f}", "-o", "{d}/c.html"], "roster", ".csv", 5_000_000),
+    "roster": (
+        ["generate", "--seed", 1, "--roster", "{f}", "-o", "{d}/c.html"], "roster", ".csv", 5_000_000
+    ),
     "manifest": (["check", "--manifest", "{f}"], "manifest", ".json", 10_000_000),
     "answers": (["check", "{f}"], "answers file", ".json", 50_000_000),
     "filled pdf": (["check", "{f}"], "answers file", ".pdf", 50_000_000),
@@ -174,7 +176,8 @@ def test_a_file_is_checked_again_once_open():
 def test_every_entry_of_a_problem_file_is_a_whole_number_in_range(tmp_path, value, words):
     path = tmp_path / "p.json"
     path.write_text(json.dumps(problem_text({("X", 0, 0): value})))
-    for command in (["solve"], ["generate", "-o", tmp_path / "s.html"], ["key", "-o", tmp_path / "k.html"]):
+    sheets = (["generate", "-o", tmp_path / "s.html"], ["key", "-o", tmp_path / "k.html"])
+    for command in (["solve"], *sheets):
         assert words in one_line(run(*command, "--from", path))
     assert os.listdir(tmp_path) == ["p.json"]  # no sheet made whose ID would not decode
 
@@ -224,9 +227,9 @@ def test_a_seed_is_at_most_eighteen_digits():
 
 
 def test_kv_heads_without_heads_is_refused():
-    for args in (["solve", "--seed", 1], ["stress", "--draws", 5], ["generate", "--count", 2, "-o", "c.html"]):
-        line = one_line(run(*args, "--kv-heads", 1))
-        assert line == "Error: --kv-heads groups the query heads of --heads; give both (e.g. --heads 4 --kv-heads 2)"
+    words = "--kv-heads groups the query heads of --heads; give both (e.g. --heads 4 --kv-heads 2)"
+    for args in (["solve", "--seed", 1], ["stress", "--draws", 5], ["generate", "--count", 2]):
+        assert one_line(run(*args, "--kv-heads", 1)) == f"Error: {words}"
     assert run("solve", "--seed", 1, "--heads", 2, "--kv-heads", 1).exit_code == 0
 
 
