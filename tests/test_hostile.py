@@ -228,7 +228,8 @@ def test_a_seed_is_at_most_eighteen_digits():
 
 def test_kv_heads_without_heads_is_refused():
     words = "--kv-heads groups the query heads of --heads; give both (e.g. --heads 4 --kv-heads 2)"
-    for args in (["solve", "--seed", 1], ["stress", "--draws", 5], ["generate", "--count", 2]):
+    class_set = ["generate", "--count", 2, "-o", "c.html"]
+    for args in (["solve", "--seed", 1], ["stress", "--draws", 5], class_set):
         assert one_line(run(*args, "--kv-heads", 1)) == f"Error: {words}"
     assert run("solve", "--seed", 1, "--heads", 2, "--kv-heads", 1).exit_code == 0
 
