@@ -735,6 +735,11 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     help="Decimals a non-whole key below 1 needs (from 1 up: as many significant figures).",
 )
 @click.option(
+    "--fixed-places",
+    is_flag=True,
+    help="A non-whole key needs --places decimals whatever its size.",
+)
+@click.option(
     "--weights",
     help="What each step weighs: a preset (light-copy, the default: every step alike, copy "
     "steps such as KT a quarter; steps; cells: every cell alike) and/or NAME=W (KT=0.5).",
@@ -753,7 +758,18 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
 )
 @friendly
 def check(
-    files, as_json, csv_path, manifest, force, summary, places, weights, accept, review_path, **opts
+    files,
+    as_json,
+    csv_path,
+    manifest,
+    force,
+    summary,
+    places,
+    fixed_places,
+    weights,
+    accept,
+    review_path,
+    **opts,
 ):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
@@ -764,7 +780,7 @@ def check(
 
     files = _answers_only(files)
     preset, factors = grading.parse_weights(weights)
-    marking = grading.Marking(places, preset, factors)
+    marking = grading.Marking(places, preset, factors, relative=not fixed_places)
     decisions = read_review(review_path) if review_path else {}
     for name, cells in parse_accept(accept).items():
         decisions.setdefault(name, {}).update(cells)

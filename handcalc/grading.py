@@ -124,6 +124,7 @@ class Marking:
     places: int = 2
     preset: str = "light-copy"
     factors: tuple[tuple[str, Fraction], ...] = ()
+    relative: bool = True
 
     def weight(self, step: steps.Step, counted: int) -> Fraction:
         """A step's weight in the score, given how many of its cells count."""
@@ -154,16 +155,22 @@ class Marking:
         }[self.preset]
         extra = ", ".join(f"{n} ×{numbers.text(f)}" for n, f in self.factors)
         places = "decimal" if self.places == 1 else "decimals"
+        if self.relative:
+            rule = (
+                f"A non-whole key below 1 needs at least {self.places} {places}, "
+                f"one from 1 up {self.places} significant figures (at least 1 decimal). "
+            )
+        else:
+            rule = f"A non-whole key needs at least {self.places} {places}. "
         return (
-            f"Marks: {weights}" + (f"; {extra}" if extra else "") + ". "
-            f"A non-whole key below 1 needs at least {self.places} {places}, "
-            f"one from 1 up needs {self.places} significant figures (at least 1 decimal). "
-            "Cells that need review are left out until decided."
+            f"Marks: {weights}" + (f"; {extra}" if extra else "") + ". " + rule
+            + "Cells that need review are left out until decided."
         )
 
     def to_json(self) -> dict:
         return {
             "places": self.places,
+            "relative": self.relative,
             "weights": self.preset,
             "factors": {n: numbers.to_json(f) for n, f in self.factors},
         }
@@ -240,23 +247,24 @@ def rough(w: numbers.Written):
     return Interval(w.value - half, w.value + half)
 
 
-def needed_places(t: Fraction, places: int = 2) -> int:
+def needed_places(t: Fraction, places: int = 2, relative: bool = True) -> int:
     """The decimals a non-whole key t needs: `places` below 1 in size; from 1 up, enough for
-    `places` significant figures, at least one (with 2: 0.19 needs 0.20, 2.35 needs 2.4)."""
+    `places` significant figures, at least one (with 2: 0.19 needs 0.20, 2.35 needs 2.4).
+    Not `relative`: `places` whatever the size (the rule before issue 23)."""
     size = abs(t)
-    if size < 1:
+    if size < 1 or not relative:
         return places
     digits = len(str(size.numerator // size.denominator))
     return min(places, max(1, places - digits))
 
 
-def matches(w: numbers.Written, target, places: int = 2) -> bool:
+def matches(w: numbers.Written, target, places: tuple = (2, True)) -> bool:
     """Whether a written number counts as the target (the tolerance rule above)."""
     if target is steps.MASKED or target is None:
         return False
     if isinstance(target, Interval):
         whole = target.lo == target.hi and target.lo.denominator == 1
-        need = needed_places((target.lo + target.hi) / 2, places)
+        need = needed_places((target.lo + target.hi) / 2, *places)
         if w.places is not None and w.places < need and not whole:
             return False
         half = Fraction(0) if w.places is None else Fraction(1, 2 * 10**w.places)
@@ -264,7 +272,7 @@ def matches(w: numbers.Written, target, places: int = 2) -> bool:
     t = Fraction(target)
     if w.value == t:
         return True
-    if w.places is None or (t.denominator != 1 and w.places < needed_places(t, places)):
+    if w.places is None or (t.denominator != 1 and w.places < needed_places(t, *places)):
         return False
     return abs(w.value - t) * 2 * 10**w.places <= 1
 
@@ -527,7 +535,7 @@ class StepResult:
     expected: steps.Value
     yours: tuple[str, ...] = ()
     review: tuple[Review, ...] = ()
-    places: int = 2
+    places: tuple = (2, True)
 
     def say_expected(self, p: Pos) -> str:
         """What a wrong cell should have been, in words (see `say_expected`)."""
@@ -630,7 +638,7 @@ def hidden_cells(exercise: steps.Exercise, key: Mapping[str, steps.Value]) -> di
     return hidden
 
 
-def _judge(cell: Cell, key, targets: list, places: int) -> tuple[str, object]:
+def _judge(cell: Cell, key, targets: list, places: tuple) -> tuple[str, object]:
     """A cell's verdict (rule 3), and the value it is credited as for later steps."""
     if cell.unreadable:
         return REVIEW, key
@@ -649,16 +657,18 @@ def _trivial(cells, graded: list[Pos]) -> bool:
     return not values or (len(values) == 1 and len(graded) > 1)
 
 
-def too_short(w: numbers.Written | None, target, places: int = 2) -> bool:
+def too_short(w: numbers.Written | None, target, places: tuple = (2, True)) -> bool:
     """A decimal that would match the target but for having fewer places than the rule asks."""
     if w is None or w.places is None or target is steps.MASKED or target is None:
         return False
     t = Fraction(target)
-    short = t.denominator != 1 and w.places < needed_places(t, places)
+    short = t.denominator != 1 and w.places < needed_places(t, *places)
     return short and abs(w.value - t) * 2 * 10**w.places <= 1
 
 
-def say_expected(cell: Cell, expected, key, yours: tuple[str, ...], places: int = 2) -> str:
+def say_expected(
+    cell: Cell, expected, key, yours: tuple[str, ...], places: tuple = (2, True)
+) -> str:
     """What a wrong cell should have been: the key's value and, where it differs, the value
     the student's own earlier steps lead to ("from your colsum: 27/8; key: 27/38"), and the
     places a too-short decimal needs."""
@@ -669,13 +679,13 @@ def say_expected(cell: Cell, expected, key, yours: tuple[str, ...], places: int 
     out = "; ".join(parts)
     for t in (key, expected):
         if too_short(cell.written, t, places):
-            need = needed_places(Fraction(t), places)
+            need = needed_places(Fraction(t), *places)
             out += f"; write at least {need} decimal{'s' if need > 1 else ''}"
             break
     return out
 
 
-def _slip(s: steps.Step, cells, p: Pos, expected, key, yours, places: int) -> Mistake:
+def _slip(s: steps.Step, cells, p: Pos, expected, key, yours, places: tuple) -> Mistake:
     r, c = p
     where = f"row {r + 1}, column {c + 1}" if c is not None else f"entry {r + 1}"
     cell = at(cells, p)
@@ -772,7 +782,7 @@ def grade(solution: Solution, answers: Answers, marking: Marking = Marking()) ->
     """Grade every worked step of one answers file against the solution's key."""
     ex = solution.exercise
     marking.check(ex)
-    places = marking.places
+    places = (marking.places, marking.relative)
     key = solution.values
     rounding = solution.problem.spec.rounding
     track = hand_track(rounding)

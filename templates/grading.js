@@ -538,16 +538,17 @@
   }
 
   /* grading.needed_places: the decimals a non-whole key needs (fewer from 1 up). */
+  /* `places` is [decimals, relative] (the marking's places and whether they relax from 1 up). */
   function neededPlaces(t, places) {
-    var size = abs(t);
-    if (size.n < size.d) return places;
+    var size = abs(t), n = places[0];
+    if (size.n < size.d || !places[1]) return n;
     var digits = String(size.n / size.d).length;
-    return Math.min(places, Math.max(1, places - digits));
+    return Math.min(n, Math.max(1, n - digits));
   }
 
   /* Whether a written number counts as the target (the tolerance rule). */
   function matches(w, target, places) {
-    if (places === undefined) places = 2;
+    if (places === undefined) places = [2, true];
     if (target === MASKED || target === null || target === undefined) return false;
     if (target instanceof Interval) {
       var whole = eq(target.lo, target.hi) && target.lo.d === 1n;
@@ -575,7 +576,7 @@
   function marking(m) {
     m = m || {};
     return {
-      places: m.places === undefined ? 2 : m.places,
+      places: [m.places === undefined ? 2 : m.places, m.relative !== false],
       preset: m.weights || "light-copy",
       factors: Object.keys(m.factors || {}).map(function (name) {
         var f = m.factors[name];
