@@ -160,7 +160,7 @@ def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
         per_step = []
         for n in names:
             res = r.steps.get(n)
-            per_step.append(f"{100 * res.mark:.1f}" if res and res.mark is not None else "")
+            per_step.append(f"{float(100 * res.mark):.1f}" if res and res.mark is not None else "")
         review = len(r.review)
         w.writerow(
             [
