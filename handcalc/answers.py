@@ -125,8 +125,10 @@ def _decide(grid: dict, exercise: steps.Exercise, decided: Mapping[str, str], so
         for r in range(s.rows):
             for c in [None] if s.is_vector else range(s.cols):
                 where[steps.field_name(s.name, r, c)] = (s.name, r, c)
-    out = {name: [list(row) if isinstance(row, tuple) else row for row in v]
-           for name, v in grid.items()}
+    out = {
+        name: [list(row) if isinstance(row, tuple) else row for row in v]
+        for name, v in grid.items()
+    }
     for name, value in decided.items():
         if name not in where:
             raise AnswersError(f"{source}: --accept names {name!r}, which is no cell to grade")
@@ -325,9 +327,7 @@ def read_review(path) -> dict[str, dict[str, str]]:
         and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in cells.values())
         for cells in data.values()
     ):
-        raise AnswersError(
-            f'review file {where} must be {{"FILE": {{"CELL": "VALUE", ...}}, ...}}'
-        )
+        raise AnswersError(f'review file {where} must be {{"FILE": {{"CELL": "VALUE", ...}}, ...}}')
     return {f: {c: str(v) for c, v in cells.items()} for f, cells in data.items()}
 
 
@@ -349,4 +349,6 @@ def check_decisions(decisions: Mapping[str, Mapping[str, str]], paths) -> None:
         known |= {os.fspath(p), shown(p), os.path.basename(os.fspath(p))}
     for name in decisions:
         if name not in known:
-            raise AnswersError(f"--accept/--review names {name!r}, which is not a file being graded")
+            raise AnswersError(
+                f"--accept/--review names {name!r}, which is not a file being graded"
+            )

@@ -802,7 +802,8 @@ def check(
     rows, failed = [], 0
     for path in files:
         try:
-            rows.append(grading.check(_decided(load(path), path, decisions), fixed, solved, marking))
+            answers = _decided(load(path), path, decisions)
+            rows.append(grading.check(answers, fixed, solved, marking))
         except HandcalcError as e:
             if len(files) == 1:
                 raise

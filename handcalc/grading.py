@@ -163,7 +163,10 @@ class Marking:
         else:
             rule = f"A non-whole key needs at least {self.places} {places}. "
         return (
-            f"Marks: {weights}" + (f"; {extra}" if extra else "") + ". " + rule
+            f"Marks: {weights}"
+            + (f"; {extra}" if extra else "")
+            + ". "
+            + rule
             + "Cells that need review are left out until decided."
         )
 
@@ -213,7 +216,7 @@ class Interval:
     hi: Fraction
 
     @staticmethod
-    def of(x) -> "Interval":
+    def of(x) -> Interval:
         return x if isinstance(x, Interval) else Interval(Fraction(x), Fraction(x))
 
     def __add__(self, other):

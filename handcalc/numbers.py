@@ -13,8 +13,8 @@ The interactive page's grader (templates/grading.js) reads cells by the same rul
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 

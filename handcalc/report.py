@@ -77,7 +77,8 @@ def to_text(report: Report) -> str:
         out.append("Needs review (left out of the score until decided):")
         for r in report.review:
             likely = f"likely {r.likely}" if r.likely else "no likely reading"
-            out.append(f"  {r.cell} wrote {r.text!r} ({likely}): {accept_hint(report, r.cell, r.likely)}")
+            hint = accept_hint(report, r.cell, r.likely)
+            out.append(f"  {r.cell} wrote {r.text!r} ({likely}): {hint}")
         out.append("")
     first = report.first_wrong
     if first is None:
@@ -127,8 +128,7 @@ def to_json(report: Report) -> dict:
         "rule": RULE,
         "marking": {**report.marking.to_json(), "text": report.marking.describe()},
         "review": [
-            {**r.to_json(), "accept": accept_hint(report, r.cell, r.likely)}
-            for r in report.review
+            {**r.to_json(), "accept": accept_hint(report, r.cell, r.likely)} for r in report.review
         ],
         "steps": {
             name: {

@@ -277,7 +277,11 @@ def power(x) -> str | int | None:
 
 def comma(places: int):
     """A decimal written with a decimal comma, always `places` digits after it."""
-    return lambda x: None if x is steps.MASKED else numbers.decimal(Fraction(x), places).replace(".", ",")
+
+    def write(x):
+        return None if x is steps.MASKED else numbers.decimal(Fraction(x), places).replace(".", ",")
+
+    return write
 
 
 def written_cases(sol) -> list[tuple[str, object, dict]]:
@@ -341,8 +345,14 @@ def marking_cases(sol) -> list[tuple[str, object, dict, dict]]:
     """The same work under other markings: places, presets and step factors."""
     out = []
     v, ex = sol.values, sol.exercise
-    one = full(sol, write=lambda x: None if x is steps.MASKED else (
-        frac(x) if Fraction(x).denominator == 1 else numbers.decimal(Fraction(x), 1)))
+    one = full(
+        sol,
+        write=lambda x: (
+            None
+            if x is steps.MASKED
+            else (frac(x) if Fraction(x).denominator == 1 else numbers.decimal(Fraction(x), 1))
+        ),
+    )
     out.append(("one decimal everywhere", sol, one))
     out.append(("one decimal everywhere, 1 place", sol, one, {"places": 1}))
     out.append(
@@ -357,9 +367,8 @@ def marking_cases(sol) -> list[tuple[str, object, dict, dict]]:
     three["A"] = as_answer(ex["A"], v["A"], dec(2))
     out.append(("two decimals when 3 are asked", sol, three, {"places": 3}))
     rowsums = steps.sums(v["exp"], "rows", Fraction(0))
-    by_rows = full(
-        sol, values=follow(sol, {"colsum": rowsums, "A": steps.normalise(v["exp"], rowsums, "rows")})
-    )
+    by_rows_a = steps.normalise(v["exp"], rowsums, "rows")
+    by_rows = full(sol, values=follow(sol, {"colsum": rowsums, "A": by_rows_a}))
     out.append(("softmax along rows, per cell", sol, by_rows, {"weights": "cells"}))
     out.append(("softmax along rows, per step", sol, by_rows, {"weights": "steps"}))
     out.append(("softmax along rows, by default", sol, by_rows))

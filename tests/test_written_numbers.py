@@ -142,8 +142,15 @@ def test_accept_and_a_review_file_decide_cells(tmp_path):
     path = dump(tmp_path / "ada.json", data)
     a11 = numbers.text(sol.values["A"][0][0])
     out = json.loads(
-        run("check", path, "--json", "--accept", f"ada.json:A_r1_c1={a11}",
-            "--accept", f"{path}:exp_r1_c1=1").output
+        run(
+            "check",
+            path,
+            "--json",
+            "--accept",
+            f"ada.json:A_r1_c1={a11}",
+            "--accept",
+            f"{path}:exp_r1_c1=1",
+        ).output
     )
     assert out["counts"]["needs-review"] == 0 and out["percent"] == 100
     review = dump(tmp_path / "review.json", {"ada.json": {"A_r1_c1": "5", "exp_r1_c1": "1"}})
@@ -246,8 +253,10 @@ def test_the_issues_figures_and_the_new_default():
 def test_the_copy_and_projection_shares():
     ex = solution(1).exercise
     cells = {s.name: s.rows * (s.cols or 1) for s in ex.asked}
-    for marking, share, kt in ((OLD, Fraction(48, 128), Fraction(12, 128)),
-                               (Marking(), Fraction(13, 37), Fraction(1, 37))):
+    for marking, share, kt in (
+        (OLD, Fraction(48, 128), Fraction(12, 128)),
+        (Marking(), Fraction(13, 37), Fraction(1, 37)),
+    ):
         w = {n: marking.weight(ex[n], c) for n, c in cells.items()}
         total = sum(w.values())
         assert sum(w[n] for n in ("Q", "K", "V", "KT")) / total == share
@@ -275,7 +284,10 @@ def test_places_and_weights_options_and_the_rule_in_every_report(tmp_path):
     three = json.loads(run("check", path, "--json", "--places", "3").output)
     assert three["percent"] < 100
     assert three["marking"] == {
-        "places": 3, "relative": True, "weights": "light-copy", "factors": {},
+        "places": 3,
+        "relative": True,
+        "weights": "light-copy",
+        "factors": {},
         "text": Marking(places=3).describe(),
     }
     text = run("check", path, "--weights", "steps,KT=1/2").output
