@@ -264,6 +264,7 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
                     "id": r.solution.problem.id,
                     "percent": r.percent,
                     "first_wrong": first.step.name if first else None,
+                    "review": len(r.review),
                     "error": None,
                 }
             )
@@ -275,6 +276,7 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
                     "id": None,
                     "percent": None,
                     "first_wrong": None,
+                    "review": 0,
                     "error": r[1],
                 }
             )
@@ -282,15 +284,18 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
 
 
 def summary(rows: Sequence[Report | tuple[str, str]]) -> str:
-    """The summary table: a line per file (student, file, score, first wrong step), and the
-    class mean over the files graded."""
+    """The summary table: a line per file (student, file, score, first wrong step, cells to
+    review), and the class mean over the files graded."""
     lines = [("student", "file", "score", "first wrong")]
     for r in summary_rows(rows):
         if r["error"] is not None:
             lines.append((r["student"] or "-", r["file"], "error", r["error"]))
             continue
         score = f"{r['percent']:.1f} %"
-        lines.append((r["student"] or "-", r["file"], score, r["first_wrong"] or "-"))
+        note = r["first_wrong"] or "-"
+        if r["review"]:
+            note += f"  ({r['review']} to review)"
+        lines.append((r["student"] or "-", r["file"], score, note))
     widths = [max(len(line[c]) for line in lines) for c in range(3)]
     out = [
         f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip()
