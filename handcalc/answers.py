@@ -29,11 +29,16 @@ class Cell:
     """One answer box: the text as written, and the number read from it.
 
     `written` is None for a blank box and for one that could not be read; `error` says why
-    it could not be read."""
+    it could not be read, and `readings` what it may mean (numbers.Unclear; `by_range`: the
+    grader may pick the one that fits the step). `decided` is the reading a teacher gave
+    (`check --accept`), which `written` then holds."""
 
     text: str | None = None
     written: numbers.Written | None = None
     error: str | None = None
+    readings: tuple[numbers.Written, ...] = ()
+    by_range: bool = False
+    decided: str | None = None
 
     @property
     def blank(self) -> bool:
@@ -57,6 +62,8 @@ def read_cell(raw) -> Cell:
         return Cell(text, None, f"cannot read {quoted(_json_text(raw))} as a number")
     try:
         written = numbers.parse(raw)
+    except numbers.Unclear as e:
+        return Cell(text, None, str(e), e.readings, e.by_range)
     except AnswersError as e:
         return Cell(text, None, echoed(str(e), 200))
     return BLANK if written is None else Cell(text, written)
@@ -79,9 +86,14 @@ class Answers:
     steps: Mapping[str, object] = field(default_factory=dict)
     fields: Mapping[str, str | None] | None = None
     revealed: tuple[str, ...] = ()
+    decided: Mapping[str, str] = field(default_factory=dict)
 
     def grid(self, exercise: steps.Exercise) -> dict[str, tuple]:
-        """Every worked step's cells, shaped like the step (rows of Cells, or a flat tuple)."""
+        """Every worked step's cells, shaped like the step (rows of Cells, or a flat tuple),
+        with the readings the teacher decided (`decided`: cell name -> number) put in."""
+        return _decide(self._grid(exercise), exercise, self.decided, self.source)
+
+    def _grid(self, exercise: steps.Exercise) -> dict[str, tuple]:
         if self.fields is not None:
             return {s.name: _from_fields(s, self.fields) for s in exercise.asked}
         known = {s.name for s in exercise.steps}
@@ -111,6 +123,42 @@ class Answers:
             step, pos = where[name]
             out[step].add(pos)
         return out
+
+
+def _decide(grid: dict, exercise: steps.Exercise, decided: Mapping[str, str], source: str):
+    """The grid with a teacher's readings of some cells: each such cell holds the number
+    decided, and keeps the text the student wrote."""
+    if not decided:
+        return grid
+    where = {}
+    for s in exercise.asked:
+        for r in range(s.rows):
+            for c in [None] if s.is_vector else range(s.cols):
+                where[steps.field_name(s.name, r, c)] = (s.name, r, c)
+    out = {
+        name: [list(row) if isinstance(row, tuple) else row for row in v]
+        for name, v in grid.items()
+    }
+    for name, value in decided.items():
+        if name not in where:
+            raise AnswersError(f"{source}: --accept names {name!r}, which is no cell to grade")
+        try:
+            written = numbers.parse(value)
+        except AnswersError as e:
+            raise AnswersError(f"{source}: --accept {name}={value}: {e}") from None
+        if written is None:
+            raise AnswersError(f"{source}: --accept {name}= needs a number")
+        step, r, c = where[name]
+        cell = out[step][r] if c is None else out[step][r][c]
+        new = Cell(cell.text, written, decided=str(value))
+        if c is None:
+            out[step][r] = new
+        else:
+            out[step][r][c] = new
+    return {
+        name: tuple(tuple(row) if isinstance(row, list) else row for row in v)
+        for name, v in out.items()
+    }
 
 
 def _from_fields(step: steps.Step, fields: Mapping[str, str | None]) -> tuple:
@@ -256,3 +304,62 @@ def to_text(data: Mapping) -> str:
 
     lines = ",\n".join(f" {dump(k)}: {rows(v)}" for k, v in data.items())
     return "{\n" + lines + "\n}\n"
+
+
+# --- a teacher's readings of cells that need review ------------------------------------
+
+
+def parse_accept(items) -> dict[str, dict[str, str]]:
+    """`check --accept FILE:CELL=VALUE` (repeatable) -> {file: {cell: value}}."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        left, eq, value = item.rpartition("=")
+        path, colon, cell = left.rpartition(":")
+        if not eq or not colon or not path or not cell.strip() or not value.strip():
+            raise AnswersError(
+                f"--accept {item!r} must be FILE:CELL=VALUE, such as alice.json:A_r3_c4=0.222"
+            )
+        out.setdefault(path, {})[cell.strip()] = value.strip()
+    return out
+
+
+def read_review(path) -> dict[str, dict[str, str]]:
+    """A review file: JSON {"FILE": {"CELL": "VALUE", ...}, ...}, a teacher's readings of the
+    cells that need review, FILE as the report names it (or its base name)."""
+    from .files import read_text
+
+    where = shown(path)
+    try:
+        data = json.loads(read_text(path, "review file", AnswersError))
+    except (json.JSONDecodeError, RecursionError):
+        raise AnswersError(f"review file {where} is not valid JSON") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(cells, dict)
+        and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in cells.values())
+        for cells in data.values()
+    ):
+        raise AnswersError(f'review file {where} must be {{"FILE": {{"CELL": "VALUE", ...}}, ...}}')
+    return {f: {c: str(v) for c, v in cells.items()} for f, cells in data.items()}
+
+
+def decisions_for(decisions: Mapping[str, Mapping[str, str]], path) -> dict[str, str]:
+    """The readings meant for one answers file: named by its path as given or shown, or by
+    its base name."""
+    names = {os.fspath(path), shown(path), os.path.basename(os.fspath(path))}
+    out: dict[str, str] = {}
+    for name, cells in decisions.items():
+        if name in names:
+            out.update(cells)
+    return out
+
+
+def check_decisions(decisions: Mapping[str, Mapping[str, str]], paths) -> None:
+    """Refuse readings for a file that is not being graded (a typo would silently do nothing)."""
+    known = set()
+    for p in paths:
+        known |= {os.fspath(p), shown(p), os.path.basename(os.fspath(p))}
+    for name in decisions:
+        if name not in known:
+            raise AnswersError(
+                f"--accept/--review names {name!r}, which is not a file being graded"
+            )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import answers as answers_mod
 from . import grading
@@ -72,8 +72,14 @@ def _suggestion(names: Sequence[str], name: str) -> str:
     return f'; did you mean {near!r}? (write that in "student")' if near else ""
 
 
-def grade_class(manifest_path: str, files: Sequence[str]):
-    """Gradebook rows (grading Reports, or (file, error) pairs) and the errors, one a line."""
+def grade_class(
+    manifest_path: str,
+    files: Sequence[str],
+    marking: grading.Marking | None = None,
+    decisions: Mapping[str, Mapping[str, str]] | None = None,
+):
+    """Gradebook rows (grading Reports, or (file, error) pairs) and the errors, one a line;
+    `decisions` are a teacher's readings of cells that need review, by file."""
     manifest = read_manifest(manifest_path)
     rows = manifest["students"]
     matched: dict[int, answers_mod.Answers] = {}
@@ -81,6 +87,9 @@ def grade_class(manifest_path: str, files: Sequence[str]):
     for path in files:
         try:
             sub = answers_mod.load(path)
+            mine = answers_mod.decisions_for(decisions or {}, path)
+            if mine:
+                sub = dataclasses.replace(sub, decided=mine)
             i = match(rows, sub)
             if i in matched:
                 raise AnswersError(
@@ -95,7 +104,9 @@ def grade_class(manifest_path: str, files: Sequence[str]):
         sub = matched.get(i) or answers_mod.Answers(NOTHING_HANDED_IN, sheet_id=row["id"])
         sub = dataclasses.replace(sub, student=row["student"])
         try:
-            graded.append(grading.check(sub, decode_id(row["id"]), solved))
+            graded.append(
+                grading.check(sub, decode_id(row["id"]), solved, marking or grading.Marking())
+            )
         except HandcalcError as e:
             extra.append((sub.source, str(e)))
     missing = [row["student"] for i, row in enumerate(rows) if i not in matched]

@@ -746,18 +746,68 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     is_flag=True,
     help="Only the summary table: a line per file with its score (with --json, a list).",
 )
+@click.option(
+    "--places",
+    type=click.IntRange(0, 6),
+    default=2,
+    show_default=True,
+    help="Decimals a non-whole key below 1 needs (from 1 up: as many significant figures).",
+)
+@click.option(
+    "--fixed-places",
+    is_flag=True,
+    help="A non-whole key needs --places decimals whatever its size.",
+)
+@click.option(
+    "--weights",
+    help="What each step weighs: a preset (light-copy, the default: every step alike, copy "
+    "steps such as KT a quarter; steps; cells: every cell alike) and/or NAME=W (KT=0.5).",
+)
+@click.option(
+    "--accept",
+    multiple=True,
+    metavar="FILE:CELL=VALUE",
+    help="Read a cell that needs review as VALUE (repeatable).",
+)
+@click.option(
+    "--review",
+    "review_path",
+    type=click.Path(dir_okay=False),
+    help='A review file: JSON {"FILE": {"CELL": "VALUE"}}, readings of cells that need review.',
+)
 @friendly
-def check(files, as_json, csv_path, manifest, force, summary, **opts):
+def check(
+    files,
+    as_json,
+    csv_path,
+    manifest,
+    force,
+    summary,
+    places,
+    fixed_places,
+    weights,
+    accept,
+    review_path,
+    **opts,
+):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
     The sheet comes from --seed, --from or --id, or else from each file's own ID, or
     with --manifest from the class set's manifest."""
     from . import grading, report
-    from .answers import load
+    from .answers import check_decisions, load, parse_accept, read_review
 
     files = _answers_only(files)
+    preset, factors = grading.parse_weights(weights)
+    marking = grading.Marking(places, preset, factors, relative=not fixed_places)
+    decisions = read_review(review_path) if review_path else {}
+    for name, cells in parse_accept(accept).items():
+        decisions.setdefault(name, {}).update(cells)
+    check_decisions(decisions, files)
     if manifest is not None:
-        return _check_class(manifest, files, as_json, csv_path, summary, opts, force)
+        return _check_class(
+            manifest, files, as_json, csv_path, summary, opts, force, marking, decisions
+        )
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
 
@@ -771,7 +821,8 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
     rows, failed = [], 0
     for path in files:
         try:
-            rows.append(grading.check(load(path), fixed, solved))
+            answers = _decided(load(path), path, decisions)
+            rows.append(grading.check(answers, fixed, solved, marking))
         except HandcalcError as e:
             if len(files) == 1:
                 raise
@@ -785,6 +836,16 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
         click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
+
+
+def _decided(answers, path, decisions):
+    """An answers file with the teacher's readings of its cells that need review."""
+    import dataclasses
+
+    from .answers import decisions_for
+
+    mine = decisions_for(decisions, path)
+    return dataclasses.replace(answers, decided=mine) if mine else answers
 
 
 def _answers_only(files) -> list:
@@ -823,7 +884,9 @@ def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:
         click.echo(("" if as_json else "\n") + report.summary(rows), nl=False, err=as_json)
 
 
-def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False):
+def _check_class(
+    manifest, files, as_json, csv_path, summary, opts, force=False, marking=None, decisions=None
+):
     """check --manifest: one gradebook row per student of a class set."""
     from . import report
     from .classgrade import NOTHING_HANDED_IN, grade_class
@@ -835,7 +898,7 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False)
     if csv_path is None:
         csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")
     report.check_gradebook(csv_path, force)
-    rows, errors, missing = grade_class(manifest, files)
+    rows, errors, missing = grade_class(manifest, files, marking, decisions)
     reports = [r for r in rows if not isinstance(r, tuple)]
     for e in errors:
         click.echo(_line(f"Error: {e}"), err=True)

@@ -4,8 +4,18 @@ The algorithm, to be mirrored exactly by any other implementation (the interacti
 
 Matching. A written number w *matches* a target t when w = t exactly (as a fraction: "9/46",
 "0.5" for 1/2, "3"), or when w is a decimal written to p places with |w - t| <= 10^-p / 2 and
-p >= 2 if t is not a whole number. (Key 9/46 = 0.19565…: "0.196" and "0.20" match, "0.2" does
-not.) Nothing matches a masked cell.
+p >= needed_places(t) if t is not a whole number: P places (the marking's, default 2) when
+|t| < 1, else enough for P significant figures, at least 1 (P = 2: 1 place from 1 up). (Key
+9/46 = 0.19565…: "0.196" and "0.20" match, "0.2" does not; key 47/20 = 2.35: "2.4" matches.)
+Nothing matches a masked cell. A written w matches
+an interval target [lo, hi] (rule 2) when lo - h <= w <= hi + h, h = 10^-p / 2 (0 for an exact
+w), with p >= P unless the interval is one whole number.
+
+Readings. A cell with two readings that the step's range may settle (numbers.Unclear,
+"4,222": 4.222 or 4222) takes the one reading whose size is at most 10 × max(1, M), M the
+largest size of the key's graded cells and of the credited and as-written targets' (rule 2);
+with no such reading, or more than one, it needs review. A cell the teacher decided
+(`check --accept`) holds the teacher's reading.
 
 Hidden cells. With a causal mask, the cells the mask hides in S are not graded (verdict None),
 nor the same cells of every step that works cell by cell from it (kinds scale, exp, normalise:
@@ -22,19 +32,25 @@ For each step:
     one graded cell, every readable cell the same number: all zeros, all ones…) counts as the
     key, whole; a one-cell step (a decode step's one column sum) is trivial only when blank.
     The two views differ only where decimals were written; a student who carries rounded
-    decimals forward is followed.
+    decimals forward is followed. A third view, *rough*, is the as-written one with every
+    decimal the student wrote (to p places) widened to the interval w ± 10^-p / 2: the
+    rounding they wrote.
  2. Targets = steps.compute(step, inputs) for the credited view, then the as-written view
     (when its inputs differ), on the sheet's hand track, where 3^x accepts only a whole x
-    within ±EXP_LIMIT. A view whose compute fails (a zero sum to divide by, 3^x of a
-    fraction) gives no target.
- 3. Verdict of each cell, first that applies: None if hidden; "wrong" if unreadable; "blank"
-    if empty; "correct" if it matches the key; "follow-through" if it matches a target (the
-    first it matches is what it is credited as); else "wrong".
+    within ±EXP_LIMIT; then, for a step of kind product, sum, normalise, transpose or concat
+    whose rough inputs differ from the as-written ones, the rough view worked in interval
+    arithmetic (a sum adds the half-units; a quotient divides the intervals' ends), cells
+    from exact inputs staying exact. A view whose compute fails (a zero sum to divide by,
+    3^x of a fraction, a divisor interval holding 0) gives no target.
+ 3. Verdict of each cell, first that applies: None if hidden; "needs-review" if unreadable
+    (and not settled by its range); "blank" if empty; "correct" if it matches the key;
+    "follow-through" if it matches a target (the first it matches is what it is credited as:
+    the target, or the number written for an interval); else "wrong".
  4. Mistakes, only if some readable cell is wrong. Each entry of MISTAKES for the step's role
     recomputes the step the mistaken way from the credited inputs, then the as-written ones;
     it is named when it has the step's shape and every readable, graded cell the student
     wrote matches that mistaken value. If none is named and exactly one graded cell is
-    wrong, it is readable, no graded cell is blank and the step has more than one graded
+    wrong, no graded cell is blank or needs review and the step has more than one graded
     cell, that cell is named as a slip: what was written, the key's value and, where it
     differs, what was expected from the student's own earlier steps (the first target;
     "yours" are the inputs of the view that gave it which differ from the key), and a
@@ -45,8 +61,14 @@ Revealed cells. An answers file may list cells the interactive sheet revealed ("
 ["S_r2_c3", ...]). A revealed cell that is graded gets the verdict "revealed" whatever it
 holds; it counts as the key in both views and is left out of the cells rules 1 (trivial) and
 4 (mistakes) look at, as if the learner had not written it.
-Score = 100 × (correct + follow-through) / graded cells (revealed cells are graded, never
-credited). The first step with a wrong cell is "first_wrong".
+Score. A step's mark is (correct + follow-through) / counted cells, where counted cells are
+its graded cells but those that need review (revealed cells are counted, never credited).
+Score = 100 × Σ weight × mark / Σ weight over the steps with a counted cell, the weights those
+of the marking (`Marking.weight`): preset "cells" weighs a step by its counted cells (the score
+is then the share of counted cells credited), "steps" weighs every step 1, "light-copy" (the
+default) weighs every step 1 but a copy step (kind transpose or concat: Kᵀ, Zcat) 1/4;
+"NAME=W" entries multiply the steps of that name or role by W. The first step with a wrong
+cell is "first_wrong".
 """
 
 from __future__ import annotations
@@ -58,38 +80,202 @@ from fractions import Fraction
 
 from . import numbers, steps
 from .answers import Answers, Cell
-from .errors import AnswersError, ProblemFileError
+from .errors import AnswersError, OptionError, ProblemFileError
 from .problem import Problem, decode_id
 from .solution import Solution, solve
 
 CORRECT, FOLLOW, WRONG, BLANK = "correct", "follow-through", "wrong", "blank"
-REVEALED = "revealed"
-VERDICTS = (CORRECT, FOLLOW, WRONG, BLANK, REVEALED)
+REVEALED, REVIEW = "revealed", "needs-review"
+VERDICTS = (CORRECT, FOLLOW, WRONG, BLANK, REVEALED, REVIEW)
 EXP_LIMIT = steps.EXP_LIMIT
 
 RULE = (
     "A cell is correct when it equals the key exactly (a fraction such as 9/46, a whole number, "
     "or an exact decimal such as 0.5), or when it is a decimal within half a unit of its last "
     "written place of the key, written to at least two decimals when the key is not a whole "
-    "number: for 9/46 = 0.1956…, 0.196 and 0.20 are correct, 0.2 is not. A decimal comma reads "
+    "number and below 1, one from 1 up: for 9/46 = 0.1956…, 0.196 and 0.20 are correct, 0.2 "
+    "is not; for 47/20 = 2.35, 2.4 is correct. A decimal comma reads "
     "as a point (0,196), except before exactly three digits after a non-zero whole number "
-    "(1,234), which could separate thousands and is refused. A cell that is wrong "
+    "(1,234), which could separate thousands and is read only where one reading fits the "
+    "step's range. A cell that cannot be read needs review by the teacher and is left out "
+    "of the score until decided. A cell that is wrong "
     "but equals what the step gives from the student's own earlier answers is follow-through "
     "and earns credit. Blank and unreadable earlier cells count as the key; an earlier step "
-    "left blank or trivial (all one value) counts as the key, so it earns no follow-through."
+    "left blank or trivial (all one value) counts as the key, so it earns no follow-through; "
+    "a value worked from the student's own rounded decimals is followed within the rounding "
+    "they wrote."
 )
 
 Pos = tuple[int, "int | None"]
 
+PRESETS = ("cells", "steps", "light-copy")
+COPY_KINDS = ("transpose", "concat")
+COPY_WEIGHT = Fraction(1, 4)
 
-def matches(w: numbers.Written, target) -> bool:
+
+@dataclass(frozen=True)
+class Marking:
+    """How cells become a score: the places a decimal needs, and what each step weighs.
+
+    The default weighs every worked step alike but copy steps (Kᵀ, Zcat) a quarter: a step is
+    a thing the student understood or not, whatever its number of cells (see the README's
+    figures)."""
+
+    places: int = 2
+    preset: str = "light-copy"
+    factors: tuple[tuple[str, Fraction], ...] = ()
+    relative: bool = True
+
+    def weight(self, step: steps.Step, counted: int) -> Fraction:
+        """A step's weight in the score, given how many of its cells count."""
+        base = {"cells": Fraction(counted), "steps": Fraction(1)}.get(self.preset)
+        if base is None:
+            base = COPY_WEIGHT if step.kind in COPY_KINDS else Fraction(1)
+        for name, factor in self.factors:
+            if name in (step.name, step.role):
+                base *= factor
+        return base
+
+    def check(self, exercise: steps.Exercise) -> None:
+        """Refuse weights naming no worked step of this sheet."""
+        known = {n for s in exercise.worked for n in (s.name, s.role)}
+        for name, _ in self.factors:
+            if name not in known:
+                raise OptionError(
+                    f"--weights names {name!r}, which is no step of this sheet "
+                    f"(its steps: {', '.join(s.name for s in exercise.asked)})"
+                )
+
+    def describe(self) -> str:
+        """The rule in words, printed in every report."""
+        weights = {
+            "cells": "every graded cell weighs alike",
+            "steps": "every worked step weighs alike, whatever its number of cells",
+            "light-copy": "every worked step weighs alike, a copy step (Kᵀ, Zcat) a quarter",
+        }[self.preset]
+        extra = ", ".join(f"{n} ×{numbers.text(f)}" for n, f in self.factors)
+        places = "decimal" if self.places == 1 else "decimals"
+        if self.relative:
+            rule = (
+                f"A non-whole key below 1 needs at least {self.places} {places}, "
+                f"one from 1 up {self.places} significant figures (at least 1 decimal). "
+            )
+        else:
+            rule = f"A non-whole key needs at least {self.places} {places}. "
+        return (
+            f"Marks: {weights}"
+            + (f"; {extra}" if extra else "")
+            + ". "
+            + rule
+            + "Cells that need review are left out until decided."
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "places": self.places,
+            "relative": self.relative,
+            "weights": self.preset,
+            "factors": {n: numbers.to_json(f) for n, f in self.factors},
+        }
+
+
+def parse_weights(text: str | None) -> tuple[str, tuple[tuple[str, Fraction], ...]]:
+    """`--weights`: a preset and/or NAME=W entries, comma-separated ("steps,KT=0.5")."""
+    preset, factors = Marking.preset, []
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            if item not in PRESETS:
+                raise OptionError(
+                    f"--weights: unknown preset {item!r} (presets: {', '.join(PRESETS)}; "
+                    "or NAME=W such as KT=0.5)"
+                )
+            preset = item
+            continue
+        name, _, w = (x.strip() for x in item.partition("="))
+        try:
+            value = Fraction(w)
+        except (ValueError, ZeroDivisionError):
+            value = Fraction(-1)
+        if not name or value < 0:
+            raise OptionError(f"--weights: {item!r} must be NAME=W with W a number ≥ 0")
+        factors.append((name, value))
+    return preset, tuple(factors)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A value known only to lie in [lo, hi]: a rounded decimal, and what is worked from it.
+
+    Just the arithmetic `steps.compute` does on a step of kind product, sum, normalise,
+    transpose or concat; anything else (floor, 3^x) fails, and that view gives no target."""
+
+    lo: Fraction
+    hi: Fraction
+
+    @staticmethod
+    def of(x) -> Interval:
+        return x if isinstance(x, Interval) else Interval(Fraction(x), Fraction(x))
+
+    def __add__(self, other):
+        o = Interval.of(other)
+        return Interval(self.lo + o.lo, self.hi + o.hi)
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        o = Interval.of(other)
+        ends = [a * b for a in (self.lo, self.hi) for b in (o.lo, o.hi)]
+        return Interval(min(ends), max(ends))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = Interval.of(other)
+        if o.lo <= 0 <= o.hi:
+            raise ZeroDivisionError("a divisor interval holding 0")
+        return self * Interval(1 / o.hi, 1 / o.lo)
+
+    def __rtruediv__(self, other):
+        return Interval.of(other) / self
+
+
+def rough(w: numbers.Written):
+    """A written number with the rounding its places say: an interval, or the exact value."""
+    if w.places is None:
+        return w.value
+    half = Fraction(1, 2 * 10**w.places)
+    return Interval(w.value - half, w.value + half)
+
+
+def needed_places(t: Fraction, places: int = 2, relative: bool = True) -> int:
+    """The decimals a non-whole key t needs: `places` below 1 in size; from 1 up, enough for
+    `places` significant figures, at least one (with 2: 0.19 needs 0.20, 2.35 needs 2.4).
+    Not `relative`: `places` whatever the size (the rule before issue 23)."""
+    size = abs(t)
+    if size < 1 or not relative:
+        return places
+    digits = len(str(size.numerator // size.denominator))
+    return min(places, max(1, places - digits))
+
+
+def matches(w: numbers.Written, target, places: tuple = (2, True)) -> bool:
     """Whether a written number counts as the target (the tolerance rule above)."""
     if target is steps.MASKED or target is None:
         return False
+    if isinstance(target, Interval):
+        whole = target.lo == target.hi and target.lo.denominator == 1
+        need = needed_places((target.lo + target.hi) / 2, *places)
+        if w.places is not None and w.places < need and not whole:
+            return False
+        half = Fraction(0) if w.places is None else Fraction(1, 2 * 10**w.places)
+        return target.lo - half <= w.value <= target.hi + half
     t = Fraction(target)
     if w.value == t:
         return True
-    if w.places is None or (t.denominator != 1 and w.places < 2):
+    if w.places is None or (t.denominator != 1 and w.places < needed_places(t, *places)):
         return False
     return abs(w.value - t) * 2 * 10**w.places <= 1
 
@@ -324,6 +510,19 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class Review:
+    """A cell the teacher must read: where, what was written, its likely reading and why."""
+
+    cell: str
+    text: str | None
+    likely: str | None
+    why: str
+
+    def to_json(self) -> dict:
+        return {"cell": self.cell, "text": self.text, "likely": self.likely, "error": self.why}
+
+
+@dataclass(frozen=True)
 class StepResult:
     """One step graded: verdicts shaped like the step (None where not graded), and why.
 
@@ -338,10 +537,14 @@ class StepResult:
     key: steps.Value
     expected: steps.Value
     yours: tuple[str, ...] = ()
+    review: tuple[Review, ...] = ()
+    places: tuple = (2, True)
 
     def say_expected(self, p: Pos) -> str:
         """What a wrong cell should have been, in words (see `say_expected`)."""
-        return say_expected(at(self.cells, p), at(self.expected, p), at(self.key, p), self.yours)
+        return say_expected(
+            at(self.cells, p), at(self.expected, p), at(self.key, p), self.yours, self.places
+        )
 
     def flat(self) -> list[str]:
         return [at(self.verdicts, p) for p in positions(self.step) if at(self.verdicts, p)]
@@ -354,8 +557,17 @@ class StepResult:
         return len(self.flat())
 
     @property
+    def counted(self) -> int:
+        """The graded cells the score counts: all but those waiting for review."""
+        return self.graded - self.count(REVIEW)
+
+    @property
     def credited(self) -> int:
         return self.count(CORRECT) + self.count(FOLLOW)
+
+    @property
+    def mark(self) -> Fraction | None:
+        return Fraction(self.credited, self.counted) if self.counted else None
 
     @property
     def unreadable(self) -> list[tuple[str, Cell]]:
@@ -378,6 +590,7 @@ class Report:
     solution: Solution
     answers: Answers
     steps: Mapping[str, StepResult]
+    marking: Marking = Marking()
 
     @property
     def graded(self) -> int:
@@ -388,8 +601,24 @@ class Report:
         return sum(r.credited for r in self.steps.values())
 
     @property
+    def review(self) -> list[Review]:
+        return [c for r in self.steps.values() for c in r.review]
+
+    @property
+    def score(self) -> Fraction:
+        """The weighted score (module docstring), exactly, from 0 to 100."""
+        total = weighted = Fraction(0)
+        for r in self.steps.values():
+            if r.mark is None:
+                continue
+            w = self.marking.weight(r.step, r.counted)
+            total += w
+            weighted += w * r.mark
+        return 100 * weighted / total if total else Fraction(0)
+
+    @property
     def percent(self) -> float:
-        return 100 * self.credited / self.graded if self.graded else 0.0
+        return float(self.score)
 
     @property
     def first_wrong(self) -> StepResult | None:
@@ -412,17 +641,17 @@ def hidden_cells(exercise: steps.Exercise, key: Mapping[str, steps.Value]) -> di
     return hidden
 
 
-def _judge(cell: Cell, key, targets: list) -> tuple[str, object]:
+def _judge(cell: Cell, key, targets: list, places: tuple) -> tuple[str, object]:
     """A cell's verdict (rule 3), and the value it is credited as for later steps."""
     if cell.unreadable:
-        return WRONG, key
+        return REVIEW, key
     if cell.blank:
         return BLANK, key
-    if matches(cell.written, key):
+    if matches(cell.written, key, places):
         return CORRECT, key
     for t in targets:
-        if matches(cell.written, t):
-            return FOLLOW, t
+        if matches(cell.written, t, places):
+            return FOLLOW, cell.written.value if isinstance(t, Interval) else t
     return WRONG, cell.written.value
 
 
@@ -431,15 +660,18 @@ def _trivial(cells, graded: list[Pos]) -> bool:
     return not values or (len(values) == 1 and len(graded) > 1)
 
 
-def too_short(w: numbers.Written | None, target) -> bool:
+def too_short(w: numbers.Written | None, target, places: tuple = (2, True)) -> bool:
     """A decimal that would match the target but for having fewer places than the rule asks."""
     if w is None or w.places is None or target is steps.MASKED or target is None:
         return False
     t = Fraction(target)
-    return t.denominator != 1 and w.places < 2 and abs(w.value - t) * 2 * 10**w.places <= 1
+    short = t.denominator != 1 and w.places < needed_places(t, *places)
+    return short and abs(w.value - t) * 2 * 10**w.places <= 1
 
 
-def say_expected(cell: Cell, expected, key, yours: tuple[str, ...]) -> str:
+def say_expected(
+    cell: Cell, expected, key, yours: tuple[str, ...], places: tuple = (2, True)
+) -> str:
     """What a wrong cell should have been: the key's value and, where it differs, the value
     the student's own earlier steps lead to ("from your colsum: 27/8; key: 27/38"), and the
     places a too-short decimal needs."""
@@ -448,28 +680,30 @@ def say_expected(cell: Cell, expected, key, yours: tuple[str, ...]) -> str:
         parts.append(f"from your {' and '.join(yours)}: {numbers.text(expected)}")
     parts.append(f"key: {numbers.text(key)}")
     out = "; ".join(parts)
-    if too_short(cell.written, key) or too_short(cell.written, expected):
-        out += "; write at least 2 decimals"
+    for t in (key, expected):
+        if too_short(cell.written, t, places):
+            need = needed_places(Fraction(t), *places)
+            out += f"; write at least {need} decimal{'s' if need > 1 else ''}"
+            break
     return out
 
 
-def _slip(s: steps.Step, cells, p: Pos, expected, key, yours) -> Mistake:
+def _slip(s: steps.Step, cells, p: Pos, expected, key, yours, places: tuple) -> Mistake:
     r, c = p
     where = f"row {r + 1}, column {c + 1}" if c is not None else f"entry {r + 1}"
     cell = at(cells, p)
     text = f"One slip in {s.name}, {where}: wrote {cell.text}; "
-    text += say_expected(cell, expected, key, yours) + "."
+    text += say_expected(cell, expected, key, yours, places) + "."
     name = steps.field_name(s.name, *p)
     return Mistake("slip", text, name, cell.text, numbers.text(expected), numbers.text(key))
 
 
 def _mistakes(
-    contexts: list[Context], s: steps.Step, cells, verdicts, expected, graded, key, yours
+    contexts: list[Context], s: steps.Step, cells, verdicts, expected, graded, key, yours, places
 ):
     """Rule 4: the usual mistakes that explain every number written, else a single slip."""
     wrong = [p for p in graded if at(verdicts, p) == WRONG]
-    readable_wrong = [p for p in wrong if at(cells, p).written is not None]
-    if not readable_wrong:
+    if not wrong:
         return []
     written = [p for p in graded if at(cells, p).written is not None]
     found: list[Mistake] = []
@@ -481,15 +715,15 @@ def _mistakes(
             if (
                 value is not None
                 and _shaped_like(value, s)
-                and all(matches(at(cells, p).written, at(value, p)) for p in written)
+                and all(matches(at(cells, p).written, at(value, p), places) for p in written)
             ):
                 found.append(Mistake(way.kind, way.say(cx, s)))
                 break
-    blanks = [p for p in graded if at(verdicts, p) == BLANK]
-    if found or len(wrong) != 1 or len(readable_wrong) != 1 or blanks or len(graded) < 2:
+    unsure = [p for p in graded if at(verdicts, p) in (BLANK, REVIEW)]
+    if found or len(wrong) != 1 or unsure or len(graded) < 2:
         return found
     p = wrong[0]
-    return [_slip(s, cells, p, at(expected, p), at(key, p), yours)]
+    return [_slip(s, cells, p, at(expected, p), at(key, p), yours, places)]
 
 
 def _same(key: steps.Value, value: steps.Value) -> steps.Value:
@@ -509,9 +743,49 @@ def _split_revealed(graded: list[Pos], revealed: set) -> tuple[list[Pos], list[P
     return [p for p in graded if p in revealed], [p for p in graded if p not in revealed]
 
 
-def grade(solution: Solution, answers: Answers) -> Report:
+ROUGH_KINDS = ("product", "sum", "normalise", "transpose", "concat")
+RANGE_FACTOR = 10
+
+
+def _size(x) -> Fraction:
+    if x is steps.MASKED or x is None:
+        return Fraction(0)
+    if isinstance(x, Interval):
+        return max(abs(x.lo), abs(x.hi))
+    return abs(Fraction(x))
+
+
+def _bound(graded: list[Pos], values: list) -> Fraction:
+    """The size a reading may have in this step (the "Readings" rule)."""
+    return RANGE_FACTOR * max([Fraction(1)] + [_size(at(v, p)) for v in values for p in graded])
+
+
+def _settle(cells, graded: list[Pos], bound: Fraction, s: steps.Step) -> tuple:
+    """Cells with readings the step's range settles, read that way."""
+
+    def settled(p: Pos):
+        cell = at(cells, p)
+        if not cell.by_range or p not in graded:
+            return cell
+        fits = [w for w in cell.readings if abs(w.value) <= bound]
+        return replace(cell, written=fits[0], error=None) if len(fits) == 1 else cell
+
+    return shaped(s, settled)
+
+
+def _likely(cell: Cell, bound: Fraction) -> str | None:
+    """The reading shown to the teacher: the first that fits the range, else the first."""
+    if not cell.readings:
+        return None
+    fits = [w for w in cell.readings if abs(w.value) <= bound] if cell.by_range else []
+    return numbers.likely_text((fits or list(cell.readings))[0])
+
+
+def grade(solution: Solution, answers: Answers, marking: Marking = Marking()) -> Report:
     """Grade every worked step of one answers file against the solution's key."""
     ex = solution.exercise
+    marking.check(ex)
+    places = (marking.places, marking.relative)
     key = solution.values
     rounding = solution.problem.spec.rounding
     track = hand_track(rounding)
@@ -520,41 +794,67 @@ def grade(solution: Solution, answers: Answers) -> Report:
     revealed = answers.revealed_cells(ex)
     credited: dict[str, steps.Value] = {s.name: key[s.name] for s in ex.given}
     as_written = dict(credited)
+    roughly = dict(credited)
     results: dict[str, StepResult] = {}
     for s in ex.worked:
         if s.name in ex.shown:  # printed as a given: not graded, and the chain starts from it
-            credited[s.name] = as_written[s.name] = key[s.name]
+            credited[s.name] = as_written[s.name] = roughly[s.name] = key[s.name]
             continue
-        cells, k = grid[s.name], key[s.name]
+        k = key[s.name]
         views = [credited]
         if any(credited[i] != as_written[i] for i in s.inputs):
             views.append(as_written)
         worked = [(view, _target(s, view, key, track)) for view in views]
         worked = [(view, t) for view, t in worked if t is not None]
         targets = [t for _, t in worked]
+        if s.kind in ROUGH_KINDS and any(roughly[i] is not as_written[i] for i in s.inputs):
+            t = _attempt(steps.compute, s, roughly, track)
+            if t is not None:
+                targets.append(t)
         yours = tuple(i for i in s.inputs if worked and worked[0][0][i] != key[i])
         graded = [p for p in positions(s) if p not in hidden[s.name]]
+        bound = _bound(graded, [k, *(t for _, t in worked)])
+        cells = _settle(grid[s.name], graded, bound, s)
         shown, own = _split_revealed(graded, revealed[s.name])
-        judged = {p: _judge(at(cells, p), at(k, p), [at(t, p) for t in targets]) for p in own}
+        judged = {
+            p: _judge(at(cells, p), at(k, p), [at(t, p) for t in targets], places) for p in own
+        }
         judged.update({p: (REVEALED, at(k, p)) for p in shown})
         verdicts = shaped(s, lambda p, judged=judged: judged[p][0] if p in judged else None)
-        expected = targets[0] if targets else k
+        expected = worked[0][1] if worked else k
         contexts = [Context(ex, view, rounding) for view in views]
-        found = _mistakes(contexts, s, cells, verdicts, expected, own, k, yours)
-        results[s.name] = StepResult(s, verdicts, tuple(found), cells, k, expected, yours)
+        found = _mistakes(contexts, s, cells, verdicts, expected, own, k, yours, places)
+        review = tuple(
+            Review(
+                steps.field_name(s.name, *p),
+                at(cells, p).text,
+                _likely(at(cells, p), bound),
+                at(cells, p).error,
+            )
+            for p in own
+            if judged[p][0] == REVIEW
+        )
+        results[s.name] = StepResult(
+            s, verdicts, tuple(found), cells, k, expected, yours, review, places
+        )
         if _trivial(cells, own):
-            credited[s.name] = as_written[s.name] = k
+            credited[s.name] = as_written[s.name] = roughly[s.name] = k
             continue
         credited[s.name] = _same(
             k, shaped(s, lambda p, j=judged, k=k: j[p][1] if p in j else at(k, p))
         )
 
-        def seen(p: Pos, cells=cells, k=k, own=frozenset(own)):
+        def seen(p: Pos, cells=cells, k=k, own=frozenset(own), widen=False):
             written = at(cells, p).written
-            return written.value if p in own and written is not None else at(k, p)
+            if p not in own or written is None:
+                return at(k, p)
+            return rough(written) if widen else written.value
 
         as_written[s.name] = _same(k, shaped(s, seen))
-    return Report(solution, answers, results)
+        widened = shaped(s, lambda p: seen(p, widen=True))
+        has_interval = any(isinstance(at(widened, p), Interval) for p in positions(s))
+        roughly[s.name] = widened if has_interval else as_written[s.name]
+    return Report(solution, answers, results, marking)
 
 
 def sheet_for(answers: Answers, fixed: Problem | None = None) -> Problem:
@@ -576,10 +876,15 @@ def sheet_for(answers: Answers, fixed: Problem | None = None) -> Problem:
     return own
 
 
-def check(answers: Answers, fixed: Problem | None = None, solved: dict | None = None) -> Report:
+def check(
+    answers: Answers,
+    fixed: Problem | None = None,
+    solved: dict | None = None,
+    marking: Marking = Marking(),
+) -> Report:
     """Grade one answers file against its sheet (see `sheet_for`); `solved` caches keys by ID."""
     problem = sheet_for(answers, fixed)
     solved = {} if solved is None else solved
     if problem.id not in solved:
         solved[problem.id] = solve(problem)
-    return grade(solved[problem.id], answers)
+    return grade(solved[problem.id], answers, marking)

@@ -9,7 +9,18 @@ from collections.abc import Sequence
 
 from . import text
 from .files import spreadsheet_cell
-from .grading import BLANK, CORRECT, FOLLOW, REVEALED, RULE, VERDICTS, WRONG, Report, StepResult
+from .grading import (
+    BLANK,
+    CORRECT,
+    FOLLOW,
+    REVEALED,
+    REVIEW,
+    RULE,
+    VERDICTS,
+    WRONG,
+    Report,
+    StepResult,
+)
 
 _SHOW_WRONG = 4
 
@@ -35,20 +46,40 @@ def _revealed_text(counts: dict[str, int]) -> str:
     return f", {n} revealed, not credited" if n else ""
 
 
+def _review_text(counts: dict[str, int]) -> str:
+    """Cells the teacher must read: left out of the score until decided."""
+    n = counts[REVIEW]
+    return f"; {n} need{'s' if n == 1 else ''} review, not counted yet" if n else ""
+
+
+def accept_hint(report: Report, cell: str, likely: str | None) -> str:
+    """The option that settles a cell needing review, for the teacher to edit or run."""
+    return f"--accept {report.answers.source}:{cell}={likely if likely else 'VALUE'}"
+
+
 def to_text(report: Report) -> str:
     """The report for a person: score, where it first went wrong and why, then every step."""
     a, p = report.answers, report.solution.problem
     head = f"handcalc check  {a.source}" + (f"  ({a.student})" if a.student else "")
     c = _counts(report)
+    counted = report.graded - c[REVIEW]
     out = [
         head,
         f"sheet {p.id}",
-        f"score {report.percent:.1f} %  ({report.credited} of {report.graded} cells: "
+        f"score {report.percent:.1f} %  ({report.credited} of {counted} cells: "
         f"{c[CORRECT]} correct, {c[FOLLOW]} follow-through; {c[WRONG]} wrong, {c[BLANK]} blank"
         + _revealed_text(c)
+        + _review_text(c)
         + ")",
         "",
     ]
+    if report.review:
+        out.append("Needs review (left out of the score until decided):")
+        for r in report.review:
+            likely = f"likely {r.likely}" if r.likely else "no likely reading"
+            hint = accept_hint(report, r.cell, r.likely)
+            out.append(f"  {r.cell} wrote {r.text!r} ({likely}): {hint}")
+        out.append("")
     first = report.first_wrong
     if first is None:
         out.append("No wrong cells." if not c[BLANK] else "No wrong cells, but some are blank.")
@@ -71,9 +102,9 @@ def to_text(report: Report) -> str:
                 out.append(f"{pad}{label}{_where(q)} wrote {cell.text} ({res.say_expected(q)})")
             if len(wrong) > _SHOW_WRONG:
                 out.append(f"{pad}       (and {len(wrong) - _SHOW_WRONG} more)")
-        for field, cell in res.unreadable:
-            out.append(f"{pad}unreadable: {field} {cell.text!r} ({cell.error})")
-    out += ["", "Rule: " + RULE]
+        for r in res.review:
+            out.append(f"{pad}needs review: {r.cell} {r.text!r} ({r.why})")
+    out += ["", "Rule: " + RULE, report.marking.describe()]
     return "\n".join(out) + "\n"
 
 
@@ -95,14 +126,15 @@ def to_json(report: Report) -> dict:
         "counts": _counts(report),
         "first_wrong": first.step.name if first else None,
         "rule": RULE,
+        "marking": {**report.marking.to_json(), "text": report.marking.describe()},
+        "review": [
+            {**r.to_json(), "accept": accept_hint(report, r.cell, r.likely)} for r in report.review
+        ],
         "steps": {
             name: {
                 "cells": _verdict_cells(res),
                 "mistakes": [m.to_json() for m in res.mistakes],
-                "unreadable": [
-                    {"cell": field, "text": cell.text, "error": cell.error}
-                    for field, cell in res.unreadable
-                ],
+                "unreadable": [r.to_json() for r in res.review],
             }
             for name, res in report.steps.items()
         },
@@ -120,15 +152,16 @@ def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
             names += [n for n in r.steps if n not in names]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "id", "file", "percent", *names, "error"])
+    w.writerow(["student", "id", "file", "percent", *names, "review", "status", "error"])
     for r in rows:
         if not isinstance(r, Report):
-            w.writerow(["", "", _safe(r[0]), "", *([""] * len(names)), _safe(r[1])])
+            w.writerow(["", "", _safe(r[0]), "", *([""] * len(names)), "", "error", _safe(r[1])])
             continue
         per_step = []
         for n in names:
             res = r.steps.get(n)
-            per_step.append(f"{100 * res.credited / res.graded:.1f}" if res and res.graded else "")
+            per_step.append(f"{float(100 * res.mark):.1f}" if res and res.mark is not None else "")
+        review = len(r.review)
         w.writerow(
             [
                 _safe(r.answers.student),
@@ -136,6 +169,8 @@ def gradebook(rows: Sequence[Report | tuple[str, str]]) -> bytes:
                 _safe(r.answers.source),
                 f"{r.percent:.1f}",
                 *per_step,
+                str(review),
+                "needs review" if review else "graded",
                 "",
             ]
         )
@@ -229,6 +264,7 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
                     "id": r.solution.problem.id,
                     "percent": r.percent,
                     "first_wrong": first.step.name if first else None,
+                    "review": len(r.review),
                     "error": None,
                 }
             )
@@ -240,6 +276,7 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
                     "id": None,
                     "percent": None,
                     "first_wrong": None,
+                    "review": 0,
                     "error": r[1],
                 }
             )
@@ -247,15 +284,18 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
 
 
 def summary(rows: Sequence[Report | tuple[str, str]]) -> str:
-    """The summary table: a line per file (student, file, score, first wrong step), and the
-    class mean over the files graded."""
+    """The summary table: a line per file (student, file, score, first wrong step, cells to
+    review), and the class mean over the files graded."""
     lines = [("student", "file", "score", "first wrong")]
     for r in summary_rows(rows):
         if r["error"] is not None:
             lines.append((r["student"] or "-", r["file"], "error", r["error"]))
             continue
         score = f"{r['percent']:.1f} %"
-        lines.append((r["student"] or "-", r["file"], score, r["first_wrong"] or "-"))
+        note = r["first_wrong"] or "-"
+        if r["review"]:
+            note += f"  ({r['review']} to review)"
+        lines.append((r["student"] or "-", r["file"], score, note))
     widths = [max(len(line[c]) for line in lines) for c in range(3)]
     out = [
         f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip()

@@ -164,7 +164,8 @@ EXAMPLES = tuple(
 )
 GRADING_RULE = (
     "A cell is correct when it equals the key: a fraction equal to it, or a decimal that "
-    "rounds to it at the places written (at least two decimals for non-integers)."
+    "rounds to it at the places written (a non-integer needs at least two decimals below 1, "
+    "one from 1 up)."
 )
 
 

@@ -11,7 +11,7 @@
   "use strict";
 
   var CORRECT = "correct", FOLLOW = "follow-through", WRONG = "wrong", BLANK = "blank";
-  var REVEALED = "revealed";
+  var REVEALED = "revealed", REVIEW = "needs-review";
 
   /* A failed computation (Python's ZeroDivisionError, ValueError, …): the view gives no
      target, the mistaken way no value. */
@@ -47,12 +47,37 @@
   var MASKED = { masked: true };
   var ZERO = new Frac(0n);
 
+  /* grading.Interval: a value known only to lie in [lo, hi] (a rounded decimal). */
+  function Interval(lo, hi) {
+    this.lo = lo;
+    this.hi = hi;
+  }
+  function ivOf(x) {
+    return x instanceof Interval ? x : new Interval(frac(x), frac(x));
+  }
+  function isIv(a, b) {
+    return a instanceof Interval || b instanceof Interval;
+  }
+
   function frac(x) {
     if (x instanceof Frac) return x;
     if (x === MASKED) throw new Fail("a masked value in arithmetic");
+    if (x instanceof Interval) throw new Fail("an interval where a number is needed");
     return new Frac(BigInt(x));
   }
+  function cmp(a, b) {
+    var d = a.n * b.d - b.n * a.d;
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  }
+  function abs(a) {
+    return a.n < 0n ? new Frac(-a.n, a.d) : a;
+  }
   function add(a, b) {
+    if (isIv(a, b)) {
+      a = ivOf(a);
+      b = ivOf(b);
+      return new Interval(add(a.lo, b.lo), add(a.hi, b.hi));
+    }
     a = frac(a);
     b = frac(b);
     return new Frac(a.n * b.d + b.n * a.d, a.d * b.d);
@@ -62,11 +87,27 @@
     return add(a, new Frac(-b.n, b.d));
   }
   function mul(a, b) {
+    if (isIv(a, b)) {
+      a = ivOf(a);
+      b = ivOf(b);
+      var ends = [mul(a.lo, b.lo), mul(a.lo, b.hi), mul(a.hi, b.lo), mul(a.hi, b.hi)];
+      var lo = ends[0], hi = ends[0];
+      ends.forEach(function (e) {
+        if (cmp(e, lo) < 0) lo = e;
+        if (cmp(e, hi) > 0) hi = e;
+      });
+      return new Interval(lo, hi);
+    }
     a = frac(a);
     b = frac(b);
     return new Frac(a.n * b.n, a.d * b.d);
   }
   function div(a, b) {
+    if (isIv(a, b)) {
+      b = ivOf(b);
+      if (b.lo.n <= 0n && b.hi.n >= 0n) throw new Fail("a divisor interval holding 0");
+      return mul(a, new Interval(div(1n, b.hi), div(1n, b.lo)));
+    }
     a = frac(a);
     b = frac(b);
     if (b.n === 0n) throw new Fail("division by zero");
@@ -82,6 +123,16 @@
   }
   function text(x) {
     return x.d === 1n ? String(x.n) : x.n + "/" + x.d;
+  }
+  /* numbers.decimal: rounded half away from zero to `places` decimals, exactly. */
+  function decimal(x, places) {
+    var scale = 10n ** BigInt(places);
+    var num = (x.n < 0n ? -x.n : x.n) * scale;
+    var whole = num / x.d;
+    if ((num - whole * x.d) * 2n >= x.d) whole += 1n;
+    var sign = x.n < 0n && whole ? "-" : "";
+    var digits = String(whole).padStart(places + 1, "0");
+    return places ? sign + digits.slice(0, -places) + "." + digits.slice(-places) : sign + digits;
   }
 
   /* The exact value of a double, as Python's Fraction(float) gives it. */
@@ -112,6 +163,41 @@
   var DECIMAL = /^[+-]?(\d+\.\d*|\.\d+)$/;
   var DECIMAL_COMMA = /^([+-]?)(\d+),(\d+)$/;
   var MINUS_SIGNS = /[\u2212\u2013\ufe63\uff0d]/g;
+  var FRACTION_SLASHES = /[\u2044\u2215]/g;
+  var MIXED = /^([+-]?)(\d+)[ ]+(\d+)[ ]*\/[ ]*(\d+)$/;
+  var VULGAR_CHARS = {
+    "½": [1, 2], "⅓": [1, 3], "⅔": [2, 3], "¼": [1, 4], "¾": [3, 4], "⅕": [1, 5], "⅖": [2, 5],
+    "⅗": [3, 5], "⅘": [4, 5], "⅙": [1, 6], "⅚": [5, 6], "⅐": [1, 7], "⅛": [1, 8], "⅜": [3, 8],
+    "⅝": [5, 8], "⅞": [7, 8], "⅑": [1, 9], "⅒": [1, 10],
+  };
+  var VULGAR = new RegExp("^([+-]?)(\\d*)([" + Object.keys(VULGAR_CHARS).join("") + "])$");
+  var SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+  var POWER = /^([+-]?)(\d+)(?:\^([+-]?\d+)|\^\(([+-]?\d+)\)|([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))$/;
+  var POWER_LIMIT = 60;
+
+  /* numbers.Unclear: a cell with more than one reading, or only a likely one. */
+  function Unclear(message, readings, byRange) {
+    this.message = message;
+    this.readings = readings;
+    this.byRange = !!byRange;
+  }
+  function exact(value) {
+    return { value: value, places: null };
+  }
+  function likelyText(w) {
+    return w.places !== null ? decimal(w.value, w.places) : text(w.value);
+  }
+  function signed(sign, x) {
+    return sign === "-" ? new Frac(-x.n, x.d) : x;
+  }
+  function superscript(sup) {
+    return sup
+      .split("")
+      .map(function (ch) {
+        return ch === "⁻" ? "-" : ch === "⁺" ? "+" : String(SUPERSCRIPTS.indexOf(ch));
+      })
+      .join("");
+  }
 
   function quoted(text) {
     return "'" + text + "'";
@@ -127,9 +213,68 @@
       return parse(String(raw));
     }
     if (typeof raw !== "string") throw new Fail("cannot read " + JSON.stringify(raw) + " as a number");
-    var s = raw.trim().replace(MINUS_SIGNS, "-").replace(/ /g, "");
+    var s = raw.trim().replace(MINUS_SIGNS, "-").replace(FRACTION_SLASHES, "/");
     if (s === "") return null;
     if (s.length > 40) throw new Fail("cannot read " + quoted(raw.slice(0, 20)) + "… as a number (too long)");
+    var special = parseSpecial(s, raw);
+    if (special !== null) return special;
+    try {
+      return parsePlain(s.replace(/ /g, ""), raw);
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      var likely = likelyOf(raw);
+      if (likely === null) throw e;
+      throw new Unclear("cannot read " + quoted(raw) + " as written; likely " + likelyText(likely), [likely]);
+    }
+  }
+
+  /* numbers._special: mixed numbers, vulgar fractions, powers (read before spaces go). */
+  function parseSpecial(s, raw) {
+    var m = MIXED.exec(s);
+    if (m) {
+      var num = BigInt(m[3]), den = BigInt(m[4]);
+      if (den === 0n) throw new Fail("cannot read " + quoted(raw) + ": division by zero");
+      var value = signed(m[1], add(new Frac(BigInt(m[2])), new Frac(num, den)));
+      if (num >= den) {
+        throw new Unclear(
+          quoted(raw) + " is not a mixed number (the fraction is 1 or more); likely " + text(value),
+          [exact(value)]
+        );
+      }
+      return exact(value);
+    }
+    var bare = s.replace(/ /g, "");
+    m = VULGAR.exec(bare);
+    if (m) {
+      var part = VULGAR_CHARS[m[3]];
+      return exact(signed(m[1], add(new Frac(BigInt(m[2] || "0")), new Frac(BigInt(part[0]), BigInt(part[1])))));
+    }
+    m = POWER.exec(bare);
+    if (m) {
+      var exponent = Number(m[3] || m[4] || superscript(m[5]));
+      var base = BigInt(m[2]);
+      if (Math.abs(exponent) > POWER_LIMIT) throw new Fail("cannot read " + quoted(raw) + ": the power is too large");
+      if (base === 0n && exponent < 0) throw new Fail("cannot read " + quoted(raw) + ": division by zero");
+      var power = exponent >= 0 ? new Frac(base ** BigInt(exponent)) : new Frac(1n, base ** BigInt(-exponent));
+      return exact(signed(m[1], power));
+    }
+    return null;
+  }
+
+  /* numbers._likely: what a cell in unusual characters (a full-width digit) likely says. */
+  function likelyOf(raw) {
+    var folded = raw.normalize("NFKC");
+    if (folded === raw || !/^[\x00-\x7f]*$/.test(folded)) return null;
+    try {
+      return parse(folded);
+    } catch (e) {
+      if (e instanceof Fail || e instanceof Unclear) return null;
+      throw e;
+    }
+  }
+
+  /* numbers._plain: integers, fractions and decimals, once spaces are dropped. */
+  function parsePlain(s, raw) {
     if (INT.test(s)) return { value: new Frac(BigInt(s)), places: null };
     var m = FRACTION.exec(s);
     if (m) {
@@ -147,38 +292,41 @@
         places: parts[1].length,
       };
     }
-    /* A decimal comma, unless it could separate thousands (numbers.py says the rule). */
+    /* A decimal comma; before three digits it may separate thousands (numbers.py). */
     m = DECIMAL_COMMA.exec(s);
     if (m) {
-      if (m[3].length === 3 && /[1-9]/.test(m[2])) {
-        throw new Fail(
-          "cannot read " + quoted(raw) + ": the comma may separate thousands; write " +
-            m[1] + m[2] + "." + m[3] + " or " + m[1] + m[2] + m[3]
-        );
-      }
-      return {
+      var asDecimal = {
         value: new Frac(BigInt(m[1] + m[2] + m[3]), 10n ** BigInt(m[3].length)),
         places: m[3].length,
       };
+      if (m[3].length === 3 && /[1-9]/.test(m[2])) {
+        throw new Unclear(
+          "cannot read " + quoted(raw) + ": the comma may separate thousands; write " +
+            m[1] + m[2] + "." + m[3] + " or " + m[1] + m[2] + m[3],
+          [asDecimal, exact(new Frac(BigInt(m[1] + m[2] + m[3])))],
+          true
+        );
+      }
+      return asDecimal;
     }
     throw new Fail("cannot read " + quoted(raw) + " as a number");
   }
 
-  /* answers.read_cell: {text, written, error}; never throws. */
+  /* answers.read_cell: {text, written, error, readings, byRange}; never throws. */
   function readCell(raw) {
-    if (raw === null || raw === undefined) return { text: null, written: null, error: null };
+    var blank = { text: null, written: null, error: null, readings: [], byRange: false };
+    if (raw === null || raw === undefined) return blank;
     var shown = typeof raw === "string" ? raw : JSON.stringify(raw).slice(0, 60);
     if (typeof raw === "object") {
-      return { text: shown, written: null, error: "cannot read " + quoted(shown) + " as a number" };
+      return { text: shown, written: null, error: "cannot read " + quoted(shown) + " as a number", readings: [], byRange: false };
     }
     try {
       var w = parse(raw);
-      return w === null
-        ? { text: null, written: null, error: null }
-        : { text: shown, written: w, error: null };
+      return w === null ? blank : { text: shown, written: w, error: null, readings: [], byRange: false };
     } catch (e) {
+      if (e instanceof Unclear) return { text: shown, written: null, error: e.message, readings: e.readings, byRange: e.byRange };
       if (!(e instanceof Fail)) throw e;
-      return { text: shown, written: null, error: e.message };
+      return { text: shown, written: null, error: e.message, readings: [], byRange: false };
     }
   }
 
@@ -389,14 +537,63 @@
     return c === null ? step + "_" + (r + 1) : step + "_r" + (r + 1) + "_c" + (c + 1);
   }
 
+  /* grading.needed_places: the decimals a non-whole key needs (fewer from 1 up). */
+  /* `places` is [decimals, relative] (the marking's places and whether they relax from 1 up). */
+  function neededPlaces(t, places) {
+    var size = abs(t), n = places[0];
+    if (size.n < size.d || !places[1]) return n;
+    var digits = String(size.n / size.d).length;
+    return Math.min(n, Math.max(1, n - digits));
+  }
+
   /* Whether a written number counts as the target (the tolerance rule). */
-  function matches(w, target) {
+  function matches(w, target, places) {
+    if (places === undefined) places = [2, true];
     if (target === MASKED || target === null || target === undefined) return false;
+    if (target instanceof Interval) {
+      var whole = eq(target.lo, target.hi) && target.lo.d === 1n;
+      var need = neededPlaces(div(add(target.lo, target.hi), 2n), places);
+      if (w.places !== null && w.places < need && !whole) return false;
+      var half = w.places === null ? ZERO : new Frac(1n, 2n * 10n ** BigInt(w.places));
+      return cmp(sub(target.lo, half), w.value) <= 0 && cmp(w.value, add(target.hi, half)) <= 0;
+    }
     if (eq(w.value, target)) return true;
-    if (w.places === null || (target.d !== 1n && w.places < 2)) return false;
+    if (w.places === null || (target.d !== 1n && w.places < neededPlaces(target, places))) return false;
     var diff = sub(w.value, target);
     var lhs = (diff.n < 0n ? -diff.n : diff.n) * 2n * 10n ** BigInt(w.places);
     return lhs <= diff.d;
+  }
+
+  /* grading.rough: a written number with the rounding its places say. */
+  function rough(w) {
+    if (w.places === null) return w.value;
+    var half = new Frac(1n, 2n * 10n ** BigInt(w.places));
+    return new Interval(sub(w.value, half), add(w.value, half));
+  }
+
+  /* grading.Marking: the places a decimal needs, and what each step weighs. */
+  var COPY_KINDS = ["transpose", "concat"];
+  function marking(m) {
+    m = m || {};
+    return {
+      places: [m.places === undefined ? 2 : m.places, m.relative !== false],
+      preset: m.weights || "light-copy",
+      factors: Object.keys(m.factors || {}).map(function (name) {
+        var f = m.factors[name];
+        var parts = String(f).split("/");
+        return [name, new Frac(BigInt(parts[0]), BigInt(parts[1] || "1"))];
+      }),
+    };
+  }
+  function weightOf(mk, step, counted) {
+    var base;
+    if (mk.preset === "cells") base = new Frac(BigInt(counted));
+    else if (mk.preset === "steps") base = new Frac(1n);
+    else base = COPY_KINDS.indexOf(step.kind) >= 0 ? new Frac(1n, 4n) : new Frac(1n);
+    mk.factors.forEach(function (nf) {
+      if (nf[0] === step.name || nf[0] === step.role) base = mul(base, nf[1]);
+    });
+    return base;
   }
 
   // --- named mistakes ----------------------------------------------------------------
@@ -576,14 +773,52 @@
     return hidden;
   }
 
-  function judge(cell, k, targets) {
-    if (cell.error !== null) return [WRONG, k];
+  function judge(cell, k, targets, places) {
+    if (cell.error !== null) return [REVIEW, k];
     if (cell.written === null) return [BLANK, k];
-    if (matches(cell.written, k)) return [CORRECT, k];
+    if (matches(cell.written, k, places)) return [CORRECT, k];
     for (var i = 0; i < targets.length; i++) {
-      if (matches(cell.written, targets[i])) return [FOLLOW, targets[i]];
+      if (matches(cell.written, targets[i], places)) {
+        return [FOLLOW, targets[i] instanceof Interval ? cell.written.value : targets[i]];
+      }
     }
     return [WRONG, cell.written.value];
+  }
+
+  /* grading._bound / _settle / _likely: readings the step's range settles. */
+  function sizeOf(x) {
+    if (x === MASKED || x === null || x === undefined) return ZERO;
+    if (x instanceof Interval) return cmp(abs(x.lo), abs(x.hi)) >= 0 ? abs(x.lo) : abs(x.hi);
+    return abs(x);
+  }
+  function boundOf(graded, values) {
+    var most = new Frac(1n);
+    values.forEach(function (v) {
+      graded.forEach(function (p) {
+        var size = sizeOf(at(v, p));
+        if (cmp(size, most) > 0) most = size;
+      });
+    });
+    return mul(most, 10n);
+  }
+  function fitting(cell, bound) {
+    return cell.readings.filter(function (w) {
+      return cmp(abs(w.value), bound) <= 0;
+    });
+  }
+  function settle(cells, gradedKeys, bound, s) {
+    return shaped(s, function (p) {
+      var cell = at(cells, p);
+      if (!cell.byRange || !gradedKeys[key(p)]) return cell;
+      var fits = fitting(cell, bound);
+      if (fits.length !== 1) return cell;
+      return { text: cell.text, written: fits[0], error: null, readings: cell.readings, byRange: cell.byRange };
+    });
+  }
+  function likelyReading(cell, bound) {
+    if (!cell.readings.length) return null;
+    var fits = cell.byRange ? fitting(cell, bound) : [];
+    return likelyText((fits.length ? fits : cell.readings)[0]);
   }
 
   function trivial(cells, graded) {
@@ -595,35 +830,36 @@
     return seen.length === 0 || (seen.length === 1 && graded.length > 1);
   }
 
-  /* grading.too_short: a decimal that would match but for having fewer than two places. */
-  function tooShort(w, target) {
+  /* grading.too_short: a decimal that would match but for having fewer places than needed. */
+  function tooShort(w, target, places) {
     if (w === null || w.places === null || target === MASKED || target === null || target === undefined) {
       return false;
     }
-    if (target.d === 1n || w.places >= 2) return false;
+    if (target.d === 1n || w.places >= neededPlaces(target, places)) return false;
     var diff = sub(w.value, target);
     return (diff.n < 0n ? -diff.n : diff.n) * 2n * 10n ** BigInt(w.places) <= diff.d;
   }
 
   /* grading.say_expected: the key's value and, where it differs, what the student's own
      earlier steps lead to; the places a too-short decimal needs. */
-  function sayExpected(cell, expected, k, yours) {
+  function sayExpected(cell, expected, k, yours, places) {
     var parts = [];
     if (expected !== null && expected !== MASKED && !eq(expected, k) && yours.length) {
       parts.push("from your " + yours.join(" and ") + ": " + text(expected));
     }
     parts.push("key: " + text(k));
     var out = parts.join("; ");
-    if (tooShort(cell.written, k) || tooShort(cell.written, expected)) {
-      out += "; write at least 2 decimals";
+    var short = [k, expected].filter(function (t) { return tooShort(cell.written, t, places); });
+    if (short.length) {
+      var need = neededPlaces(short[0], places);
+      out += "; write at least " + need + " decimal" + (need > 1 ? "s" : "");
     }
     return out;
   }
 
-  function mistakesOf(contexts, s, cells, verdicts, expected, graded, k, yours) {
+  function mistakesOf(contexts, s, cells, verdicts, expected, graded, k, yours, places) {
     var wrong = graded.filter(function (p) { return at(verdicts, p) === WRONG; });
-    var readableWrong = wrong.filter(function (p) { return at(cells, p).written !== null; });
-    if (!readableWrong.length) return [];
+    if (!wrong.length) return [];
     var written = graded.filter(function (p) { return at(cells, p).written !== null; });
     var found = [];
     MISTAKES.forEach(function (way) {
@@ -633,15 +869,18 @@
         var cx = contexts[i];
         var value = attempt(function () { return way.redo(cx, s); });
         if (value !== null && shapedLike(value, s) && written.every(function (p) {
-          return matches(at(cells, p).written, at(value, p));
+          return matches(at(cells, p).written, at(value, p), places);
         })) {
           found.push({ kind: way.kind, text: way.say(cx, s) });
           break;
         }
       }
     });
-    var blanks = graded.filter(function (p) { return at(verdicts, p) === BLANK; });
-    if (found.length || wrong.length !== 1 || readableWrong.length !== 1 || blanks.length || graded.length < 2) {
+    var unsure = graded.filter(function (p) {
+      var v = at(verdicts, p);
+      return v === BLANK || v === REVIEW;
+    });
+    if (found.length || wrong.length !== 1 || unsure.length || graded.length < 2) {
       return found;
     }
     var p = wrong[0];
@@ -650,7 +889,7 @@
     return [{
       kind: "slip",
       text: "One slip in " + s.name + ", " + where + ": wrote " + cell.text + "; " +
-        sayExpected(cell, at(expected, p), at(k, p), yours) + ".",
+        sayExpected(cell, at(expected, p), at(k, p), yours, places) + ".",
       cell: fieldName(s.name, p[0], p[1]),
       wrote: cell.text,
       expected: text(at(expected, p)),
@@ -689,26 +928,32 @@
     return x === MASKED ? "-inf" : x.d === 1n ? Number(x.n) : text(x);
   }
 
+  var ROUGH_KINDS = ["product", "sum", "normalise", "transpose", "concat"];
+
   /* Grade one answers object (the answers file's JSON) against the page's problem; the
-     result has the fields of `handcalc check --json` that the page and the vectors use. */
-  function grade(ex, answers, keyValues) {
+     result has the fields of `handcalc check --json` that the page and the vectors use.
+     `rules` ({places, weights, factors}) is the marking; the default is handcalc's. */
+  function grade(ex, answers, keyValues, rules) {
     keyValues = keyValues || solve(ex);
+    var mk = marking(rules);
+    var places = mk.places;
     var cellsBy = grid(ex, answers);
     var hidden = hiddenCells(ex, keyValues);
     var revealed = revealedCells(ex, answers);
-    var credited = {}, asWritten = {};
+    var credited = {}, asWritten = {}, roughly = {};
     ex.givenSteps.forEach(function (s) {
-      credited[s.name] = asWritten[s.name] = keyValues[s.name];
+      credited[s.name] = asWritten[s.name] = roughly[s.name] = keyValues[s.name];
     });
     var out = {}, graded = 0, creditedCount = 0, firstWrong = null;
+    var total = ZERO, weighted = ZERO;
     var counts = {};
-    [CORRECT, FOLLOW, WRONG, BLANK, REVEALED].forEach(function (v) { counts[v] = 0; });
+    [CORRECT, FOLLOW, WRONG, BLANK, REVEALED, REVIEW].forEach(function (v) { counts[v] = 0; });
     ex.worked.forEach(function (s) {
       if (ex.shown[s.name]) {
-        credited[s.name] = asWritten[s.name] = keyValues[s.name];
+        credited[s.name] = asWritten[s.name] = roughly[s.name] = keyValues[s.name];
         return;
       }
-      var cells = cellsBy[s.name], k = keyValues[s.name];
+      var k = keyValues[s.name];
       var views = [credited];
       if (s.inputs.some(function (i) { return !sameValue(credited[i], asWritten[i]); })) {
         views.push(asWritten);
@@ -719,37 +964,59 @@
         })
         .filter(function (w) { return w[1] !== null; });
       var targets = worked.map(function (w) { return w[1]; });
+      if (ROUGH_KINDS.indexOf(s.kind) >= 0 && s.inputs.some(function (i) { return roughly[i] !== asWritten[i]; })) {
+        var t = attempt(function () { return compute(s, roughly, ex.track); });
+        if (t !== null) targets.push(t);
+      }
       var yours = worked.length
         ? s.inputs.filter(function (i) { return !sameValue(worked[0][0][i], keyValues[i]); })
         : [];
       var gradedHere = positions(s).filter(function (p) { return !hidden[s.name][key(p)]; });
+      var gradedKeys = {};
+      gradedHere.forEach(function (p) { gradedKeys[key(p)] = true; });
+      var bound = boundOf(gradedHere, [k].concat(worked.map(function (w) { return w[1]; })));
+      var cells = settle(cellsBy[s.name], gradedKeys, bound, s);
       var own = gradedHere.filter(function (p) { return !revealed[s.name][key(p)]; });
       var judged = {};
       gradedHere.forEach(function (p) {
         judged[key(p)] = revealed[s.name][key(p)]
           ? [REVEALED, at(k, p)]
-          : judge(at(cells, p), at(k, p), targets.map(function (t) { return at(t, p); }));
+          : judge(at(cells, p), at(k, p), targets.map(function (t) { return at(t, p); }), places);
       });
       var verdicts = shaped(s, function (p) {
         return judged[key(p)] ? judged[key(p)][0] : null;
       });
-      var expected = targets.length ? targets[0] : k;
+      var expected = worked.length ? worked[0][1] : k;
       var contexts = views.map(function (view) {
         return { ex: ex, fed: view, rounding: ex.data.rounding, track: ex.track };
       });
-      var found = mistakesOf(contexts, s, cells, verdicts, expected, own, k, yours);
+      var found = mistakesOf(contexts, s, cells, verdicts, expected, own, k, yours, places);
       var unreadable = [];
-      positions(s).forEach(function (p) {
+      own.forEach(function (p) {
         var c = at(cells, p);
-        if (c.error !== null) unreadable.push({ cell: fieldName(s.name, p[0], p[1]), text: c.text, error: c.error });
+        if (judged[key(p)][0] === REVIEW) {
+          unreadable.push({ cell: fieldName(s.name, p[0], p[1]), text: c.text, likely: likelyReading(c, bound), error: c.error });
+        }
       });
+      var here = { graded: 0, credited: 0, review: 0 };
       gradedHere.forEach(function (p) {
         var v = judged[key(p)][0];
         counts[v] += 1;
         graded += 1;
-        if (v === CORRECT || v === FOLLOW) creditedCount += 1;
+        here.graded += 1;
+        if (v === REVIEW) here.review += 1;
+        if (v === CORRECT || v === FOLLOW) {
+          creditedCount += 1;
+          here.credited += 1;
+        }
         if (v === WRONG && firstWrong === null) firstWrong = s.name;
       });
+      var counted = here.graded - here.review;
+      if (counted) {
+        var w = weightOf(mk, s, counted);
+        total = add(total, w);
+        weighted = add(weighted, mul(w, new Frac(BigInt(here.credited), BigInt(counted))));
+      }
       out[s.name] = {
         cells: verdicts,
         mistakes: found,
@@ -757,22 +1024,35 @@
         expected: expected,
       };
       if (trivial(cells, own)) {
-        credited[s.name] = asWritten[s.name] = k;
+        credited[s.name] = asWritten[s.name] = roughly[s.name] = k;
         return;
       }
       credited[s.name] = shaped(s, function (p) {
         return judged[key(p)] ? judged[key(p)][1] : at(k, p);
       });
-      asWritten[s.name] = shaped(s, function (p) {
+      var mine = function (p) {
         var w = at(cells, p).written;
-        var mine = judged[key(p)] && judged[key(p)][0] !== REVEALED;
-        return mine && w !== null ? w.value : at(k, p);
+        return judged[key(p)] && judged[key(p)][0] !== REVEALED && w !== null ? w : null;
+      };
+      asWritten[s.name] = shaped(s, function (p) {
+        var w = mine(p);
+        return w !== null ? w.value : at(k, p);
       });
+      var widened = false;
+      var wide = shaped(s, function (p) {
+        var w = mine(p);
+        if (w === null) return at(k, p);
+        var r = rough(w);
+        if (r instanceof Interval) widened = true;
+        return r;
+      });
+      roughly[s.name] = widened ? wide : asWritten[s.name];
     });
+    var score = cmp(total, ZERO) > 0 ? div(mul(weighted, 100n), total) : ZERO;
     return {
       id: ex.data.id,
       student: typeof answers.student === "string" && answers.student ? answers.student : null,
-      percent: graded ? (100 * creditedCount) / graded : 0,
+      percent: toDouble(score),
       graded: graded,
       credited: creditedCount,
       counts: counts,
@@ -804,6 +1084,7 @@
     fieldName: fieldName,
     text: text,
     matches: matches,
-    VERDICTS: [CORRECT, FOLLOW, WRONG, BLANK, REVEALED],
+    VERDICTS: [CORRECT, FOLLOW, WRONG, BLANK, REVEALED, REVIEW],
+    decimal: decimal,
   };
 });

@@ -22,6 +22,7 @@
     wrong: ["✗", "wrong"],
     blank: ["", "blank"],
     revealed: ["◉", "revealed: shown by the sheet, not counted as your work"],
+    "needs-review": ["?", "needs review: cannot be read for sure; write it as a plain number"],
   };
 
   // --- keyboard: arrows move within a matrix, Tab goes in reading order (the DOM's) --------

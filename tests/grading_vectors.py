@@ -22,7 +22,7 @@ from handcalc.solution import solve
 from handcalc.steps import field_name
 
 PATH = Path(__file__).resolve().parent / "vectors" / "grading.json"
-VERSION = 1
+VERSION = 2
 
 
 # --- writing answers the ways students do --------------------------------------------------
@@ -250,6 +250,136 @@ def cases() -> list[tuple[str, object, dict]]:
     out += revealed_cases(sol, rows, heads)
     out += shaped_cases()
     out += drill_cases()
+    out += written_cases(sol)
+    out += marking_cases(sol)
+    return out
+
+
+def mixed(x) -> str | int | None:
+    """A key value as a mixed number where it has a whole part: 34/9 -> "3 7/9"."""
+    if x is steps.MASKED:
+        return None
+    x = Fraction(x)
+    if x.denominator == 1 or abs(x) < 1:
+        return frac(x)
+    whole = int(abs(x))
+    rest = abs(x) - whole
+    return f"{'-' if x < 0 else ''}{whole} {rest.numerator}/{rest.denominator}"
+
+
+def power(x) -> str | int | None:
+    """An exp value as a power of 3 in one of the ways students write it."""
+    if x is steps.MASKED or Fraction(x).denominator == 1:
+        return frac(x)
+    k = round(math.log(Fraction(x).denominator, 3))
+    return {1: "3^-1", 2: "3^(-2)", 3: "3⁻³"}.get(k, f"3^(-{k})")
+
+
+def comma(places: int):
+    """A decimal written with a decimal comma, always `places` digits after it."""
+
+    def write(x):
+        return None if x is steps.MASKED else numbers.decimal(Fraction(x), places).replace(".", ",")
+
+    return write
+
+
+def written_cases(sol) -> list[tuple[str, object, dict]]:
+    """Numbers as students write them (issue 23): mixed numbers, vulgar fractions, powers,
+    decimal commas before three digits, cells only a teacher can read, rounded decimals."""
+    out = []
+    v, ex = sol.values, sol.exercise
+    forms = full(sol)
+    forms["exp"] = as_answer(ex["exp"], v["exp"], power)
+    forms["exp"][1][1] = "⅓"
+    forms["colsum"] = as_answer(ex["colsum"], v["colsum"], mixed)
+    forms["Z"] = as_answer(ex["Z"], v["Z"], mixed)
+    forms["S"][0][0] = f"-{abs(v['S'][0][0])} 0/2" if v["S"][0][0] < 0 else f"{v['S'][0][0]} 0/2"
+    out.append(("mixed numbers, vulgar fractions, powers", sol, forms))
+    slips = full(sol)
+    slips["colsum"] = as_answer(ex["colsum"], v["colsum"], mixed)
+    whole = int(v["colsum"][1])
+    rest = v["colsum"][1] - whole
+    slips["colsum"][1] = f"{whole}{rest.numerator}/{rest.denominator}"  # 37/9, no space: wrong
+    out.append(("a mixed number without its space is a fraction", sol, slips))
+
+    commas = full(sol)
+    for name in ("exp", "colsum", "A", "Z"):
+        commas[name] = as_answer(ex[name], v[name], comma(3))
+    out.append(("decimal commas before three digits, every value right", sol, commas))
+    unsure = full(sol)
+    unsure["A"][0][0] = "12,345"  # neither 12.345 nor 12345 is a weight: needs review
+    unsure["S"][0][0] = "1,234"  # 1.234 fits the scores, 1234 does not: read, and wrong
+    unsure["K"][0][0] = "7 4/3"  # not a mixed number: likely 25/3
+    unsure["Q"][0][0] = "\uff12"  # a full-width 2
+    out.append(("cells that need review, and one the range settles", sol, unsure))
+    unsure_v = full(sol)
+    unsure_v["exp"][0][0] = "３"
+    unsure_v["revealed"] = ["exp_r1_c2"]
+    out.append(("needs review beside a revealed cell", sol, unsure_v))
+
+    e_x = full(sol)
+    true_e = [[math.exp(x) for x in row] for row in v["scaled"]]
+    sums_e = [sum(true_e[r][c] for r in range(len(true_e))) for c in range(len(true_e[0]))]
+    e_x["exp"] = [[f"{x:.3f}" for x in row] for row in true_e]
+    e_x["colsum"] = [f"{x:.3f}" for x in sums_e]
+    a_e = [[x / sums_e[c] for c, x in enumerate(row)] for row in true_e]
+    e_x["A"] = [[f"{x:.3f}" for x in row] for row in a_e]
+    z_e = [
+        [sum(float(v["V"][i][k]) * a_e[k][j] for k in range(len(a_e))) for j in range(len(a_e[0]))]
+        for i in range(len(v["V"]))
+    ]
+    e_x["Z"] = [[f"{x:.2f}" for x in row] for row in z_e]
+    out.append(("e^x carried on from unrounded values, within the rounding written", sol, e_x))
+    three = full(sol)
+    three["exp"] = as_answer(ex["exp"], v["exp"], dec(2))
+    sums_2 = [sum(Fraction(numbers.decimal(x, 2)) for x in col) for col in zip(*v["exp"])]
+    off = [s + Fraction(1, 100) for s in sums_2]  # one hundredth over: inside 4 half-units
+    three["colsum"] = [numbers.decimal(x, 2) for x in off]
+    three["colsum"][2] = numbers.decimal(sums_2[2] + Fraction(3, 100), 2)  # outside: wrong
+    out.append(("colsum from own 2-place exp, inside and outside the rounding", sol, three))
+    return out
+
+
+def marking_cases(sol) -> list[tuple[str, object, dict, dict]]:
+    """The same work under other markings: places, presets and step factors."""
+    out = []
+    v, ex = sol.values, sol.exercise
+    one = full(
+        sol,
+        write=lambda x: (
+            None
+            if x is steps.MASKED
+            else (frac(x) if Fraction(x).denominator == 1 else numbers.decimal(Fraction(x), 1))
+        ),
+    )
+    out.append(("one decimal everywhere", sol, one))
+    out.append(("one decimal everywhere, 1 place", sol, one, {"places": 1}))
+    out.append(
+        (
+            "one decimal everywhere, per cell, 2 places at any size (before issue 23)",
+            sol,
+            one,
+            {"weights": "cells", "relative": False},
+        )
+    )
+    three = full(sol)
+    three["A"] = as_answer(ex["A"], v["A"], dec(2))
+    out.append(("two decimals when 3 are asked", sol, three, {"places": 3}))
+    rowsums = steps.sums(v["exp"], "rows", Fraction(0))
+    by_rows_a = steps.normalise(v["exp"], rowsums, "rows")
+    by_rows = full(sol, values=follow(sol, {"colsum": rowsums, "A": by_rows_a}))
+    out.append(("softmax along rows, per cell", sol, by_rows, {"weights": "cells"}))
+    out.append(("softmax along rows, per step", sol, by_rows, {"weights": "steps"}))
+    out.append(("softmax along rows, by default", sol, by_rows))
+    out.append(
+        (
+            "softmax along rows, A weighs 3, KT nothing",
+            sol,
+            by_rows,
+            {"weights": "steps", "factors": {"A": "3", "KT": "0"}},
+        )
+    )
     return out
 
 
@@ -385,23 +515,38 @@ def shaped_cases() -> list[tuple[str, object, dict]]:
 # --- expectations --------------------------------------------------------------------------
 
 
-def expect(sol, answers: dict) -> dict:
+def marking(rules: dict | None) -> grading.Marking:
+    """A vector's marking rules ({"places", "weights", "factors"}) as the grader's Marking."""
+    rules = rules or {}
+    factors = tuple((n, Fraction(f)) for n, f in rules.get("factors", {}).items())
+    return grading.Marking(
+        rules.get("places", 2),
+        rules.get("weights", "light-copy"),
+        factors,
+        rules.get("relative", True),
+    )
+
+
+def expect(sol, answers: dict, rules: dict | None = None) -> dict:
     """What the Python grader says: `handcalc check --json` without the file and the rule."""
-    got = grading.grade(sol, answers_io.parse_text(json.dumps(answers), "vector"))
+    got = grading.grade(sol, answers_io.parse_text(json.dumps(answers), "vector"), marking(rules))
     out = report.to_json(got)
-    out.pop("file", None)
-    out.pop("rule", None)
+    for k in ("file", "rule", "marking", "review"):
+        out.pop(k, None)
     return out
 
 
-def vector(name: str, sol, answers: dict) -> dict:
+def vector(name: str, sol, answers: dict, rules: dict | None = None) -> dict:
     answers = {"id": sol.problem.id, "student": "Vector", **answers}
-    return {
+    out = {
         "name": name,
         "sheet": page_data(sol.problem),
         "answers": answers,
-        "expected": expect(sol, answers),
+        "expected": expect(sol, answers, rules),
     }
+    if rules:
+        out["rules"] = rules
+    return out
 
 
 def build() -> dict:
@@ -410,7 +555,7 @@ def build() -> dict:
 
 def regrade(v: dict) -> dict:
     """The Python grader's verdict on a committed vector, from its sheet ID and answers."""
-    return expect(solve(decode_id(v["sheet"]["id"])), v["answers"])
+    return expect(solve(decode_id(v["sheet"]["id"])), v["answers"], v.get("rules"))
 
 
 def main() -> None:

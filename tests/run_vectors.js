@@ -8,6 +8,6 @@ const G = require(path.join(__dirname, "..", "templates", "grading.js"));
 const data = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const results = data.vectors.map((v) => {
   const ex = new G.Exercise(v.sheet);
-  return { name: v.name, got: G.toJson(G.grade(ex, v.answers)) };
+  return { name: v.name, got: G.toJson(G.grade(ex, v.answers, undefined, v.rules)) };
 });
 process.stdout.write(JSON.stringify({ results }) + "\n");

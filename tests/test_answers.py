@@ -48,7 +48,7 @@ def test_blank_cells(raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["abc", "1/0", "1e5", "½", True, [1], {"a": 1}, "9//46", "1,2,5", ",5", "1,5/2"]
+    "raw", ["abc", "1/0", "1e5", True, [1], {"a": 1}, "9//46", "1,2,5", ",5", "1,5/2"]
 )
 def test_unreadable_cells_say_so(raw):
     c = answers.read_cell(raw)
@@ -364,7 +364,7 @@ def test_check_needs_nothing_but_the_filled_pdf(blank_form, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["student"] == "Ada" and report["id"] == solution(1).problem.id
-    assert report["percent"] == pytest.approx(100 * 127 / 128)
+    assert report["percent"] == pytest.approx(100 * 110 / 111)
     result = CliRunner().invoke(main, ["check", "--seed", "2", str(path)])
     assert result.exit_code == 1 and "answers are for sheet" in result.output
     assert len(result.output.strip().splitlines()) == 1

@@ -281,3 +281,32 @@ def test_printing_gives_the_blank_sheet(opened, seed1):
     assert seed1.problem.id in text and "Rules:" in text and "Name" in text
     for hidden in ("Check", "Save answers", "Score", "Step by step", "4242", "✓"):
         assert hidden not in text, hidden
+
+
+def test_numbers_as_written_and_needs_review_agree_with_the_cli(opened, seed1, tmp_path):
+    """Issue 23: mixed numbers, powers, vulgar fractions and a comma the range settles are
+    read on the page as by the CLI; a cell nobody can read is marked "needs review" there too,
+    and the score leaves it out."""
+    page = opened.page
+    sol = seed1
+    work = grading_vectors.full(sol)
+    exp = sol.exercise["exp"]
+    work["exp"] = grading_vectors.as_answer(exp, sol.values["exp"], grading_vectors.power)
+    work["exp"][1][1] = "⅓"
+    work["colsum"] = grading_vectors.as_answer(
+        sol.exercise["colsum"], sol.values["colsum"], grading_vectors.mixed
+    )
+    work["colsum"][0] = "10,000"  # 10.000: the thousands reading is no column sum here
+    work["A"][0][0] = "seven"
+    _fill(page, work, sol.exercise)
+    page.click("#check")
+    shown = {k: {"needsreview": "needs-review"}.get(v, v) for k, v in _verdicts(page).items() if v}
+    score = page.inner_text("#score")
+    with page.expect_download() as dl:
+        page.click("#save")
+    saved = tmp_path / "answers.json"
+    dl.value.save_as(saved)
+    cli = json.loads(run_cli("check", str(saved), "--json").stdout)
+    assert shown == _cli_verdicts(cli)
+    assert shown["A_r1_c1"] == "needs-review" and shown["colsum_2"] == "correct"
+    assert cli["percent"] == 100 and "100.0 %" in score

@@ -37,11 +37,11 @@ def test_check_takes_the_sheet_from_the_answers_id(tmp_path):
     result = run("check", path, "--json")
     assert result.exit_code == 0
     report = json.loads(result.output)
-    assert report["percent"] == pytest.approx(100 * 127 / 128)
+    assert report["percent"] == pytest.approx(100 * 110 / 111)
     assert report["student"] == "Ada" and report["first_wrong"] == "Q"
     assert report["steps"]["Z"]["cells"][0] == ["correct", "follow-through", "correct", "correct"]
     text = run("check", path).output
-    assert "score 99.2 %  (127 of 128 cells: 111 correct, 16 follow-through; 1 wrong" in text
+    assert "score 99.1 %  (127 of 128 cells: 111 correct, 16 follow-through; 1 wrong" in text
     assert "One slip in Q, row 1, column 2: wrote 1; key: 0." in text
 
 
@@ -119,19 +119,19 @@ def test_several_files_give_every_report_and_a_summary_table(tmp_path):
     width = len(str(bad))
     assert table == [
         f"student  {'file':<{width}}    score  first wrong",
-        f"Ada      {str(ada):<{width}}   99.2 %  Q",
+        f"Ada      {str(ada):<{width}}   99.1 %  Q",
         f"Bo       {str(bo):<{width}}  100.0 %  -",
         f'-        {str(bad):<{width}}    error  {bad}: "id" must be the sheet ID as text',
-        "2 graded, 1 failed; mean 99.6 %",
+        "2 graded, 1 failed; mean 99.5 %",
     ]
     summary = run("check", "--summary", *files)
     assert summary.exit_code == 1 and summary.stdout.splitlines() == table
     as_json = run("check", "--json", ada, bo)
-    assert [r["percent"] for r in json.loads(as_json.stdout)] == [100 * 127 / 128, 100]
-    assert as_json.stderr.splitlines() == table[:3] + ["2 graded, 0 failed; mean 99.6 %"]
+    assert [r["percent"] for r in json.loads(as_json.stdout)] == [100 * 110 / 111, 100]
+    assert as_json.stderr.splitlines() == table[:3] + ["2 graded, 0 failed; mean 99.5 %"]
     rows = json.loads(run("check", "--summary", "--json", ada, bo).stdout)
     assert [(r["student"], r["percent"], r["first_wrong"]) for r in rows] == [
-        ("Ada", 100 * 127 / 128, "Q"),
+        ("Ada", 100 * 110 / 111, "Q"),
         ("Bo", 100, None),
     ]
 

@@ -141,7 +141,7 @@ def test_one_slip_in_q_is_wrong_there_and_follows_through_later():
     for name in ("S", "scaled", "exp", "A", "Z"):  # the other columns are untouched
         v = report.steps[name].verdicts
         assert all(v[r][c] == CORRECT for r in range(len(v)) for c in (0, 2, 3))
-    assert report.percent == 100 * 127 / 128
+    assert report.score == 100 * (Fraction(37, 4) - Fraction(1, 12)) / Fraction(37, 4)
     assert report.first_wrong.step.name == "Q"
     assert all_mistakes(report) == {"Q": ["slip"]}
 
@@ -166,7 +166,8 @@ def test_blank_steps_are_blank_and_later_steps_use_the_key():
     assert cell(report, "scaled", 0, 0) == BLANK and cell(report, "scaled", 0, 1) == BLANK
     assert verdicts(report, "scaled").count(CORRECT) == 14
     assert all(v == CORRECT for v in verdicts(report, "exp"))
-    assert report.percent == 100 * (128 - 18) / 128
+    # the default marking: every step weighs 1, KT 1/4 (37/4 in all); S scores 0, scaled 14/16
+    assert report.score == 100 * (Fraction(37, 4) - 1 - Fraction(2, 16)) / Fraction(37, 4)
     assert report.first_wrong is None
 
 
@@ -187,17 +188,18 @@ def test_a_trivial_chain_earns_no_follow_through():
     assert cell(report, "Z", 1, 3) == CORRECT
 
 
-def test_an_unreadable_cell_is_wrong_and_reported_and_the_rest_is_graded():
+def test_an_unreadable_cell_needs_review_and_the_rest_is_graded():
     sol = solution(1)
     data = work(sol)
     data["A"][2][3] = "one half"
     report = check(sol, data)
-    assert cell(report, "A", 2, 3) == WRONG
+    assert cell(report, "A", 2, 3) == "needs-review"
     assert verdicts(report, "A").count(CORRECT) == 15
     assert [f for f, _ in report.steps["A"].unreadable] == ["A_r3_c4"]
     assert not report.steps["A"].mistakes  # not a slip: nothing readable was written
     assert all(v == CORRECT for v in verdicts(report, "Z"))  # fed the key's 1/2
-    assert "unreadable: A_r3_c4 'one half'" in to_text(report)
+    assert report.percent == 100  # left out of the score until the teacher decides
+    assert "needs review: A_r3_c4 'one half'" in to_text(report)
 
 
 def test_huge_numbers_do_not_hang_the_grader():
@@ -444,7 +446,8 @@ def test_text_report_says_score_first_wrong_step_right_value_and_mistake():
     _, _, data = _inject(sol, scores_transposed)
     text = to_text(check(sol, data))
     # S's 8 off-diagonal cells of 16 are wrong; every later step follows through
-    assert "score 93.8 %  (120 of 128 cells: " in text and "; 8 wrong, 0 blank)" in text
+    # S scores 8/16, every other step 1: 100 × (37/4 - 1/2) / (37/4) = 94.6 %
+    assert "score 94.6 %  (120 of 128 cells: " in text and "; 8 wrong, 0 blank)" in text
     assert "First went wrong at S (Attention scores, S = Kᵀ·Q):" in text
     assert "S is transposed: it was worked as Qᵀ·K (or K·Qᵀ) instead of Kᵀ·Q." in text
     assert "[ 2  -4  2  0 ]" in text  # the right S's last row
@@ -455,7 +458,7 @@ def test_json_report_has_the_contract_shape():
     sol = solution(1)
     out = to_json(check(sol, {**SLIPPED, "student": "Ada"}))
     json.dumps(out)
-    assert out["percent"] == pytest.approx(100 * 127 / 128)
+    assert out["percent"] == pytest.approx(100 * (37 / 4 - 1 / 12) / (37 / 4))
     assert out["student"] == "Ada" and out["id"] == sol.problem.id
     assert out["first_wrong"] == "Q"
     assert out["steps"]["Q"]["cells"][0] == [CORRECT, WRONG, CORRECT, CORRECT]
@@ -469,6 +472,8 @@ def test_gradebook_has_a_row_per_file_and_quotes_formulas():
     sol = solution(1)
     good = check(sol, {**SLIPPED, "student": "=HYPERLINK(1)"})
     rows = gradebook([good, ("bad.json", "bad.json is not valid JSON")]).decode().splitlines()
-    assert rows[0] == "student,id,file,percent,Q,K,V,KT,S,scaled,exp,colsum,A,Z,error"
-    assert rows[1].startswith(f"'=HYPERLINK(1),{sol.problem.id},answers,99.2,91.7,100.0,")
-    assert rows[2] == ",,bad.json" + "," * 12 + "bad.json is not valid JSON"
+    head = "student,id,file,percent,Q,K,V,KT,S,scaled,exp,colsum,A,Z,review,status,error"
+    assert rows[0] == head
+    assert rows[1].startswith(f"'=HYPERLINK(1),{sol.problem.id},answers,99.1,91.7,100.0,")
+    assert rows[1].endswith(",100.0,0,graded,")
+    assert rows[2] == ",,bad.json" + "," * 12 + ",error,bad.json is not valid JSON"

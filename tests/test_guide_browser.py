@@ -315,7 +315,8 @@ def test_revealed_cells_are_marked_saved_and_never_counted(wide, tmp_path):
     changed = {n for n in after2 if after2[n] != after[n]}
     assert changed == {f"colsum_{k}" for k in range(1, 5)}  # right already, now revealed
     score = page.inner_text("#score")
-    assert f"Score {100 * 123 / 128:.1f} %: 123 of 128" in score and "5 revealed" in score
+    # the default marking: steps weigh 1, KT 1/4 (148/16 in all); S 15/16, colsum 0/4
+    assert f"Score {100 * 131 / 148:.1f} %: 123 of 128" in score and "5 revealed" in score
 
     with page.expect_download() as dl:
         page.click("#save")
@@ -324,7 +325,7 @@ def test_revealed_cells_are_marked_saved_and_never_counted(wide, tmp_path):
     data = json.loads(saved.read_text())
     assert data["revealed"] == ["S_r2_c3"] + [f"colsum_{k}" for k in range(1, 5)]
     report = json.loads(run_cli("check", str(saved), "--json").stdout)
-    assert report["percent"] == pytest.approx(100 * 123 / 128)
+    assert report["percent"] == pytest.approx(100 * 131 / 148)
     assert report["counts"]["revealed"] == 5 and report["counts"]["wrong"] == 0
     assert report["steps"]["colsum"]["cells"] == ["revealed"] * 4
 
@@ -344,7 +345,8 @@ def test_stuck_at_the_softmax(wide):
     rest["A"][0][0] = None
     wide.fill(rest)
     page.click("#check")
-    assert f"Score {100 * 127 / 128:.1f} %: 127 of 128 cells (127 correct" in page.inner_text(
+    # A 15/16 (one cell revealed); steps weigh 1, KT 1/4: 148/16 in all
+    assert f"Score {100 * 147 / 148:.1f} %: 127 of 128 cells (127 correct" in page.inner_text(
         "#score"
     )
 

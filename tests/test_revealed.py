@@ -31,13 +31,15 @@ def test_revealed_cells_are_graded_but_never_credited(tmp_path):
     report = json.loads(run("check", path, "--json").output)
     # 128 graded cells on the classic sheet (3×4 ×3 + 4×3 + 4×4 ×4 + 4 + 3×4); all right
     assert report["graded"] == 128 and report["credited"] == 125
-    assert report["percent"] == pytest.approx(100 * 125 / 128)
+    # S 15/16, colsum 3/4, A 15/16, every other step 1; steps weigh 1, KT 1/4 (37/4 in all)
+    assert report["percent"] == pytest.approx(100 * (37 / 4 - 3 / 8) / (37 / 4))
     assert report["counts"] == {
         "correct": 125,
         "follow-through": 0,
         "wrong": 0,
         "blank": 0,
         "revealed": 3,
+        "needs-review": 0,
     }
     assert report["steps"]["S"]["cells"][0][0] == "revealed"
     assert report["steps"]["colsum"]["cells"][1] == "revealed"

@@ -40,7 +40,7 @@ def test_vectors_cover_every_verdict_and_named_mistake():
         "weights-axis",
     }
     verdicts = {k for v in VECTORS for k, n in v["expected"]["counts"].items() if n}
-    assert verdicts == {"correct", "follow-through", "wrong", "blank", "revealed"}
+    assert verdicts == {"correct", "follow-through", "wrong", "blank", "revealed", "needs-review"}
     sheets = {
         (v["sheet"]["convention"], v["sheet"]["causal"], v["sheet"]["heads"]) for v in VECTORS
     }
@@ -61,7 +61,7 @@ def _comparable(report: dict) -> dict:
         name: {
             "cells": s["cells"],
             "mistakes": s["mistakes"],
-            "unreadable": [(u["cell"], u["text"]) for u in s["unreadable"]],
+            "unreadable": [(u["cell"], u["text"], u["likely"]) for u in s["unreadable"]],
         }
         for name, s in report["steps"].items()
     }
