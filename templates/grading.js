@@ -755,6 +755,7 @@
         mistakes: found,
         unreadable: unreadable,
         expected: expected,
+        yours: yours,
       };
       if (trivial(cells, own)) {
         credited[s.name] = asWritten[s.name] = k;
@@ -781,6 +782,31 @@
     };
   }
 
+  // --- words for wrong cells (the page's report; report.to_text says the same) ----------
+
+  /* Each readable wrong cell of each step, with what it should have been in the words of
+     `handcalc check` ("wrote 0.2 (key: …; write at least 2 decimals)"): {step: [{cell,
+     position, wrote, said}]}. */
+  function wrongCells(ex, answers, report, keyValues) {
+    keyValues = keyValues || solve(ex);
+    var cellsBy = grid(ex, answers), out = {};
+    Object.keys(report.steps).forEach(function (name) {
+      var s = ex.byName[name], r = report.steps[name], list = [];
+      positions(s).forEach(function (p) {
+        var cell = at(cellsBy[name], p);
+        if (at(r.cells, p) !== WRONG || cell.written === null) return;
+        list.push({
+          cell: fieldName(name, p[0], p[1]),
+          position: p,
+          wrote: cell.text,
+          said: sayExpected(cell, at(r.expected, p), at(keyValues[name], p), r.yours || []),
+        });
+      });
+      out[name] = list;
+    });
+    return out;
+  }
+
   /* The report as `handcalc check --json` prints it (without "file" and "rule"). */
   function toJson(report) {
     var steps = {};
@@ -800,6 +826,7 @@
     solve: solve,
     grade: grade,
     toJson: toJson,
+    wrongCells: wrongCells,
     jsonCell: jsonCell,
     fieldName: fieldName,
     text: text,

@@ -50,11 +50,11 @@ class Opened:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
-        def dismiss(d):
+        def accept(d):  # confirm() and prompt() are answered OK (a prompt with its default)
             self.dialogs.append(d.message)
-            d.dismiss()
+            d.accept()
 
-        self.page.on("dialog", dismiss)
+        self.page.on("dialog", accept)
         self.page.goto(url)
 
     def close(self):
