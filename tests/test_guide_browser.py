@@ -59,18 +59,29 @@ class Page:
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
-        self.dialogs: list[str] = []  # confirm() and prompt() are answered OK
+        self.dialogs: list[str] = []
+        # confirm() and prompt() are answered OK; False answers Cancel, a string is typed in
+        self.answer: bool | str = True
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.accept()))
+        self.page.on("dialog", self._dialog)
         if clock:
             self.page.clock.install()
         self.page.goto(self.url)
 
+    def _dialog(self, d):
+        self.dialogs.append(d.message)
+        if self.answer is False:
+            d.dismiss()
+        elif self.answer is True:
+            d.accept()
+        else:
+            d.accept(self.answer)
+
     def close(self):
         self.context.close()
         assert self.errors == []
-        assert self.requests == [self.url]  # nothing fetched: the one file is everything
+        assert set(self.requests) == {self.url}  # nothing fetched: the one file is everything
 
     def state(self) -> dict:
         """The learner's work as the page holds it: values, read-only flags, verdict marks,
