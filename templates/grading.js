@@ -430,6 +430,17 @@
     });
   }
 
+  /* grading._rounding_case: the learner's own case for the rounding message, the first
+     score (as fed) whose half floor and truncation round apart. */
+  function roundingCase(cx, s) {
+    var scores = cx.fed[s.inputs[0]], ps = positions(s);
+    for (var i = 0; i < ps.length; i++) {
+      var x = at(scores, ps[i]);
+      if (x !== MASKED && !eq(floorHalf(x), truncHalf(x))) return frac(x);
+    }
+    return new Frac(-3n);
+  }
+
   var MISTAKES = [
     {
       kind: "weights-swapped",
@@ -468,12 +479,18 @@
         return compute(s, cx.fed, handTrack(other, cx.ex.data.expLimit));
       },
       say: function (cx, s) {
+        var x = roundingCase(cx, s);
+        var t = x.d === 1n ? text(x) : "(" + text(x) + ")";
+        var down = text(floorHalf(x)), zero = text(truncHalf(x));
         if (cx.rounding === "floor") {
-          return s.name + " rounds halves toward zero instead of down: floor(-3/2) is -2, not -1.";
+          return (
+            s.name + " rounds halves toward zero instead of down: floor(" + t + "/2) is " +
+            down + ", not " + zero + "."
+          );
         }
         return (
           s.name + " rounds halves down (floor) instead of toward zero, as this sheet says: " +
-          "-3/2 becomes -1, not -2."
+          t + "/2 becomes " + zero + ", not " + down + "."
         );
       },
     },
