@@ -205,9 +205,11 @@
 
   // --- the guide panel ---------------------------------------------------------------------
 
-  var guide = document.createElement("aside");
+  // A labelled region, not an <aside>: in the narrow layout it sits inside <main>.
+  var guide = document.createElement("div");
   guide.id = "guide";
   guide.className = "guide";
+  guide.setAttribute("role", "region");
   guide.setAttribute("aria-label", "Step guide");
   guide.tabIndex = -1;
   guide.hidden = true;

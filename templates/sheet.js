@@ -338,6 +338,35 @@
     return true;
   }
 
+  // --- reading the printed numbers -----------------------------------------------------
+
+  /* A given matrix is one box of monospaced lines, which a screen reader reads as one flat
+     string of numbers: each gets a table it reads row by row instead (the box is hidden from
+     it). Steps printed filled in (a drill's) get one too. */
+  function readableGivens() {
+    document.querySelectorAll(".item[data-name]").forEach(function (item) {
+      var s = ex.byName[item.dataset.name];
+      var m = item.querySelector(".m");
+      if (!s || !m || m.querySelector("input") || m.classList.contains("blank")) return;
+      if (s.kind !== "given" && !ex.shown[s.name]) return;
+      var value = keyValues[s.name];
+      var table = document.createElement("table");
+      table.className = "sr";
+      var vector = s.cols === null || s.cols === undefined;
+      add(table, "caption", shown(s) + ": " + s.rows + (vector ? " entries" : " rows by " +
+        s.cols + " columns"));
+      value.forEach(function (row, r) {
+        var tr = add(table, "tr");
+        add(tr, "th", vector ? "entry " + (r + 1) : "row " + (r + 1)).scope = "row";
+        (vector ? [row] : row).forEach(function (x) {
+          add(tr, "td", x === G.MASKED ? "masked" : G.text(x).replace(/-/g, "−"));
+        });
+      });
+      m.setAttribute("aria-hidden", "true");
+      m.parentNode.insertBefore(table, m);
+    });
+  }
+
   // --- checking ----------------------------------------------------------------------
 
   function mark(el, verdict) {
@@ -534,6 +563,8 @@
     byName: byName,
     inputs: inputs,
   };
+
+  readableGivens();
 
   // The work kept in this browser comes back (after a reload, or on reopening the file).
   var kept = stored();
