@@ -454,6 +454,8 @@
     var panel = document.getElementById("report");
     panel.textContent = "";
     add(panel, "h2", "Step by step").id = "report-h";
+    add(panel, "p", document.getElementById("score").textContent.replace(/ The report is below.*$/, ""),
+      "score-line");
     if (report.first_wrong) {
       var fw = ex.byName[report.first_wrong];
       add(panel, "p", "First went wrong at " + shown(fw) + " (" + fw.title + ", " + shown(fw) +
@@ -514,6 +516,14 @@
     if (picker.files && picker.files[0]) openFile(picker.files[0]);
   });
   document.getElementById("afresh").addEventListener("click", startAfresh);
+  // Print my work: the sheet as filled in, its marks and the report; Ctrl+P stays blank.
+  document.getElementById("print-work").addEventListener("click", function () {
+    document.body.classList.add("print-work");
+    window.print();
+  });
+  window.addEventListener("afterprint", function () {
+    document.body.classList.remove("print-work");
+  });
   inputs.forEach(function (el) {
     el.addEventListener("input", function () {
       unsaved = true;
@@ -576,7 +586,7 @@
       say("Your answers from before are back (kept in this browser). Start afresh empties the boxes.");
     }
   }
-  ["check", "save", "open", "afresh"].forEach(function (id) {
+  ["check", "save", "open", "afresh", "print-work"].forEach(function (id) {
     document.getElementById(id).disabled = false;
   });
 })();

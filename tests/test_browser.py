@@ -281,3 +281,23 @@ def test_printing_gives_the_blank_sheet(opened, seed1):
     assert seed1.problem.id in text and "Rules:" in text and "Name" in text
     for hidden in ("Check", "Save answers", "Score", "Step by step", "4242", "✓"):
         assert hidden not in text, hidden
+
+
+def test_print_my_work_prints_the_answers_with_their_marks(opened, seed1):
+    """Beside the blank print (Ctrl+P): the learner's own answers, each with its mark, and
+    the report after the sheet."""
+    page = opened.page
+    page.fill("#student", "Ada")
+    page.fill('input[name="Q_r1_c1"]', "4242")
+    page.fill('input[name="Q_r1_c2"]', str(seed1.values["Q"][0][1]))
+    page.click("#check")
+    page.evaluate("window.print = () => {}")  # the print dialog itself is the browser's
+    page.click("#print-work")
+    pdf = PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "4242" in text and "✗" in text and "✓" in text
+    assert "Step by step" in text and "Score 0.8 %" in text  # 1 of 128 cells
+    assert "Check" not in text.split("Step by step")[0]  # no tool bar
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(page.pdf())).pages)
+    assert "4242" not in text  # and Ctrl+P is blank again

@@ -254,3 +254,29 @@ def test_cell_names_in_the_report_are_those_the_page_shows(wide):
     page.click("#check")
     report = page.inner_text("#report")
     assert "unreadable: Kᵀ, row 2, column 2" in report and "KT_r2_c2" not in report
+
+
+# --- the walkthrough -------------------------------------------------------------------------
+
+
+def test_the_walkthrough_shows_no_stale_marks_and_esc_stops_it_from_the_name_field(wide):
+    page = wide.page
+    page.fill('input[name="Q_r1_c1"]', "4242")
+    page.click("#check")
+    cell = 'input[name="Q_r1_c1"]'
+    assert "is-wrong" in page.eval_on_selector(cell, "e => e.parentNode.className")
+    page.click("#walk")
+    while page.evaluate("document.body.dataset.walkStep") != "Q":
+        page.keyboard.press("n")
+    # the key's value over the box carries no ✗ of the learner's value underneath
+    mark = page.eval_on_selector(cell, "e => getComputedStyle(e.parentNode.querySelector('.v')).display")
+    shadow = page.eval_on_selector(cell, "e => getComputedStyle(e.parentNode).boxShadow")
+    assert mark == "none" and shadow == "none"
+    page.focus("#student")
+    page.keyboard.type("Ada n")  # typing a name is not driving the walkthrough
+    assert page.input_value("#student") == "Ada n"
+    assert page.evaluate("document.body.dataset.walkStep") == "Q"
+    page.keyboard.press("Escape")
+    assert page.get_attribute("#walk", "aria-pressed") == "false"
+    assert "is-wrong" in page.eval_on_selector(cell, "e => e.parentNode.className")  # back
+    assert page.input_value(cell) == "4242"
