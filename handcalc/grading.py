@@ -374,12 +374,28 @@ def _other_rounding(cx: Context, s: steps.Step):
     return steps.compute(s, cx.fed, hand_track(other))
 
 
+def _rounding_case(cx: Context, s: steps.Step) -> Fraction:
+    """The learner's own case for the rounding message: the first score (as fed) whose half
+    floor and truncation round apart, e.g. -1 (floor(-1/2) is -1, not 0)."""
+    for p in positions(s):
+        x = at(cx.fed[s.inputs[0]], p)
+        if x is not steps.MASKED and math.floor(Fraction(x) / 2) != math.trunc(Fraction(x) / 2):
+            return Fraction(x)
+    return Fraction(-3)
+
+
 def _say_other_rounding(cx: Context, s: steps.Step) -> str:
+    x = _rounding_case(cx, s)
+    t = numbers.text(x) if x.denominator == 1 else f"({numbers.text(x)})"
+    down, zero = math.floor(x / 2), math.trunc(x / 2)
     if cx.rounding == "floor":
-        return f"{s.name} rounds halves toward zero instead of down: floor(-3/2) is -2, not -1."
+        return (
+            f"{s.name} rounds halves toward zero instead of down: "
+            f"floor({t}/2) is {down}, not {zero}."
+        )
     return (
         f"{s.name} rounds halves down (floor) instead of toward zero, as this sheet says: "
-        "-3/2 becomes -1, not -2."
+        f"{t}/2 becomes {zero}, not {down}."
     )
 
 

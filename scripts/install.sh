@@ -4,6 +4,8 @@
 #                               handcalc into the project's own virtual environment .venv/
 #   scripts/install.sh --test   also the test tools: poppler-utils, Debian's chromium, node,
 #                               libatomic1 (Playwright's driver needs it), pytest, hypothesis, ...
+#                               and axe-core (a pinned version, with npm into .venv/node/), which
+#                               the browser tests run in every page for WCAG 2.1 AA
 # System packages come from apt-get (as root, or through sudo); Python packages go into .venv/
 # only, never into the system's Python.
 set -euo pipefail
@@ -20,6 +22,8 @@ esac
 packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core libharfbuzz-subset0)
 if [ "$mode" = test ]; then
   packages+=(poppler-utils chromium nodejs libatomic1)
+  # npm: Debian's own package, unless a node that brings its own npm is installed
+  command -v npm >/dev/null || packages+=(npm)
 fi
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
 
@@ -59,11 +63,27 @@ fi
 
 # The venv is current when its stamp holds the hash of pyproject.toml, the interpreter and the
 # mode; a test install includes the tool's.
+# The accessibility checker the browser tests inject into each page; pinned, so that a new
+# release's new rules cannot fail a test run that changed nothing.
+AXE_VERSION=4.10.3
+axe_installed() {
+  [ "$(node -p 'require("./.venv/node/node_modules/axe-core/package.json").version' \
+    2>/dev/null)" = "$AXE_VERSION" ]
+}
+install_axe() {
+  [ "$mode" = test ] || return 0
+  axe_installed && return 0
+  echo "installing axe-core $AXE_VERSION into .venv/node/"
+  npm install --silent --no-audit --no-fund --prefix .venv/node "axe-core@$AXE_VERSION" >/dev/null
+  axe_installed
+}
+
 python=.venv/bin/python
 key="$(cat pyproject.toml; command -v python3; python3 --version)"
 key=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
 stamp() { echo ".venv/.installed-$1"; }
 if [ -x "$python" ] && [ "$(cat "$(stamp "$mode")" 2>/dev/null)" = "$key" ]; then
+  install_axe
   exit 0
 fi
 
@@ -91,4 +111,5 @@ fi
 "$python" -c "import handcalc, weasyprint" >/dev/null
 echo "$key" >"$(stamp "$mode")"
 [ "$mode" = test ] && echo "$key" >"$(stamp tool)"
+install_axe
 exit 0

@@ -627,6 +627,17 @@
     });
   }
 
+  /* grading._rounding_case: the learner's own case for the rounding message, the first
+     score (as fed) whose half floor and truncation round apart. */
+  function roundingCase(cx, s) {
+    var scores = cx.fed[s.inputs[0]], ps = positions(s);
+    for (var i = 0; i < ps.length; i++) {
+      var x = at(scores, ps[i]);
+      if (x !== MASKED && !eq(floorHalf(x), truncHalf(x))) return frac(x);
+    }
+    return new Frac(-3n);
+  }
+
   var MISTAKES = [
     {
       kind: "weights-swapped",
@@ -665,12 +676,18 @@
         return compute(s, cx.fed, handTrack(other, cx.ex.data.expLimit));
       },
       say: function (cx, s) {
+        var x = roundingCase(cx, s);
+        var t = x.d === 1n ? text(x) : "(" + text(x) + ")";
+        var down = text(floorHalf(x)), zero = text(truncHalf(x));
         if (cx.rounding === "floor") {
-          return s.name + " rounds halves toward zero instead of down: floor(-3/2) is -2, not -1.";
+          return (
+            s.name + " rounds halves toward zero instead of down: floor(" + t + "/2) is " +
+            down + ", not " + zero + "."
+          );
         }
         return (
           s.name + " rounds halves down (floor) instead of toward zero, as this sheet says: " +
-          "-3/2 becomes -1, not -2."
+          t + "/2 becomes " + zero + ", not " + down + "."
         );
       },
     },
@@ -1022,6 +1039,7 @@
         mistakes: found,
         unreadable: unreadable,
         expected: expected,
+        yours: yours,
       };
       if (trivial(cells, own)) {
         credited[s.name] = asWritten[s.name] = roughly[s.name] = k;
@@ -1061,6 +1079,32 @@
     };
   }
 
+  // --- words for wrong cells (the page's report; report.to_text says the same) ----------
+
+  /* Each readable wrong cell of each step, with what it should have been in the words of
+     `handcalc check` ("wrote 0.2 (key: …; write at least 2 decimals)"): {step: [{cell,
+     position, wrote, said}]}. */
+  function wrongCells(ex, answers, report, keyValues, rules) {
+    keyValues = keyValues || solve(ex);
+    var places = marking(rules).places;
+    var cellsBy = grid(ex, answers), out = {};
+    Object.keys(report.steps).forEach(function (name) {
+      var s = ex.byName[name], r = report.steps[name], list = [];
+      positions(s).forEach(function (p) {
+        var cell = at(cellsBy[name], p);
+        if (at(r.cells, p) !== WRONG) return;
+        list.push({
+          cell: fieldName(name, p[0], p[1]),
+          position: p,
+          wrote: cell.text,
+          said: sayExpected(cell, at(r.expected, p), at(keyValues[name], p), r.yours || [], places),
+        });
+      });
+      out[name] = list;
+    });
+    return out;
+  }
+
   /* The report as `handcalc check --json` prints it (without "file" and "rule"). */
   function toJson(report) {
     var steps = {};
@@ -1080,6 +1124,7 @@
     solve: solve,
     grade: grade,
     toJson: toJson,
+    wrongCells: wrongCells,
     jsonCell: jsonCell,
     fieldName: fieldName,
     text: text,

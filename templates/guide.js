@@ -205,9 +205,11 @@
 
   // --- the guide panel ---------------------------------------------------------------------
 
-  var guide = document.createElement("aside");
+  // A labelled region, not an <aside>: in the narrow layout it sits inside <main>.
+  var guide = document.createElement("div");
   guide.id = "guide";
   guide.className = "guide";
+  guide.setAttribute("role", "region");
   guide.setAttribute("aria-label", "Step guide");
   guide.tabIndex = -1;
   guide.hidden = true;
@@ -310,6 +312,7 @@
     cell: document.getElementById("reveal-cell"),
     step: document.getElementById("reveal-step"),
     all: document.getElementById("reveal-all"),
+    hide: document.getElementById("hide-key"),
     walk: document.getElementById("walk"),
   };
 
@@ -328,6 +331,7 @@
     var on = !!lastCell && !walk;
     [buttons.hint, buttons.cell, buttons.step].forEach(function (b) { setOff(b, !on); });
     setOff(buttons.all, !!walk);
+    hideButton();
     if (on) {
       var s = ex.byName[lastCell.dataset.step];
       var p = position(lastCell);
@@ -347,21 +351,38 @@
     return h;
   }
 
-  /* Put the key into one cell, read-only, and remember it was revealed. */
-  function revealInput(el) {
-    if (S.revealed[el.name]) return false;
-    var s = ex.byName[el.dataset.step], p = position(el);
-    el.value = G.text(valueAt(keyValues[s.name], p[0], p[1]));
-    el.readOnly = true;
-    S.revealed[el.name] = true;
-    S.mark(el, "revealed");
-    return true;
-  }
-  function reveal(list) {
-    var n = list.filter(revealInput).length;
+  /* The key over the cells (the learner's own values kept underneath, back with Hide key);
+     more than one cell only after asking. */
+  function reveal(list, ask) {
+    var fresh = list.filter(function (el) { return !S.showing[el.name]; });
+    if (!fresh.length) {
+      say("The key is already showing there.");
+      return 0;
+    }
+    if (ask && fresh.length > 1 && !window.confirm(ask + " (" + fresh.length + " cells)? " +
+      "Your own answers are kept: Hide key brings them back. Revealed cells are not counted " +
+      "in your score.")) {
+      say("Nothing revealed.");
+      return 0;
+    }
+    fresh.forEach(function (el) { S.reveal(el); });
     if (S.isChecked()) S.check();
-    say(n === 1 ? "1 cell revealed." : n + " cells revealed.");
+    var n = fresh.length;
+    say((n === 1 ? "1 cell revealed." : n + " cells revealed.") +
+      " Your own answers are kept: Hide key brings them back.");
+    hideButton();
     return n;
+  }
+  function hideKeys() {
+    var n = S.inputs.filter(function (el) { return S.hideKey(el); }).length;
+    if (S.isChecked()) S.check();
+    say(n ? "Key hidden: your own answers are back in " + n + (n === 1 ? " cell" : " cells") +
+      " (still marked ◉ revealed, as you saw the key)." : "No key is showing.");
+    hideButton();
+    return n;
+  }
+  function hideButton() {
+    setOff(buttons.hide, !!walk || !Object.keys(S.showing).length);
   }
 
   document.addEventListener("focusin", function (ev) {
@@ -392,12 +413,17 @@
   buttons.step.addEventListener("click", function () {
     if (isOff(buttons.step)) return;
     var name = lastCell.dataset.step;
-    reveal(S.inputs.filter(function (el) { return el.dataset.step === name; }));
+    reveal(S.inputs.filter(function (el) { return el.dataset.step === name; }),
+      "Reveal every cell of " + shown(ex.byName[name]));
     lastCell.focus();
   });
   buttons.all.addEventListener("click", function () {
     if (isOff(buttons.all)) return;
-    reveal(S.inputs.slice());
+    reveal(S.inputs.slice(), "Reveal the whole key");
+  });
+  buttons.hide.addEventListener("click", function () {
+    if (walk) say("Stop the walkthrough first.");
+    else hideKeys();
   });
 
   document.addEventListener("keydown", function (ev) {
@@ -542,7 +568,8 @@
   document.addEventListener("keydown", function (ev) {
     if (!walk || ev.ctrlKey || ev.altKey || ev.metaKey) return;
     var t = ev.target;
-    if (t && t.id === "student") return;
+    // typing a name: only Esc is the walkthrough's
+    if (t && (t.id === "student" || t.type === "file") && ev.key !== "Escape") return;
     var step = WALK_KEYS[ev.key];
     if (step) {
       pause();

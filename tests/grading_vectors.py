@@ -18,6 +18,7 @@ from handcalc import grading, numbers, report, steps
 from handcalc.draw import make_problem
 from handcalc.interactive import page_data
 from handcalc.problem import Spec, decode_id
+from handcalc.steps import field_name
 from handcalc.solution import solve
 from handcalc.steps import field_name
 
@@ -536,6 +537,22 @@ def expect(sol, answers: dict, rules: dict | None = None) -> dict:
     return out
 
 
+def said(sol, answers: dict, rules: dict | None = None) -> dict:
+    """What the text report says of each readable wrong cell, by step: [field, wrote, words]
+    (the page's report says the same, from grading.js)."""
+    got = grading.grade(sol, answers_io.parse_text(json.dumps(answers), "vector"), marking(rules))
+    out = {}
+    for name, res in got.steps.items():
+        cells = [
+            [field_name(name, *p), cell.text, res.say_expected(p)]
+            for p, cell in res.wrong_cells()
+            if not cell.unreadable
+        ]
+        if cells:
+            out[name] = cells
+    return out
+
+
 def vector(name: str, sol, answers: dict, rules: dict | None = None) -> dict:
     answers = {"id": sol.problem.id, "student": "Vector", **answers}
     out = {
@@ -543,6 +560,7 @@ def vector(name: str, sol, answers: dict, rules: dict | None = None) -> dict:
         "sheet": page_data(sol.problem),
         "answers": answers,
         "expected": expect(sol, answers, rules),
+        "said": said(sol, answers, rules),
     }
     if rules:
         out["rules"] = rules

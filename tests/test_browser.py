@@ -50,11 +50,11 @@ class Opened:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
-        def dismiss(d):
+        def accept(d):  # confirm() and prompt() are answered OK (a prompt with its default)
             self.dialogs.append(d.message)
-            d.dismiss()
+            d.accept()
 
-        self.page.on("dialog", dismiss)
+        self.page.on("dialog", accept)
         self.page.goto(url)
 
     def close(self):
@@ -310,3 +310,23 @@ def test_numbers_as_written_and_needs_review_agree_with_the_cli(opened, seed1, t
     assert shown == _cli_verdicts(cli)
     assert shown["A_r1_c1"] == "needs-review" and shown["colsum_2"] == "correct"
     assert cli["percent"] == 100 and "100.0 %" in score
+
+
+def test_print_my_work_prints_the_answers_with_their_marks(opened, seed1):
+    """Beside the blank print (Ctrl+P): the learner's own answers, each with its mark, and
+    the report after the sheet."""
+    page = opened.page
+    page.fill("#student", "Ada")
+    page.fill('input[name="Q_r1_c1"]', "4242")
+    page.fill('input[name="Q_r1_c2"]', str(seed1.values["Q"][0][1]))
+    page.click("#check")
+    page.evaluate("window.print = () => {}")  # the print dialog itself is the browser's
+    page.click("#print-work")
+    pdf = PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "4242" in text and "✗" in text and "✓" in text
+    assert "Step by step" in text and "Score 0.8 %" in text  # 1 of 128 cells
+    assert "Check" not in text.split("Step by step")[0]  # no tool bar
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(page.pdf())).pages)
+    assert "4242" not in text  # and Ctrl+P is blank again

@@ -438,6 +438,29 @@ def test_a_mistake_on_a_sheet_rounded_toward_zero_is_flooring():
     assert named >= 5
 
 
+@pytest.mark.parametrize("rounding", ["floor", "zero"])
+def test_the_rounding_message_quotes_the_learners_own_case(rounding):
+    """Not a stock floor(-3/2): the first score of the learner's S that the two roundings
+    halve apart (an odd negative one), worked here by hand."""
+    other = {"floor": math.trunc, "zero": math.floor}[rounding]
+    said = set()
+    for seed in range(30):
+        sol = solution(seed, "columns", rounding=rounding)
+        data = work(sol, {"scaled": lambda v: cellwise(v["S"], lambda x: other(Fraction(x) / 2))})
+        if not _wrong_somewhere(sol, data, "scaled"):
+            continue
+        s = sol.values["S"]
+        x = next(v for row in s for v in row if v < 0 and v % 2)
+        down, zero = math.floor(Fraction(x, 2)), math.trunc(Fraction(x, 2))
+        text = check(sol, data).steps["scaled"].mistakes[0].text
+        if rounding == "floor":
+            assert text.endswith(f"floor({x}/2) is {down}, not {zero}.")
+        else:
+            assert text.endswith(f"{x}/2 becomes {zero}, not {down}.")
+        said.add(x)
+    assert len(said) >= 2  # the case differs from sheet to sheet
+
+
 # --- reports -------------------------------------------------------------------------------
 
 

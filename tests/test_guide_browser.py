@@ -59,16 +59,29 @@ class Page:
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        # confirm() and prompt() are answered OK; False answers Cancel, a string is typed in
+        self.answer: bool | str = True
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", self._dialog)
         if clock:
             self.page.clock.install()
         self.page.goto(self.url)
 
+    def _dialog(self, d):
+        self.dialogs.append(d.message)
+        if self.answer is False:
+            d.dismiss()
+        elif self.answer is True:
+            d.accept()
+        else:
+            d.accept(self.answer)
+
     def close(self):
         self.context.close()
         assert self.errors == []
-        assert self.requests == [self.url]  # nothing fetched: the one file is everything
+        assert set(self.requests) == {self.url}  # nothing fetched: the one file is everything
 
     def state(self) -> dict:
         """The learner's work as the page holds it: values, read-only flags, verdict marks,
@@ -457,11 +470,13 @@ def test_the_tools_are_buttons_with_names_reached_by_tab(wide):
     for _ in range(5):
         page.keyboard.press("Tab")
         order.append(wide.active())
-    assert order == ["hint", "reveal-cell", "reveal-step", "reveal-all", "walk"]
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        order.append(wide.active())
+    assert order == ["open", "afresh", "print-work", "hint", "reveal-cell", "reveal-step",
+                     "reveal-all", "hide-key", "walk"]
     assert page.get_attribute("#hint", "aria-disabled") == "true"  # no box chosen yet
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("Shift+Tab")
+    page.focus("#reveal-cell")
     page.keyboard.press("Enter")
     assert wide.active() == "reveal-cell" and page.locator(".is-revealed").count() == 0
     assert "Pick a box first" in page.locator("#guide-live").inner_text()

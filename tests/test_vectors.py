@@ -80,9 +80,20 @@ def js_results():
         timeout=60,
         check=True,
     )
-    return {r["name"]: r["got"] for r in json.loads(done.stdout)["results"]}
+    return {r["name"]: r for r in json.loads(done.stdout)["results"]}
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=NAMES)
 def test_javascript_grader_agrees(vector, js_results):
-    assert _comparable(js_results[vector["name"]]) == _comparable(vector["expected"])
+    assert _comparable(js_results[vector["name"]]["got"]) == _comparable(vector["expected"])
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=NAMES)
+def test_the_page_words_wrong_cells_as_the_text_report_does(vector, js_results):
+    assert js_results[vector["name"]]["said"] == vector["said"]
+
+
+def test_vectors_cover_the_words_for_wrong_cells():
+    words = [w for v in VECTORS for cells in v["said"].values() for _, _, w in cells]
+    assert any("from your" in w for w in words)
+    assert any("write at least 2 decimals" in w for w in words)
