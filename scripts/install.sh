@@ -74,7 +74,11 @@ install_axe() {
   [ "$mode" = test ] || return 0
   axe_installed && return 0
   echo "installing axe-core $AXE_VERSION into .venv/node/"
-  npm install --silent --no-audit --no-fund --prefix .venv/node "axe-core@$AXE_VERSION" >/dev/null
+  # npm trusts the system's certificates, as pip and apt do (a fresh root has no npmrc)
+  local ca=()
+  [ -f /etc/ssl/certs/ca-certificates.crt ] && ca=(--cafile /etc/ssl/certs/ca-certificates.crt)
+  npm install --silent --no-audit --no-fund "${ca[@]}" --prefix .venv/node \
+    "axe-core@$AXE_VERSION" >/dev/null
   axe_installed
 }
 
