@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -192,3 +193,20 @@ def seed1():
     from handcalc.solution import solve
 
     return solve(make_problem(seed=1))
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, where: str):
+    """Fail, instead of hanging the suite, when the body (waiting on a pipe, say) outlasts
+    `seconds`."""
+
+    def alarm(signum, frame):
+        raise AssertionError(f"{where} still running after {seconds} s (waiting on a pipe?)")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

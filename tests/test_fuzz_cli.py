@@ -10,12 +10,10 @@ students' files get (the file outside must stay as it was), and options out of r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import re
-import signal
 import time
 
 from click.testing import CliRunner
@@ -25,6 +23,8 @@ from handcalc.cli import main
 from handcalc.draw import make_problem
 from handcalc.errors import LINE_LIMIT
 from handcalc.solution import solve
+
+from .conftest import time_limit
 
 CASES = int(os.environ.get("HANDCALC_FUZZ", "200"))
 SEED = int(os.environ.get("HANDCALC_FUZZ_SEED", "12"))
@@ -230,20 +230,6 @@ def command_line(rng: random.Random) -> list[str]:
     if rng.random() < 0.03:
         args.append(rng.choice(["--nope", "-z", "--seed"]))  # unknown, or a missing value
     return args
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float, where: str):
-    def alarm(signum, frame):
-        raise AssertionError(f"{where} still running after {seconds} s (waiting on a pipe?)")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 # A character a terminal would act on (a raw escape, a bidi override) in what is printed.

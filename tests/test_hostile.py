@@ -3,7 +3,6 @@ path, no write outside the folder asked for, quiet ends, and echoed text cut and
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -24,33 +23,13 @@ from handcalc.errors import LINE_LIMIT, echoed, quoted
 from handcalc.problem import Spec, decode_id, encode_id, from_matrices
 from handcalc.solution import solve
 
-from .conftest import ROOT, class_set_rendering, default_ctrl_c
+from .conftest import ROOT, class_set_rendering, default_ctrl_c, time_limit
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-class Hung(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def within(seconds: float):
-    """Fail, instead of hanging the suite, when the body takes longer than `seconds`."""
-
-    def alarm(signum, frame):
-        raise Hung(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def run(*args, seconds: float = 30):
-    with within(seconds):
+    with time_limit(seconds, f"handcalc {' '.join(map(str, args))}"):
         result = CliRunner().invoke(main, [str(a) for a in args])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
