@@ -274,11 +274,11 @@ def off_page(page, chars) -> list[str]:
 
 
 def small_type(page, chars, grids) -> list[str]:
-    """Answers (the text inside matrix grids) and the rules' paragraph under MIN_PT."""
+    """Answers (monospaced text inside matrix grids) and the rules' paragraph under MIN_PT."""
     out = set()
     for i, c in enumerate(chars):
         x0, t, x1, b = _ink(c)
-        in_grid = any(
+        in_grid = "Mono" in c["fontname"] and any(
             r["x0"] <= x0 and x1 <= r["x1"] and r["top"] <= t and b <= r["bottom"]
             for r, _, _ in grids
         )
