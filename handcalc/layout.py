@@ -24,16 +24,16 @@ PAPERS = {
 }
 # The bottom margin holds the footer: the sheet ID and the page number on one line (two for
 # a long ID), clear of the strip a printer leaves blank.
-MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 15.0
+MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 14.0
 HEADER_H = 20.0  # title, name and date lines, instructions
 RULES_LINE_H = 3.4  # a line of the rules under the header (8 pt type)
-RULES_GAP = 1.5
+RULES_GAP = 1.0
 BAND_H = 8.0  # a head's coloured band, with its margin
 BAND_INDENT = 4.0  # the band's bar left of the grid
 GRID_TOP = 1.0
 SECTION_GAP = 4.0  # between two sections sharing a page
-LABEL_H = 7.5  # a box's name and caption (6.5 mm), clear of its frame drawn above the box
-COL_GAP, ROW_GAP = 3.0, 2.0
+LABEL_H = 7.0  # a box's name and caption (6.1 mm), clear of its frame drawn above the box
+COL_GAP, ROW_GAP = 3.0, 1.5
 # A decode step's boxes are one token wide: its grid columns keep room for their labels
 # ("scaled = floor(S/2)" at the label's size).
 LABEL_W = 28.0

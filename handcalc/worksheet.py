@@ -848,7 +848,7 @@ def instructions(sol: Solution) -> str:
 
 
 # Characters of the rules (8 pt, condensed) a line of the narrowest page holds, with spare.
-RULES_LINE_CHARS = 112
+RULES_LINE_CHARS = 125
 
 
 def rules_lines(rules: tuple[str, ...]) -> int:

@@ -110,6 +110,8 @@ def text_over_text(chars) -> list[str]:
                 if (i, j) in seen:
                     continue
                 seen.add((i, j))
+                if abs(i - j) == 1 and abs(chars[i]["bottom"] - chars[j]["bottom"]) < 0.5:
+                    continue  # a kerned pair ("y." tucks the stop under the y): one word
                 (ax0, at, ax1, ab), (bx0, bt, bx1, bb) = boxes[i], boxes[j]
                 w = min(ax1, bx1) - max(ax0, bx0)
                 h = min(ab, bb) - max(at, bt)
