@@ -241,6 +241,13 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def sheet_rules(spec) -> tuple[str, ...]:
+    """The drawing rules in words for one sheet's key: the outputs rule names only the
+    outputs that sheet has (no Zcat or O on a one-head sheet)."""
+    outputs = "Z" if spec.heads == 1 else "Z, Zcat and O" if spec.output_projection else "Z and Zcat"
+    return tuple(r.text.replace("Z (and of Zcat and O)", outputs) for r in RULES)
+
+
 _CACHES = {"Kcache": "WK", "Vcache": "WV"}
 
 

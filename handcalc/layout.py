@@ -22,14 +22,18 @@ PAPERS = {
     "letter": ("letter", 215.9, 279.4),
     "a3": ("A3", 297.0, 420.0),
 }
-MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 21.0
-HEADER_H = 20.0
+# The bottom margin holds the footer: the sheet ID and the page number on one line (two for
+# a long ID), clear of the strip a printer leaves blank.
+MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 11.0, 10.0, 14.0
+HEADER_H = 20.0  # title, name and date lines, instructions
+RULES_LINE_H = 3.4  # a line of the rules under the header (8 pt type)
+RULES_GAP = 1.0
 BAND_H = 8.0  # a head's coloured band, with its margin
 BAND_INDENT = 4.0  # the band's bar left of the grid
 GRID_TOP = 1.0
 SECTION_GAP = 4.0  # between two sections sharing a page
-LABEL_H = 6.5
-COL_GAP, ROW_GAP = 3.0, 2.0
+LABEL_H = 7.0  # a box's name and caption (6.1 mm), clear of its frame drawn above the box
+COL_GAP, ROW_GAP = 3.0, 1.5
 # A decode step's boxes are one token wide: its grid columns keep room for their labels
 # ("scaled = floor(S/2)" at the label's size).
 LABEL_W = 28.0
@@ -107,6 +111,7 @@ class PagePlan:
     sections: tuple[SectionPlan, ...]
     banded: bool
     scale: float = 1.0  # the cells' scale against their writable size (below MIN_SCALE: cramped)
+    header: float = HEADER_H  # the first page's header, the rules included
 
     def offset(self, section: SectionPlan) -> float:
         """Where a section starts across the page: centred, clear of the outlines."""
@@ -248,18 +253,26 @@ def _section(ex, placed, sw, sh, given_w, heading="", band="", new_page=True) ->
 
 
 def _aside(section: SectionPlan, right_edge: float) -> tuple[float, float, float, float] | None:
-    """The largest empty corner at the top right of a section's grid, up to `right_edge`
-    (section coordinates), when it is big enough to work in."""
+    """The largest empty band at the right of a section's grid, up to `right_edge` (section
+    coordinates), when it is big enough to work in: between any two rows of boxes, so an
+    empty corner low on the page (the row convention's) is found as well as one at the top."""
+    spans = [  # a box's label may run wider than a narrow box ("rowsum = row sums")
+        (b.y, b.y + b.height + (0.0 if b.label_side else LABEL_H), b.x + max(b.width, LABEL_W))
+        for b in section.boxes
+    ]
+    tops = {0.0} | {bottom + ROW_GAP for _, bottom, _ in spans}
+    bottoms = {top - ROW_GAP for top, _, _ in spans if top > 0} | {section.height}
     best = None
-    tops = sorted({b.y for b in section.boxes if b.y > 0} | {section.height + ROW_GAP})
-    for bottom in tops:
-        above = [b for b in section.boxes if b.y < bottom]
-        if not above:
-            continue
-        left = max(b.x + b.width for b in above) + WORK_CLEAR
-        w, h = right_edge - left, bottom - ROW_GAP
-        if w >= WORK_MIN_W and h >= WORK_MIN_H and (best is None or w * h > best[2] * best[3]):
-            best = (round(left, 3), 0.0, round(w, 3), round(h, 3))
+    for top in sorted(tops):
+        for bottom in sorted(bottoms):
+            h = bottom - top
+            if h < WORK_MIN_H:
+                continue
+            left = max((r for t, b, r in spans if t < bottom and b > top), default=0.0)
+            left = left + WORK_CLEAR if left else 0.0
+            w = right_edge - left
+            if w >= WORK_MIN_W and (best is None or w * h > best[2] * best[3]):
+                best = (round(left, 3), round(top, 3), round(w, 3), round(h, 3))
     return best
 
 
@@ -272,11 +285,18 @@ def _pages(sections: list[SectionPlan]) -> list[list[SectionPlan]]:
     return pages
 
 
-def _page_heights(sections: list[SectionPlan], banded: bool) -> list[float]:
+def header_height(rules_lines: int) -> float:
+    """The first page's header: title, name lines, instructions, and the rules under them."""
+    return HEADER_H + (RULES_GAP + RULES_LINE_H * rules_lines if rules_lines else 0.0)
+
+
+def _page_heights(
+    sections: list[SectionPlan], banded: bool, header: float = HEADER_H
+) -> list[float]:
     """The height each page's content takes, the header on the first."""
     out = []
     for n, page in enumerate(_pages(sections)):
-        used = HEADER_H if n == 0 else 0.0
+        used = header if n == 0 else 0.0
         for k, s in enumerate(page):
             used += (SECTION_GAP if k else 0.0) + BAND_H * banded + GRID_TOP + s.height + OUTLINE
         out.append(used)
@@ -300,6 +320,7 @@ def plan(
     layout: list[tuple[str, str, list[Placed]]],
     paper: str,
     given_chars: int,
+    header: float = HEADER_H,
 ) -> PagePlan:
     """The sheet's geometry on this paper: portrait unless landscape keeps the cells bigger.
     A section after the first heads' page starts its own page unless it fits on the one
@@ -325,7 +346,7 @@ def plan(
             return all(s.width <= avail_w for s in make(sw, 1.0))
 
         def tall_enough(sh, join=False, avail_h=avail_h):
-            return all(u <= avail_h for u in _page_heights(make(1.0, sh, join), banded))
+            return all(u <= avail_h for u in _page_heights(make(1.0, sh, join), banded, header))
 
         sw = _largest(wide_enough, MIN_SCALE, GROW_W)
         if not wide_enough(sw):
@@ -347,11 +368,45 @@ def plan(
     ]
     # What each page leaves at its foot becomes a working area under its last section.
     lasts = [id(p[-1]) for p in _pages(sections)]
-    for used, last in zip(_page_heights(sections, banded), lasts):
+    for used, last in zip(_page_heights(sections, banded, header), lasts):
         left = avail_h - used - SECTION_GAP - 1.0
         if left >= WORK_MIN_H:
             k = next(i for i, s in enumerate(sections) if id(s) == last)
             sections[k] = replace(sections[k], foot=round(left, 3))
     return PagePlan(
-        page=page, avail_w=avail_w, sections=tuple(sections), banded=banded, scale=score
+        page=page,
+        avail_w=avail_w,
+        sections=tuple(sections),
+        banded=banded,
+        scale=score,
+        header=header,
     )
+
+
+# The key's working page: each comparison (hand, exact, difference) is a row of boxes under
+# their labels, wrapped onto a further row when the page is too narrow. Placed in mm, so a
+# comparison is one block of known height that moves whole to the next page.
+COMPARE_LABEL_H = 8.4  # two lines of words, 1 mm clear of the frame drawn above the box
+COMPARE_SLOT_MIN = 30.0  # a label's room ("difference", "colsum2 exact") over a narrow box
+COMPARE_GAP = 3.0
+
+
+def working_width(paper: str) -> float:
+    """The width the key's working pages offer: upright paper, whatever the sheet's turn."""
+    return PAPERS[paper][1] - 2 * MARGIN_SIDE - 2 * OUTLINE
+
+
+def side_by_side(
+    sizes: list[tuple[float, float]], avail_w: float
+) -> tuple[list[tuple[float, float]], float]:
+    """Where boxes of these sizes (w, h) go in a row, wrapping when the row is full: their
+    top-left corners and the height they take, labels and outlines included."""
+    at, x, y, row_h = [], 0.0, 0.0, 0.0
+    for w, h in sizes:
+        slot = max(w + OUTLINE, COMPARE_SLOT_MIN)
+        if x > 0 and x + slot > avail_w:
+            x, y, row_h = 0.0, y + row_h + ROW_GAP, 0.0
+        at.append((round(x, 3), round(y, 3)))
+        x += slot + COMPARE_GAP
+        row_h = max(row_h, COMPARE_LABEL_H + h + 2 * OUTLINE)
+    return at, round(y + row_h, 3)

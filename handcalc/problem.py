@@ -241,17 +241,19 @@ class Spec:
         )
 
     def rules_text(self) -> list[str]:
-        """The rules this sheet uses, in words, for its footer and the key."""
+        """The rules this sheet uses, in words, printed on its first page (and the key's)."""
         cols = self.convention == "columns"
         half = (
-            "floor(S/2): halves round down, so floor(-3/2) = -2"
+            f"scaling: floor(S/2) stands in for S/√{self.d_k}; floor rounds down, below zero "
+            "too: floor(-1/2) = -1, floor(-3/2) = -2"
             if self.rounding == "floor"
-            else "S/2 rounded toward zero, so -3/2 becomes -1"
+            else f"scaling: S/2 rounded toward zero stands in for S/√{self.d_k} (this sheet "
+            "rounds toward zero, not down): -1/2 becomes 0, -3/2 becomes -1"
         )
         rules = [
             "tokens are " + ("columns" if cols else "rows"),
-            f"scaling: {half} (stands in for S/√{self.d_k})",
-            "softmax numerator: 3^x (stands in for e^x)",
+            half,
+            "softmax numerator: 3^x stands in for e^x; 3^-1 = 1/3, 3^-2 = 1/9",
             "each " + ("column" if cols else "row") + " of A sums to 1",
         ]
         if self.causal:

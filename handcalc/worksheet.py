@@ -9,13 +9,14 @@ again, so every variant of the step table lands somewhere without special cases.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
 from urllib.parse import quote
 
 from . import layout, numbers, steps
-from .draw import RULES as DRAWING_RULES
+from .draw import sheet_rules
 from .errors import OptionError
 from .interactive import explanations, page_data
 from .solution import Solution
@@ -69,7 +70,7 @@ SCRATCH_MM = 5.0  # the squares of a scratch area
 MINUS = "\u2212"
 # The key's working page: cells of the exact track, wide enough for "−0.123" at 8 pt or more.
 COMPARE_CELL = (12.5, 5.0)
-COMPARE_PT = 8.5
+COMPARE_PT = 8.0  # the working page's numbers: three boxes of four tokens fit across A4
 
 # The crossing plan for one head, in the column convention: (role, grid row, grid column).
 # A product's left factor sits in the grid column to its left, its right factor higher up in
@@ -220,6 +221,7 @@ class Comparison:
     exact: MatrixView
     difference: MatrixView
     note: str
+    grid_style: str = ""  # the height its boxes take (layout.side_by_side)
 
 
 @dataclass(frozen=True)
@@ -259,14 +261,17 @@ class Sheet:
     long_numbers: tuple[str, ...] = ()
     explain: dict = field(default_factory=dict)
     fit_note: str = ""  # said on stderr when the cells had to shrink below a writable size
+    header_style: str = ""  # the first page's header, rules included (layout.header_height)
+    working_page_css: str = ""  # the key's working pages, upright on a landscape sheet
 
 
 # --- cells --------------------------------------------------------------------------------
 
 
 def show(text: str) -> str:
-    """Print minus signs as minus signs, and powers of x as superscripts."""
-    return text.replace("-", MINUS).replace("^x", "ˣ")
+    """Print minus signs as minus signs (a hyphen inside a word, all-zero, stays one), and
+    powers of x as superscripts."""
+    return re.sub(r"(?<![A-Za-z])-", MINUS, text).replace("^x", "ˣ")
 
 
 def _places(x: float, sign: str = "") -> str:
@@ -289,6 +294,11 @@ def _as_rows(value, step: steps.Step, convention: str) -> list[list]:
     if not step.is_vector:
         return [list(r) for r in value]
     return [list(value)] if convention == "columns" else [[x] for x in value]
+
+
+def display_rows_cols(step: steps.Step, convention: str) -> tuple[int, int]:
+    """A step's rows and columns as printed (a vector lies along the tokens)."""
+    return layout.display_shape(step, convention)
 
 
 def masked_cells(ex: steps.Exercise, step: steps.Step) -> set[tuple[int, int]]:
@@ -363,6 +373,7 @@ def matrix_view(
     label: str | None = None,
     title: str | None = None,
     answer_chars: int = 0,
+    chars: int = 0,
 ) -> MatrixView:
     """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
     grey line to each row (the key's 3-decimal values)."""
@@ -381,7 +392,10 @@ def matrix_view(
         ]
     longest = max((len(t) for row in texts + (decimals or []) for t in row), default=1)
     w, h = cell
-    font, chars = _font_and_chars(w, longest)
+    if chars:  # a set number of characters a cell (the working page: one type size for all)
+        font = round(w / MM_PER_PT / (CH_EM * chars), 3)
+    else:
+        font, chars = _font_and_chars(w, longest)
     two = decimals is not None
     line_mm = h / 2 if two else h
     font = min(font, round(line_mm / MM_PER_PT * 0.9, 3))
@@ -506,7 +520,7 @@ def _section(
         if shared_from is not None:
             shared = dict(
                 label=_pretty(box.step.name, box.step),
-                title=f"shared: worked under head {shared_from}",
+                title=f"from head {shared_from}",
             )
         elif shown:
             shared = dict(title=f"{box.step.title} (given)")
@@ -682,7 +696,9 @@ def dot_product(sol: Solution, step: steps.Step) -> str:
 _EXACT_NAME = {"scale": "S/√{d}", "exp": "e^x", "sum": "sums of e^x", "normalise": "softmax"}
 
 
-def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
+def _comparisons(
+    sol: Solution, cell: tuple[float, float], avail_w: float
+) -> list[Comparison]:
     ex = sol.exercise
     d_k = sol.problem.spec.d_k
     out = []
@@ -716,10 +732,8 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
             )
         exact_name = show(_EXACT_NAME.get(step.kind, step.formula).format(d=d_k))
         pretty = _pretty(name, step)
-        longest = max(len(t) for grid in (hand_t, exact_t, diff_t) for row in grid for t in row)
-        fit = (max(cell[0], (longest + 1) * CH_EM * COMPARE_PT * MM_PER_PT), cell[1])
         views = [
-            matrix_view(ex, step, t, None, fit, label=lab, title=tit)
+            (t, lab, tit)
             for t, lab, tit in (
                 (hand_t, f"{pretty} by hand", show(step.formula)),
                 (exact_t, f"{pretty} exact", exact_name),
@@ -736,13 +750,33 @@ def _comparisons(sol: Solution, cell: tuple[float, float]) -> list[Comparison]:
             default=0.0,
         )
         out.append(
-            Comparison(
+            (
                 f"{step.title} ({pretty}): {show(step.formula)} beside {exact_name}",
-                *views,
-                note=f"largest difference {worst:.3f}",
+                step,
+                views,
+                f"largest difference {worst:.3f}",
             )
         )
-    return out
+    # One type size and one cell width for every box of the page, a character clear of the
+    # cell's walls on either side of the longest number.
+    longest = max(
+        len(t) for _, _, views, _ in out for grid, _, _ in views for row in grid for t in row
+    )
+    chars = longest + 2
+    fit = (chars * CH_EM * COMPARE_PT * MM_PER_PT, cell[1])
+    comparisons = []
+    for heading, step, views, note in out:
+        rows, cols = display_rows_cols(step, ex.convention)
+        at, height = layout.side_by_side([(cols * fit[0], rows * fit[1])] * 3, avail_w)
+        boxes = [
+            matrix_view(
+                ex, step, t, None, fit, label=lab, title=tit, chars=chars,
+                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
+            )
+            for (t, lab, tit), (x, y) in zip(views, at)
+        ]
+        comparisons.append(Comparison(heading, *boxes, note=note, grid_style=f"height:{height}mm"))
+    return comparisons
 
 
 def savings(sol: Solution) -> list[str]:
@@ -784,13 +818,10 @@ def _cache_savings(sp) -> list[str]:
     ]
 
 
-def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...], badge: str) -> str:
-    """The footer as plain lines, for a browser that prints it in the page's margin box."""
+def _foot_text(problem, badge: str) -> str:
+    """The footer's words, for a browser that prints them in the page's margin box."""
     seed = f" · seed {problem.seed}" if problem.seed is not None else ""
-    lines = [f"{badge} · sheet ID {problem.id}{seed}", f"Rules: {'; '.join(rules)}."]
-    if drawing:
-        lines.append(f"Numbers drawn so that {'; '.join(drawing)}.")
-    return "\n".join(lines)
+    return f"{badge} · sheet ID {problem.id}{seed}"
 
 
 def _css_string(text: str) -> str:
@@ -815,6 +846,16 @@ def instructions(sol: Solution) -> str:
 
 
 # --- the sheet ----------------------------------------------------------------------------
+
+
+# Characters of the rules (8 pt, condensed) a line of the narrowest page holds, with spare.
+RULES_LINE_CHARS = 125
+
+
+def rules_lines(rules: tuple[str, ...]) -> int:
+    """How many lines the rules' paragraph takes under the header."""
+    chars = len("Rules: ") + sum(len(r) + 2 for r in rules)
+    return -(-chars // RULES_LINE_CHARS) if rules else 0
 
 
 def _fit_note(geometry: layout.PagePlan, paper: str) -> str:
@@ -853,7 +894,10 @@ def build(
         (len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row),
         default=1,
     )
-    geometry = layout.plan(ex, _layout(ex), paper, given_chars)
+    problem = sol.problem
+    rules = tuple(show(r) for r in problem.spec.rules_text())
+    header = layout.header_height(rules_lines(rules))
+    geometry = layout.plan(ex, _layout(ex), paper, given_chars, header)
 
     long_numbers = LongNumbers()
 
@@ -880,14 +924,17 @@ def build(
         small = COMPARE_CELL
         shown_working = Working(
             dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
-            comparisons=tuple(_comparisons(sol, small)),
+            comparisons=tuple(_comparisons(sol, small, layout.working_width(paper))),
             grading_rule=GRADING_RULE,
             savings=tuple(savings(sol)),
             savings_heading="What the cache saved" if ex.form == "decode" else "What sharing saved",
         )
-    problem = sol.problem
-    rules = tuple(show(r) for r in problem.spec.rules_text())
-    drawing = tuple(show(r.text) for r in DRAWING_RULES) if problem.seed is not None else ()
+    # How the numbers were drawn is for the teacher: the key's working page, never the sheet.
+    drawing = (
+        tuple(show(r) for r in sheet_rules(problem.spec))
+        if problem.seed is not None and shown_working
+        else ()
+    )
     # On screen the page is as wide as the paper, less nothing: the margins become padding.
     page_width = (
         geometry.avail_w
@@ -903,6 +950,12 @@ def build(
         title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
         page_css=f"size:{geometry.page};margin:{margins}",
+        header_style=f"height:{geometry.header:.3f}mm",
+        working_page_css=(
+            f"size:{layout.PAPERS[paper][0]} portrait;margin:{margins}"
+            if shown_working and "landscape" in geometry.page
+            else ""
+        ),
         sheet_id=problem.id,
         seed="" if problem.seed is None else str(problem.seed),
         rules=rules,
@@ -915,7 +968,7 @@ def build(
         interactive=interactive,
         data=page_data(problem) if interactive else None,
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
-        print_foot=_css_string(_foot_text(problem, rules, drawing, badge)),
+        print_foot=_css_string(_foot_text(problem, badge)),
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),
         explain=explanations(problem) if interactive else {},

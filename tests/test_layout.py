@@ -301,3 +301,41 @@ def test_every_grid_is_one_small_pattern(kind):
     bodies = [body for body, _ in pdfjoin.split(render.render_pdf(view)).objects]
     assert not [b for b in bodies if b"/ShadingType" in b]
     assert sum(b"/PatternType" in b for b in bodies) == boxes
+
+
+def _first_page_rules(pdf: bytes) -> tuple[str, float]:
+    """The rules' paragraph on the first page, and its smallest type, read from the PDF."""
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        lines = doc.pages[0].extract_text_lines(return_chars=True)
+    at = next(k for k, line in enumerate(lines) if line["text"].startswith("Rules:"))
+    para = [lines[at]] + [
+        line for line in lines[at + 1 : at + 6] if line["chars"][0]["size"] == lines[at]["chars"][0]["size"]
+    ][:3]
+    text = " ".join(line["text"] for line in para)
+    return text, min(c["size"] for line in para for c in line["chars"])
+
+
+@pytest.mark.parametrize("kind", ["blank", "key"])
+def test_the_rules_students_get_wrong_are_on_the_first_page_in_body_type(kind):
+    text, size = _first_page_rules(_pdf(Spec(), kind, "a4"))
+    assert size >= 8.0 - 0.01
+    for case in ("floor(−1/2) = −1", "floor(−3/2) = −2", "3^−1 = 1/3"):
+        assert case in text, case
+    assert "Zcat" not in text and "head" not in text  # one head: nothing about heads
+
+
+def test_rounding_toward_zero_says_what_it_changes():
+    text, _ = _first_page_rules(_pdf(Spec(rounding="zero"), "blank", "a4"))
+    assert "toward zero" in text and "−1/2 becomes 0" in text and "−3/2 becomes −1" in text
+    assert "floor(−1/2) = −1" not in text
+
+
+def test_how_numbers_were_drawn_is_on_the_key_only_and_says_only_what_applies():
+    one = solve(make_problem(seed=3, spec=Spec()))
+    assert worksheet.build(one, "blank").drawing_rules == ()
+    drawn = " ".join(worksheet.build(one, "key").drawing_rules)
+    assert "denominator" in drawn and "Zcat" not in drawn and "all-zero" in drawn
+    heads = solve(make_problem(seed=3, spec=Spec(heads=2)))
+    assert "Zcat and O" in " ".join(worksheet.build(heads, "key").drawing_rules)
+    with pdfplumber.open(io.BytesIO(_pdf(Spec(), "blank", "a4"))) as doc:
+        assert "Numbers drawn" not in doc.pages[0].extract_text()

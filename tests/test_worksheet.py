@@ -145,7 +145,9 @@ def test_exact_track_differences(seed1):
 def test_title_student_and_id(seed1):
     view = worksheet.build(seed1, "blank", title="Week 3", student="Zoë")
     assert (view.title, view.student, view.sheet_id) == ("Week 3", "Zoë", seed1.problem.id)
-    assert view.seed == "1" and view.drawing_rules
+    # how the numbers were drawn is for the teacher: on the key, not on the student's sheet
+    assert view.seed == "1" and not view.drawing_rules
+    assert worksheet.build(seed1, "key").drawing_rules
     assert worksheet.build(seed1).title == worksheet.DEFAULT_TITLE
 
 
