@@ -17,6 +17,7 @@ from . import grading
 from .classset import fold_name, read_manifest
 from .errors import AnswersError, HandcalcError
 from .files import shown
+from .draw import from_id
 from .problem import decode_id
 
 NOTHING_HANDED_IN = "nothing handed in"
@@ -24,7 +25,7 @@ NOTHING_HANDED_IN = "nothing handed in"
 
 def _canonical(sheet_id: str) -> str | None:
     try:
-        return decode_id(sheet_id).id
+        return from_id(sheet_id).id
     except HandcalcError:
         return None
 

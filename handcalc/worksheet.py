@@ -241,7 +241,8 @@ class Sheet:
     title: str
     student: str
     page_css: str
-    sheet_id: str
+    sheet_id: str  # the ID printed: the full one, or a short one when that is too long
+    full_id: str  # the whole problem, for the form's ID field
     seed: str
     rules: tuple[str, ...]
     drawing_rules: tuple[str, ...]
@@ -786,7 +787,7 @@ def _cache_savings(sp) -> list[str]:
 def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...], badge: str) -> str:
     """The footer as plain lines, for a browser that prints it in the page's margin box."""
     seed = f" · seed {problem.seed}" if problem.seed is not None else ""
-    lines = [f"{badge} · sheet ID {problem.id}{seed}", f"Rules: {'; '.join(rules)}."]
+    lines = [f"{badge} · sheet ID {problem.sheet_id}{seed}", f"Rules: {'; '.join(rules)}."]
     if drawing:
         lines.append(f"Numbers drawn so that {'; '.join(drawing)}.")
     return "\n".join(lines)
@@ -902,7 +903,8 @@ def build(
         title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
         page_css=f"size:{geometry.page};margin:{margins}",
-        sheet_id=problem.id,
+        sheet_id=problem.sheet_id,
+        full_id=problem.id,
         seed="" if problem.seed is None else str(problem.seed),
         rules=rules,
         drawing_rules=drawing,
