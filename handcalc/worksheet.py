@@ -915,7 +915,11 @@ def build(
         id_field="handcalc_id",
         interactive=interactive,
         data=page_data(problem) if interactive else None,
-        screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
+        screen_style=(
+            f"max-width:{page_width:.1f}mm"
+            if interactive
+            else f"--paper-w:{page_width - 2 * layout.MARGIN_SIDE:.1f}mm"
+        ),
         print_foot=_css_string(_foot_text(problem, rules, drawing, badge)),
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),
