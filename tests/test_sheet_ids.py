@@ -3,6 +3,7 @@ exact problem back, refuses a typo and a changed random stream, and old IDs stil
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -155,3 +156,22 @@ def test_the_footer_prints_the_grouped_heads_id_on_one_line(drawn, tmp_path):
         lines = doc.pages[0].extract_text().splitlines()
     ids = [ln for ln in lines if "sheet ID" in ln]
     assert len(ids) == 1 and ids[0].endswith(f"sheet ID {p.sheet_id} · seed {p.seed}"), ids
+
+
+def test_a_class_matches_answers_by_the_short_id_their_sheets_print(cli, tmp_path):
+    result = cli("generate", "--count", 2, "--seed", 5, "--heads", 2, "-o", tmp_path / "c.html")
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["students"]
+    printed = [from_id(r["id"]) for r in rows]
+    printed = [Problem(p.spec, p.given, r["seed"]).sheet_id for p, r in zip(printed, rows)]
+    page = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert all(len(s) < 30 and s in page for s in printed)  # each sheet prints its short ID
+    answers = tmp_path / "b.json"  # the second student, who typed the ID off the sheet
+    steps = solve(from_id(rows[1]["id"])).to_json()["steps"]
+    answers.write_text(json.dumps({"id": printed[1].lower(), **steps}))
+    done = cli("check", "--manifest", tmp_path / "manifest.json", answers)
+    assert done.exit_code == 0, done.output
+    with open(tmp_path / "gradebook.csv", encoding="utf-8") as f:
+        book = list(csv.DictReader(f))
+    got = [(r["student"], r["percent"]) for r in book]
+    assert got == [("Student 1", "0.0"), ("Student 2", "100.0")]
