@@ -17,16 +17,19 @@ from . import grading
 from .classset import fold_name, read_manifest
 from .errors import AnswersError, HandcalcError, echoed
 from .files import shown
-from .problem import decode_id
+from .problem import decode_id, id_names
 
 NOTHING_HANDED_IN = "nothing handed in"
 
 
-def _canonical(sheet_id: str) -> str | None:
+def _names(row: dict, sheet_id: str) -> bool:
+    """Whether an answers file's ID (full, or the short one a sheet prints) names this row's
+    problem: no redrawing, as the manifest holds each full ID and seed."""
     try:
-        return decode_id(sheet_id).id
+        problem = dataclasses.replace(decode_id(row["id"]), seed=row.get("seed"))
     except HandcalcError:
-        return None
+        return False
+    return id_names(problem, sheet_id)
 
 
 def _key(name: str | None) -> str:
@@ -36,9 +39,8 @@ def _key(name: str | None) -> str:
 def match(rows: list[dict], sub: answers_mod.Answers) -> int:
     """The manifest row an answers file belongs to; a one-line error when there is none."""
     if sub.sheet_id:
-        own = _canonical(sub.sheet_id)
         for i, row in enumerate(rows):
-            if own is not None and row["id"] == own:
+            if _names(row, sub.sheet_id):
                 return i
         raise AnswersError(f"{sub.source}: sheet ID {echoed(sub.sheet_id)} is not in this class")
     if sub.student:

@@ -533,7 +533,7 @@ def _write_sheet(
     _note_slow_pdf(fmt)
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
-    click.echo(f"wrote {_shown(output)}  (ID {problem.id})")
+    click.echo(f"wrote {_shown(output)}  (ID {view.sheet_id})")
 
 
 @main.command()

@@ -472,13 +472,19 @@ def make_problem(
         raise OptionError("give only one of --seed, --from and --id")
     spec = spec or Spec()
     if sheet_id is not None:
-        return decode_id(sheet_id)
+        return from_id(sheet_id)
     if source is not None:
         return from_matrices(load(source), spec)
     if seed is None:
         seed = new_seed()
     check_seed(seed)
     return draw(spec, seed).problem
+
+
+def from_id(text: str) -> Problem:
+    """The problem a sheet ID names, full or short; a short ID of a drawn sheet is drawn again
+    from its seed and refused if the numbers differ from those its sheet was printed with."""
+    return decode_id(text, redraw=lambda spec, seed: draw(spec, seed).problem)
 
 
 def new_seed() -> int:

@@ -80,8 +80,9 @@ from fractions import Fraction
 
 from . import numbers, steps
 from .answers import Answers, Cell
-from .errors import AnswersError, OptionError, ProblemFileError
-from .problem import Problem, decode_id
+from .draw import from_id
+from .errors import AnswersError, DrawError, OptionError, ProblemFileError
+from .problem import Problem, id_names
 from .solution import Solution, solve
 
 CORRECT, FOLLOW, WRONG, BLANK = "correct", "follow-through", "wrong", "blank"
@@ -876,15 +877,18 @@ def grade(solution: Solution, answers: Answers, marking: Marking = Marking()) ->
 def sheet_for(answers: Answers, fixed: Problem | None = None) -> Problem:
     """The problem an answers file is graded against: the one given, else the file's own ID."""
     own = None
+    if fixed is not None:
+        if answers.sheet_id is not None and not id_names(fixed, answers.sheet_id):
+            raise AnswersError(
+                f"{answers.source}: answers are for sheet {answers.sheet_id}, "
+                f"not {fixed.sheet_id}"
+            )
+        return fixed
     if answers.sheet_id is not None:
         try:
-            own = decode_id(answers.sheet_id)
-        except ProblemFileError as e:
+            own = from_id(answers.sheet_id)
+        except (ProblemFileError, DrawError) as e:
             raise AnswersError(f"{answers.source}: {e}") from None
-    if fixed is not None:
-        if own is not None and own.id != fixed.id:
-            raise AnswersError(f"{answers.source}: answers are for sheet {own.id}, not {fixed.id}")
-        return fixed
     if own is None:
         raise AnswersError(
             f'{answers.source} has no "id"; name its sheet with --seed, --from or --id'

@@ -6,9 +6,10 @@ machine and any numpy version; the seed alone cannot promise that.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import steps
@@ -331,7 +332,13 @@ class Problem:
 
     @property
     def id(self) -> str:
+        """The full ID: the whole problem, kept by answers files, forms and manifests."""
         return encode_id(self)
+
+    @property
+    def sheet_id(self) -> str:
+        """The ID a sheet prints: the full ID when it fits one footer line, else a short one."""
+        return printed_id(self)
 
     def to_json(self) -> dict:
         return {name: [list(row) for row in m] for name, m in self.given.items()}
@@ -550,10 +557,29 @@ def encode_id(problem: Problem) -> str:
     return "-".join(text[i : i + 5] for i in range(0, len(text), 5))
 
 
-def decode_id(text: str) -> Problem:
-    """The problem an ID stands for; a one-line error for a mistyped or foreign ID."""
-    clean = "".join(str(text).split()).replace("-", "").upper()
-    clean = clean.translate(str.maketrans("OIL", "011"))
+def decode_id(text: str, redraw: Callable[[Spec, int], Problem] | None = None) -> Problem:
+    """The problem an ID stands for; a one-line error for a mistyped or foreign ID. A short ID
+    of a drawn sheet needs `redraw` (draw.from_id passes the drawing; this module has no RNG)."""
+    clean = _clean(text)
+    try:
+        return _decode_full(text, clean)
+    except ProblemFileError:
+        short = read_short_id(clean)
+        if short is None:
+            raise
+    if short.kind == _TYPED:
+        raise ProblemFileError(
+            f"sheet ID {quoted(text)} names a typed problem too big for an ID: give its problem file "
+            "with --from (its answers files and filled forms carry the full ID)"
+        )
+    if redraw is None:
+        raise ProblemFileError(
+            f"sheet ID {quoted(text)} is a drawn sheet's short ID; here only a full ID will do"
+        )
+    return redrawn(text, short, redraw(short.spec, short.seed))
+
+
+def _decode_full(text: str, clean: str) -> Problem:
     bad = ProblemFileError(f"{quoted(text)} is not a handcalc sheet ID")
     if len(clean) < 4 or len(clean) > _MAX_ID_CHARS or any(c not in _ALPHABET for c in clean):
         raise bad
@@ -624,3 +650,185 @@ def decode_id(text: str) -> Problem:
         given[s.name] = [entries[at + i * c : at + (i + 1) * c] for i in range(r)]
         at += r * c
     return Problem(spec, given)
+
+
+# --- short sheet IDs -----------------------------------------------------------------------
+# A full ID grows with the problem (130 characters for four heads, thousands for the biggest
+# typed problem), too long for a footer line or for a person to retype. A sheet whose full ID
+# is longer than PRINTED_LIMIT symbols prints a short ID instead:
+#   - a drawn sheet: its spec, its seed and a digest of its full ID. `--id` draws the seed
+#     again and compares the digest, so a numpy whose stream has changed fails loudly instead
+#     of bringing back different numbers;
+#   - a typed sheet (no seed): a digest of its full ID alone, which names the problem but
+#     cannot bring it back: its problem file (--from) does, and answers files and filled forms
+#     carry the full ID.
+# Short IDs use their own check, a weighted sum modulo the prime 1021 in which every symbol
+# has its own weight: it catches every single mistyped symbol and every swap of two symbols,
+# which a full ID's CRC catches only with odds of 1023 in 1024.
+
+PRINTED_LIMIT = 40  # symbols (eight groups of five): a classic sheet keeps its full ID
+_CHECK_PRIME = 1021
+_SEEDED, _TYPED = 0, 1
+_KINDS = 4  # two spare kinds for later formats
+_SEEDED_DIGEST_BITS = 20  # one in a million that a changed stream goes unnoticed
+_TYPED_DIGEST_BITS = 40
+_RANGE_RADIX = 19  # -9…9, Spec's bound on --x-range/--w-range
+
+
+@dataclass(frozen=True)
+class ShortId:
+    """What a short ID says: a seeded draw (spec, seed) or a typed problem, by digest."""
+
+    kind: int
+    digest: int
+    spec: Spec | None = None
+    seed: int | None = None
+
+
+def _digest(full_id: str, bits: int) -> int:
+    raw = hashlib.sha256(full_id.encode()).digest()
+    return int.from_bytes(raw[:8], "big") >> (64 - bits)
+
+
+def _spec_fields(sp: Spec) -> list[tuple[int, int]]:
+    """(value, radix) of every spec field a draw depends on, least significant first."""
+    return [
+        (CONVENTIONS.index(sp.convention), 2),
+        (int(sp.causal), 2),
+        (steps.ROUNDINGS.index(sp.rounding), len(steps.ROUNDINGS)),
+        (int(sp.decode), 2),
+        (int(sp.output_projection), 2),
+        (sp.heads - 1, TYPED_LIMITS["heads"][1]),
+        (sp.tokens - 1, TYPED_LIMITS["tokens"][1]),
+        (sp.d_in - 1, TYPED_LIMITS["d_in"][1]),
+        (sp.d_k - 1, TYPED_LIMITS["d_k"][1]),
+        (sp.d_v - 1, TYPED_LIMITS["d_v"][1]),
+        (sp.queries or 0, TYPED_LIMITS["queries"][1] + 1),
+        (sp.kv_heads or 0, TYPED_LIMITS["kv_heads"][1] + 1),
+        (sp.x_range[0] + 9, _RANGE_RADIX),
+        (sp.x_range[1] - sp.x_range[0], _RANGE_RADIX),
+        (sp.w_range[0] + 9, _RANGE_RADIX),
+        (sp.w_range[1] - sp.w_range[0], _RANGE_RADIX),
+    ]
+
+
+def _short_check(body: str) -> str:
+    """Two symbols that make the weighted sum of the whole ID 0 modulo 1021: the body's
+    symbols weigh 33, 34, … from the right, the check's two weigh 32 and 1 (its value)."""
+    total = sum((33 + i) * _ALPHABET.index(c) for i, c in enumerate(reversed(body)))
+    value = -total % _CHECK_PRIME
+    return _ALPHABET[value // 32] + _ALPHABET[value % 32]
+
+
+def _grouped(n: int) -> str:
+    body = ""
+    while n:
+        n, d = divmod(n, 32)
+        body = _ALPHABET[d] + body
+    text = body + _short_check(body)
+    return "-".join(text[i : i + 5] for i in range(0, len(text), 5))
+
+
+def printed_id(problem: Problem) -> str:
+    """The full ID if it fits PRINTED_LIMIT symbols, else the short ID of a seeded draw,
+    else (a typed problem, or sizes beyond a short ID's fields) the typed digest."""
+    full = problem.id
+    if len(full.replace("-", "")) <= PRINTED_LIMIT:
+        return full
+    sp = problem.spec
+    if problem.seed is not None:
+        fields = _spec_fields(sp)
+        if all(0 <= v < r for v, r in fields):
+            n = problem.seed
+            ex = replace(sp, given_steps=()).exercise()
+            for s in ex.worked:
+                n = n * 2 + (s.name in problem.exercise.shown)
+            for value, radix in reversed(fields):
+                n = n * radix + value
+            n = n * 2**_SEEDED_DIGEST_BITS + _digest(full, _SEEDED_DIGEST_BITS)
+            return _grouped(n * _KINDS + _SEEDED)
+    n = (1 << _TYPED_DIGEST_BITS) + _digest(full, _TYPED_DIGEST_BITS)  # a leading 1: fixed length
+    return _grouped(n * _KINDS + _TYPED)
+
+
+def read_short_id(clean: str) -> ShortId | None:
+    """A short ID's fields (clean: upper case, no separators), or None if it is not one."""
+    if len(clean) < 4:
+        return None
+    body, check = clean[:-2], clean[-2:]
+    if _short_check(body) != check:
+        return None
+    n = 0
+    for c in body:
+        n = n * 32 + _ALPHABET.index(c)
+    n, kind = divmod(n, _KINDS)
+    if kind == _TYPED:
+        n, digest = divmod(n, 2**_TYPED_DIGEST_BITS)
+        return ShortId(_TYPED, digest) if n == 1 else None
+    if kind != _SEEDED:
+        return None
+    n, digest = divmod(n, 2**_SEEDED_DIGEST_BITS)
+    values = []
+    for _, radix in _spec_fields(Spec()):
+        n, value = divmod(n, radix)
+        values.append(value)
+    (conv, causal, rounding, decode, wo, heads, tokens, d_in, d_k, d_v, queries, kv) = values[:12]
+    x_lo, x_span, w_lo, w_span = values[12:]
+    try:
+        spec = Spec(
+            convention=CONVENTIONS[conv],
+            causal=bool(causal),
+            rounding=steps.ROUNDINGS[rounding],
+            decode=bool(decode),
+            output_projection=bool(wo),
+            heads=heads + 1,
+            tokens=tokens + 1,
+            d_in=d_in + 1,
+            d_k=d_k + 1,
+            d_v=d_v + 1,
+            queries=queries or None,
+            kv_heads=kv or None,
+            x_range=(x_lo - 9, x_lo - 9 + x_span),
+            w_range=(w_lo - 9, w_lo - 9 + w_span),
+        )
+        bits = []
+        for _ in spec.exercise().worked:
+            n, bit = divmod(n, 2)
+            bits.append(bit)
+        worked = spec.exercise().worked
+        shown = tuple(s.name for s, bit in zip(worked, reversed(bits)) if bit)
+        if shown:
+            spec = replace(spec, given_steps=shown)
+            spec.exercise()
+    except (OptionError, IndexError):
+        return None
+    return ShortId(_SEEDED, digest, spec, n)
+
+
+def _clean(text) -> str:
+    clean = "".join(str(text).split()).replace("-", "").upper()
+    return clean.translate(str.maketrans("OIL", "011"))
+
+
+def id_names(problem: Problem, text) -> bool:
+    """Whether an ID (full or short, as typed) names this problem; no drawing needed."""
+    clean = _clean(text)
+    short = read_short_id(clean)
+    if short is None:
+        return clean == problem.id.replace("-", "")
+    if short.kind == _SEEDED:
+        bits, same_seed = _SEEDED_DIGEST_BITS, problem.seed in (None, short.seed)
+    else:
+        bits, same_seed = _TYPED_DIGEST_BITS, True
+    return same_seed and short.digest == _digest(problem.id, bits)
+
+
+def redrawn(text, short: ShortId, problem: Problem) -> Problem:
+    """The problem a seeded short ID names, once drawn again: refused when the digest differs."""
+    if short.digest != _digest(problem.id, _SEEDED_DIGEST_BITS):
+        raise ProblemFileError(
+            f"sheet ID {text!r} was drawn from seed {short.seed} by a numpy whose random "
+            "stream differs from this one; bring the problem back from its full ID (in the "
+            "answers file, filled form or class manifest) or its problem file"
+        )
+    return problem

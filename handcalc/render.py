@@ -298,12 +298,17 @@ def layout(page: Sheet | str, fillable: bool | None = None):
     )
 
 
-def render_pdf(page: Sheet | str, fillable: bool | None = None) -> bytes:
+def render_pdf(page: Sheet | str, fillable: bool | None = None, tagged: bool = True) -> bytes:
     """PDF bytes for a view model (or already rendered HTML). A fillable sheet gets AcroForm
-    fields named like the answer cells, and a read-only `handcalc_id` field."""
+    fields named like the answer cells, and a read-only `handcalc_id` field.
+
+    `tagged` writes a structure tree (WeasyPrint's pdf_tags) for screen readers: the page's
+    language and title, headings for sections and steps, form fields with their names. It is
+    not the PDF/UA-1 variant, which would claim more than a sheet meets: WeasyPrint keeps the
+    footer (a page-margin box) out of the tree, and a matrix is one box of text, not a table."""
     if isinstance(page, Sheet):
         fillable = page.fillable if fillable is None else fillable
     document = layout(page, fillable)
     finisher = _read_only("handcalc_id") if fillable else None
     with _pinned_font_time():
-        return document.write_pdf(finisher=finisher, pdf_forms=bool(fillable))
+        return document.write_pdf(finisher=finisher, pdf_forms=bool(fillable), pdf_tags=tagged)

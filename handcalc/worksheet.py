@@ -244,7 +244,8 @@ class Sheet:
     title: str
     student: str
     page_css: str
-    sheet_id: str
+    sheet_id: str  # the ID printed: the full one, or a short one when that is too long
+    full_id: str  # the whole problem, for the form's ID field
     seed: str
     rules: tuple[str, ...]
     drawing_rules: tuple[str, ...]
@@ -758,12 +759,27 @@ def _comparisons(
             )
         )
     # One type size and one cell width for every box of the page, a character clear of the
-    # cell's walls on either side of the longest number.
+    # cell's walls on either side of the longest number; half a character each side where a
+    # full one would push a comparison's three boxes onto two rows (and the key onto a third
+    # page: "+12.542" beside "17.935" on a classic sheet).
     longest = max(
         len(t) for _, _, views, _ in out for grid, _, _ in views for row in grid for t in row
     )
-    chars = longest + 2
-    fit = (chars * CH_EM * COMPARE_PT * MM_PER_PT, cell[1])
+
+    def fit_for(chars: int) -> tuple[float, float]:
+        return (chars * CH_EM * COMPARE_PT * MM_PER_PT, cell[1])
+
+    def one_row(chars: int) -> bool:
+        w = fit_for(chars)[0]
+        for _, step, _, _ in out:
+            rows, cols = display_rows_cols(step, ex.convention)
+            at, _ = layout.side_by_side([(cols * w, rows * cell[1])] * 3, avail_w)
+            if any(y > 0 for _, y in at):
+                return False
+        return True
+
+    chars = longest + 2 if one_row(longest + 2) or not one_row(longest + 1) else longest + 1
+    fit = fit_for(chars)
     comparisons = []
     for heading, step, views, note in out:
         rows, cols = display_rows_cols(step, ex.convention)
@@ -821,7 +837,7 @@ def _cache_savings(sp) -> list[str]:
 def _foot_text(problem, badge: str) -> str:
     """The footer's words, for a browser that prints them in the page's margin box."""
     seed = f" · seed {problem.seed}" if problem.seed is not None else ""
-    return f"{badge} · sheet ID {problem.id}{seed}"
+    return f"{badge} · sheet ID {problem.sheet_id}{seed}"
 
 
 def _css_string(text: str) -> str:
@@ -950,13 +966,14 @@ def build(
         title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
         page_css=f"size:{geometry.page};margin:{margins}",
-        header_style=f"height:{geometry.header:.3f}mm",
+        header_style=f"--head-h:{geometry.header:.3f}mm",
         working_page_css=(
             f"size:{layout.PAPERS[paper][0]} portrait;margin:{margins}"
             if shown_working and "landscape" in geometry.page
             else ""
         ),
-        sheet_id=problem.id,
+        sheet_id=problem.sheet_id,
+        full_id=problem.id,
         seed="" if problem.seed is None else str(problem.seed),
         rules=rules,
         drawing_rules=drawing,
@@ -967,7 +984,11 @@ def build(
         id_field="handcalc_id",
         interactive=interactive,
         data=page_data(problem) if interactive else None,
-        screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
+        screen_style=(
+            f"max-width:{page_width:.1f}mm"
+            if interactive
+            else f"--paper-w:{page_width - 2 * layout.MARGIN_SIDE:.1f}mm"
+        ),
         print_foot=_css_string(_foot_text(problem, badge)),
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),

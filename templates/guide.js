@@ -536,10 +536,19 @@
     }, PACE_MS);
   }
 
+  // While the cells are out of the tab order, a box that scrolls sideways (a wide one on a
+  // phone) takes focus itself, so the keyboard can still scroll it.
+  function scrollers(on) {
+    document.querySelectorAll(".item").forEach(function (item) {
+      if (on && item.scrollWidth > item.clientWidth) item.tabIndex = 0;
+      else item.removeAttribute("tabindex");
+    });
+  }
   function startWalk() {
     walk = { at: 0, timer: null };
     body.classList.add("walking");
     S.inputs.forEach(function (el) { el.tabIndex = -1; });
+    scrollers(true);
     buttons.walk.setAttribute("aria-pressed", "true");
     buttons.walk.textContent = "Stop walkthrough";
     cellButtons();
@@ -554,6 +563,7 @@
     body.classList.remove("walking");
     delete body.dataset.walkStep;
     S.inputs.forEach(function (el) { el.removeAttribute("tabindex"); });
+    scrollers(false);
     buttons.walk.setAttribute("aria-pressed", "false");
     buttons.walk.textContent = "Walkthrough";
     gKeys.textContent = "";
