@@ -233,8 +233,9 @@ def _section(ex, placed, sw, sh, given_w, heading="", band="", new_page=True) ->
         if p.col < last_in_row[p.row]:
             col_w[p.col] = max(col_w[p.col], cols * w)
         row_h[p.row] = max(row_h[p.row], rows * h + (0.0 if side[i] else LABEL_H))
-    if ex.form == "decode" and conv == "columns":
-        col_w = [max(w, LABEL_W) if w else w for w in col_w]
+    # A column keeps room for its boxes' labels ("scaled = floor(S/2)"), however narrow the
+    # boxes: a decode step's are one token wide, a crowded typed sheet's cells a few mm.
+    col_w = [max(w, LABEL_W) if w else w for w in col_w]
     xs = [sum(col_w[:c]) + COL_GAP * c for c in range(n_cols)]
     ys = [sum(row_h[:r]) + ROW_GAP * r for r in range(n_rows)]
     boxes = []
@@ -330,38 +331,56 @@ def plan(
     given_w = max(GIVEN_W_MIN, GIVEN_CHAR_MM * (given_chars + 1.5))
     joinable = banded and layout[-1][1] == "band-out"
     best = None
+    n = len(layout)
+    # The heads share one cell size; the heads' output (a tall Zcat, a wide WO) gets its own
+    # page's, so it never shrinks every head's cells (eight typed heads: Zcat is 24 rows).
+    groups = [list(range(n - 1)), [n - 1]] if joinable and n > 1 else [list(range(n))]
     for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
         avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded - 2 * OUTLINE
         avail_h = h - MARGIN_TOP - MARGIN_BOTTOM
 
-        def make(sw, sh, join=False):
+        def make(ks, sw, sh, join=False):
             return [
                 _section(
-                    ex, placed, sw, sh, given_w, heading, band, not (join and k == len(layout) - 1)
+                    ex, layout[k][2], sw, sh, given_w, layout[k][0], layout[k][1],
+                    not (join and k == n - 1),
                 )
-                for k, (heading, band, placed) in enumerate(layout)
+                for k in ks
             ]
 
-        def wide_enough(sw, avail_w=avail_w):
-            return all(s.width <= avail_w for s in make(sw, 1.0))
+        def fit(ks, join=False, avail_w=avail_w, avail_h=avail_h):
+            """The largest cell scales (w, h) at which sections `ks` fit their pages."""
+            top = header if ks[0] == 0 else 0.0
 
-        def tall_enough(sh, join=False, avail_h=avail_h):
-            return all(u <= avail_h for u in _page_heights(make(1.0, sh, join), banded, header))
+            def wide_enough(sw):
+                return all(s.width <= avail_w for s in make(ks, sw, 1.0, join))
 
-        sw = _largest(wide_enough, MIN_SCALE, GROW_W)
-        if not wide_enough(sw):
-            sw = _largest(wide_enough, SQUEEZE_SCALE, MIN_SCALE)
-        sh = _largest(tall_enough, MIN_SCALE, GROW_H)
-        if not tall_enough(sh):
-            sh = _largest(tall_enough, SQUEEZE_SCALE, MIN_SCALE)
+            def tall_enough(sh):
+                return all(u <= avail_h for u in _page_heights(make(ks, 1.0, sh, join), banded, top))
+
+            sw = _largest(wide_enough, MIN_SCALE, GROW_W)
+            if not wide_enough(sw):
+                sw = _largest(wide_enough, SQUEEZE_SCALE, MIN_SCALE)
+            sh = _largest(tall_enough, MIN_SCALE, GROW_H)
+            if not tall_enough(sh):
+                sh = _largest(tall_enough, SQUEEZE_SCALE, MIN_SCALE)
+            return sw, sh
+
+        scales = [fit(ks) for ks in groups]
         join = False
-        if joinable:
-            sh_join = _largest(lambda s: tall_enough(s, True), MIN_SCALE, GROW_H)
-            join = sh_join >= min(1.0, sh) - 1e-9
-            sh = min(sh, sh_join) if join else sh
-        score = min(sw, sh)
+        if joinable and n > 1:
+            sw_j, sh_j = fit(list(range(n)), join=True)
+            join = sh_j >= min(1.0, scales[0][1]) - 1e-9 and sw_j >= min(1.0, scales[0][0]) - 1e-9
+            if join:  # the output under the last head: one page, one cell size
+                scales = [(sw_j, sh_j), (sw_j, sh_j)]
+        score = min(min(sw, sh) for sw, sh in scales)
+        sections = [
+            s
+            for ks, (sw, sh) in zip(groups, scales)
+            for s in make(ks, sw, sh, join)
+        ]
         if best is None or score > best[0] + 1e-9:
-            best = (score, f"{name} {orient}", avail_w, avail_h, make(sw, sh, join))
+            best = (score, f"{name} {orient}", avail_w, avail_h, sections)
     score, page, avail_w, avail_h, sections = best
     sections = [
         replace(s, aside=_aside(s, avail_w - max(0.0, (avail_w - s.width) / 2))) for s in sections
@@ -388,7 +407,7 @@ def plan(
 # comparison is one block of known height that moves whole to the next page.
 COMPARE_LABEL_H = 8.4  # two lines of words, 1 mm clear of the frame drawn above the box
 COMPARE_SLOT_MIN = 30.0  # a label's room ("difference", "colsum2 exact") over a narrow box
-COMPARE_GAP = 3.0
+COMPARE_GAP = 2.0  # a hard key's three boxes of five tokens fit across A4 with 0.5 mm to spare
 
 
 def working_width(paper: str) -> float:

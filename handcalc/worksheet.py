@@ -57,6 +57,7 @@ def title_style(title: str) -> str:
 
 
 MAX_FONT_PT = 10.0
+TWO_LINE_MIN_MM = 2.5  # a key cell's decimal line under its fraction only when each line has this
 MIN_FONT_PT = 8.0  # every number the key prints
 # The longest answer a cell of each kind must show whole when typed: −141, −141/58, −1869/638.
 ANSWER_CHARS = {"whole": 4, "fraction": 7, "long": 9}
@@ -358,7 +359,7 @@ def _font_and_chars(width_mm: float, longest: int) -> tuple[float, int]:
     width_pt = width_mm / MM_PER_PT
     chars = max(longest + 1, math.ceil(width_pt / (CH_EM * MAX_FONT_PT)))
     if width_pt / (CH_EM * chars) < MIN_FONT_PT and longest > 1:
-        chars = max(longest, chars - 1)  # a long key value drops its padding, not its size
+        chars = max(longest + 1, chars - 1)  # a long key value drops spare padding, not its size
     return round(width_pt / (CH_EM * chars), 3), chars
 
 
@@ -391,15 +392,19 @@ def matrix_view(
             [_masked_text(step) if (r, c) in masked else "" for c in range(cols)]
             for r in range(rows)
         ]
-    longest = max((len(t) for row in texts + (decimals or []) for t in row), default=1)
     w, h = cell
+    if decimals is not None and h / 2 < TWO_LINE_MIN_MM:
+        decimals = None  # a crowded sheet's key: the fraction alone, at a size that reads
+    longest = max((len(t) for row in texts + (decimals or []) for t in row), default=1)
     if chars:  # a set number of characters a cell (the working page: one type size for all)
         font = round(w / MM_PER_PT / (CH_EM * chars), 3)
     else:
         font, chars = _font_and_chars(w, longest)
     two = decimals is not None
     line_mm = h / 2 if two else h
-    font = min(font, round(line_mm / MM_PER_PT * 0.9, 3))
+    # a tenth of the line spare, and never less than 1 pt: the grid lines (0.45 pt) stay
+    # clear of a two-line key cell's text when a crowded sheet makes its cells tiny
+    font = min(font, round(line_mm / MM_PER_PT * 0.9, 3), round(line_mm / MM_PER_PT - 1.0, 3))
     seg_style = f"width:{chars}ch;height:{line_mm:.3f}mm"
     # a field sized in mm: its own font (below) must not change its width
     field_style = f"width:{w:.3f}mm;height:{line_mm:.3f}mm"
@@ -705,6 +710,8 @@ def _comparisons(
     out = []
     for name in ex.track_dependent():
         step = ex[name]
+        if step.kind == "concat":  # Zcat repeats the heads' Z comparisons, stacked
+            continue
         hand = sol.values[name]
         real = sol.exact[name]
         rows_h = _as_rows(hand, step, ex.convention)

@@ -205,6 +205,8 @@ def edges(page) -> tuple[list[Edge], list[tuple[dict, tuple[float, float, float,
 
 def _crosses(box, e: Edge) -> bool:
     x0, t, x1, b = box
+    if e.what == "a drawn rule" and e.x0 <= x0 and x1 <= e.x1 and e.top <= t and b <= e.bottom:
+        return False  # text wholly inside a thin fill: a one-line box's own background
     return (
         e.x0 < x1 - EDGE_TOL and e.x1 > x0 + EDGE_TOL and e.top < b - EDGE_TOL and e.bottom > t + EDGE_TOL
     )
