@@ -727,8 +727,12 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     is_flag=True,
     help="Only the summary table: a line per file with its score (with --json, a list).",
 )
+@click.option(
+    "--student",
+    help="The student's name, for one answers file that has none (its gradebook row).",
+)
 @friendly
-def check(files, as_json, csv_path, manifest, force, summary, **opts):
+def check(files, as_json, csv_path, manifest, force, summary, student, **opts):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
 
     The sheet comes from --seed, --from or --id, or else from each file's own ID, or
@@ -738,9 +742,14 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
 
     files = _answers_only(files)
     if manifest is not None:
+        if student is not None:
+            raise OptionError("--manifest names every student; drop --student")
         return _check_class(manifest, files, as_json, csv_path, summary, opts, force)
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
+    if student is not None and len(files) != 1:
+        raise OptionError('--student names one file\'s student; for several, add "student" to each')
+    student = _student_name(student)
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
@@ -751,21 +760,53 @@ def check(files, as_json, csv_path, manifest, force, summary, **opts):
     solved: dict = {}
     rows, failed = [], 0
     for path in files:
+        sub = None
         try:
-            rows.append(grading.check(load(path), fixed, solved))
+            sub = _named(load(path), student)
+            rows.append(grading.check(sub, fixed, solved))
         except HandcalcError as e:
-            if len(files) == 1:
+            if len(files) == 1 and not csv_path:
                 raise
             click.echo(f"Error: {e}", err=True)
-            rows.append((_shown(path), str(e)))
+            who = (sub.student, sub.sheet_id) if sub else (None, None)
+            rows.append(report.Failed(_shown(path), str(e), *who))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
     _show(rows, reports, as_json, summary, one=len(files) == 1)
     if csv_path:
-        report.write_gradebook(csv_path, rows, force)
-        click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
+        book = report.write_gradebook(csv_path, rows, force)
+        failed += _book_notes(book)
+        graded = len(reports) - len(book.refused)
+        click.echo(f"wrote {_shown(csv_path)}  ({graded} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
+
+
+def _student_name(name: str | None) -> str | None:
+    from .worksheet import check_name
+
+    check_name(check_text(name, "--student"))
+    return " ".join(name.split()) or None if name is not None else None
+
+
+def _named(sub, student: str | None):
+    """The answers with check's --student as the name, when the file gives none."""
+    import dataclasses
+
+    if student is None or sub.student is None:
+        return sub if student is None else dataclasses.replace(sub, student=student)
+    if " ".join(sub.student.split()).casefold() != student.casefold():
+        raise OptionError(f"{sub.source} names {sub.student!r}; drop --student")
+    return sub
+
+
+def _book_notes(book) -> int:
+    """Say what the gradebook merge kept unread and refused; the number refused."""
+    for note in book.notes:
+        click.echo(note, err=True)
+    for f in book.refused:
+        click.echo(f"Error: {f.error}", err=True)
+    return len(book.refused)
 
 
 def _answers_only(files) -> list:
@@ -827,9 +868,12 @@ def _check_class(manifest, files, as_json, csv_path, summary, opts, force=False)
     else:  # a student who handed nothing in has a line in the table, not a blank report
         shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
     _show(rows, shown, as_json, summary, one=False)
-    report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
+    book = report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
+    refused = _book_notes(book)
     click.echo(
-        f"wrote {_shown(csv_path)}  ({len(reports)} students, {len(errors)} failed)", err=True
+        f"wrote {_shown(csv_path)}  ({len(reports) - refused} students, "
+        f"{len(errors) + refused} failed)",
+        err=True,
     )
-    if errors:
+    if errors or refused:
         sys.exit(1)
