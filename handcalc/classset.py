@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .draw import draw
 from .errors import DrawError, HandcalcError, OptionError, OutputError
-from .files import read_text, shown, spreadsheet_cell
+from .files import bad_char, read_text, shown, spreadsheet_cell
 from .problem import Problem, Spec, decode_id
 from .worksheet import NAME_LIMIT
 
@@ -244,6 +244,9 @@ def read_manifest(path: str) -> dict:
     for number, row in enumerate(students, 1):
         if not isinstance(row.get("student"), str):
             raise ManifestError(f'{name}: student {number} has no name (a "student" text)')
+        bad = bad_char(row["student"])
+        if bad:
+            raise ManifestError(f"{name}: student {number}'s name holds {bad}, which is not text")
     return doc
 
 

@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import unicodedata
 
 from .errors import OutputError
 
@@ -30,6 +31,20 @@ def shown(path) -> str:
         return text
     except UnicodeEncodeError:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+_KEPT_CONTROLS = "\t\n\r"
+
+
+def bad_char(text: str) -> str | None:
+    """The first character of `text` that is not text a person wrote, as U+XXXX: a lone
+    surrogate (a "\\ud800" escape in JSON) or a control character other than a tab or a
+    line break. Such text cannot be written as UTF-8 or shown."""
+    for ch in text:
+        kind = unicodedata.category(ch)
+        if kind == "Cs" or (kind == "Cc" and ch not in _KEPT_CONTROLS):
+            return f"U+{ord(ch):04X}"
+    return None
 
 
 def read_text(path, what: str, error: type[Exception]) -> str:
