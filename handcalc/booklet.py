@@ -15,7 +15,7 @@ import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import classset, pdfjoin
 from .classset import Student
@@ -45,6 +45,7 @@ class Written:
     files: list[str]
     pages: list[int | None]
     manifest: str
+    kept: list[str] = field(default_factory=list)  # files holding a student's work, kept
 
 
 def sheet_view(job: Job):
@@ -151,7 +152,10 @@ def write_class_set(
     `split`, with the manifest beside them, all written together or not at all. Kind
     "interactive" (a self-checking page) and "answers" (a blank answers file) are one file per
     student only. `renderer` replaces the worker's job function (render_parts for a booklet,
-    render_sheet for split files). `force` replaces a manifest that is not this class's."""
+    render_sheet for split files). A split file a student writes in (an answers file, a
+    fillable PDF) that differs from the blank one this run would write holds their work and
+    is kept (listed in Written.kept). `force` replaces those, and a manifest that is not this
+    class's."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
@@ -167,16 +171,21 @@ def write_class_set(
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     with locked(folder), Staging() as out:
         previous = classset.previous_class(folder, students, force)
+        kept: list[str] = []
         if split is not None:
             out.folder(split)
-            names = classset.split_names(students, kind, fmt)
+            names = classset.split_names(students, kind, fmt, previous)
             files = [os.path.join(split, n) for n in names]
             sheets = fmt == "pdf" and kind in ("blank", "key")
             pages: list[int | None] = [1 if sheets else None] * len(jobs)
+            worked_in = kind == "answers" or fillable
             datas = _render_files(students, jobs, kind, fmt, workers, renderer)
             with closing(datas):
                 for path, data in zip(files, _ticking(datas, progress)):
-                    out.write(path, data)
+                    if worked_in and not force and _holds_work(path, data):
+                        kept.append(path)
+                    else:
+                        out.write(path, data)
         else:
             check_target(output)
             files, names = [output], [os.path.basename(output)] * len(jobs)
@@ -184,7 +193,19 @@ def write_class_set(
         rows = classset.manifest_rows(students, kind, names, pages, previous)
         for name, data in classset.manifest_files(class_seed, rows):
             out.write(os.path.join(folder, name), data)
-    return Written(files, pages, os.path.join(folder, classset.MANIFEST_JSON))
+    return Written(files, pages, os.path.join(folder, classset.MANIFEST_JSON), kept)
+
+
+def _holds_work(path: str, blank: bytes) -> bool:
+    """Whether the file at `path` is anything but the blank this run would write there:
+    then a student may have written in it, and it is kept."""
+    if not os.path.lexists(path):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(blank) + 1) != blank
+    except OSError:
+        return True
 
 
 def _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer) -> list:

@@ -174,9 +174,19 @@ def file_stem(student: Student, width: int) -> str:
     return f"{student.number:0{width}d}-{plain or 'student'}"
 
 
-def split_names(students: list[Student], kind: str, fmt: str) -> list[str]:
+def split_names(
+    students: list[Student], kind: str, fmt: str, previous: dict | None = None
+) -> list[str]:
+    """Each student's file name in a split folder; a student the folder's manifest already
+    lists keeps the name it gave (a class grown past 9 students does not rename 1-Ann)."""
     width = len(str(len(students)))
-    return [f"{file_stem(s, width)}{SPLIT_SUFFIX[kind]}.{fmt}" for s in students]
+    suffix = f"{SPLIT_SUFFIX[kind]}.{fmt}"
+    before = {}
+    for row in (previous or {}).get("students", []):
+        name = row.get(FILE_COLUMNS[kind][0])
+        if isinstance(name, str) and name == os.path.basename(name) and name.endswith(suffix):
+            before[row.get("id")] = name
+    return [before.get(s.id) or f"{file_stem(s, width)}{suffix}" for s in students]
 
 
 # --- the manifest --------------------------------------------------------------------------
@@ -186,8 +196,9 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
     """One row per student. The other kind's file and page are kept from the manifest already
     in the folder when it lists the same class (the blank booklet, then its keys)."""
     kept = previous.get("students", []) if previous else []
-    if [r.get("id") for r in kept] != [s.id for s in students]:
-        kept = [{} for _ in students]
+    if not _grown_from(kept, students):
+        kept = []
+    kept = kept + [{} for _ in students[len(kept) :]]
     file_col, page_col = FILE_COLUMNS[kind]
     rows = []
     for s, f, p, old in zip(students, files, pages, kept):
@@ -250,13 +261,21 @@ def read_manifest(path: str) -> dict:
     return doc
 
 
+def _grown_from(rows: list[dict], students: list[Student]) -> bool:
+    """Whether `students` are the class a manifest's `rows` list, with any late students
+    added at the end."""
+    return len(rows) <= len(students) and [r.get("id") for r in rows] == [
+        s.id for s in students[: len(rows)]
+    ]
+
+
 def check_same_class(folder: str, students: list[Student]) -> None:
     """Refuse to overwrite the manifest of another class: its sheets would no longer match
     their students when the class is graded."""
     previous = previous_manifest(folder)
     if previous is None:
         return
-    if [r.get("id") for r in previous.get("students", [])] != [s.id for s in students]:
+    if not _grown_from(previous.get("students", []), students):
         where = os.path.join(folder, MANIFEST_JSON)
         seed = previous.get("class_seed")
         raise OptionError(
@@ -376,7 +395,26 @@ def choose_class(
     if seed is not None and seed != class_seed:
         raise OptionError(f"{manifest} is the class of seed {class_seed}, not {seed}; drop --seed")
     names = class_names(count, roster) if count is not None or roster else None
+    listed = [" ".join(str(r.get("student") or "").split()) for r in doc["students"]]
+    if names is not None and len(names) > len(listed) and names[: len(listed)] == listed:
+        return Chosen(class_seed, grown_class(spec, doc, manifest, names), manifest)
     return Chosen(class_seed, students_from_manifest(doc, manifest, names), manifest)
+
+
+def grown_class(spec: Spec, doc: dict, where: str, names: list[str]) -> list[Student]:
+    """A manifest's class with late students added at the end of its names: the class is
+    drawn again from its seed, and must come out as the manifest lists it."""
+    rows = doc["students"]
+    class_seed = doc.get("class_seed")
+    if not isinstance(class_seed, int) or isinstance(class_seed, bool):
+        raise ManifestError(f"{where} has no class seed to draw late students from")
+    students = draw_class(spec, class_seed, names)
+    if not _grown_from(rows, students):
+        raise OptionError(
+            f"{where} was drawn with other sizes or ranges; to add students give "
+            f"--seed {class_seed} and the size options the class was made with"
+        )
+    return students
 
 
 def students_from_manifest(doc: dict, where: str, names: list[str] | None = None):
@@ -386,8 +424,9 @@ def students_from_manifest(doc: dict, where: str, names: list[str] | None = None
     if names is not None:
         if len(names) != len(rows):
             raise OptionError(
-                f"{where} lists {len(rows)} students, not {len(names)}; "
-                "for a new class give --seed and write it to another folder"
+                f"{where} lists {len(rows)} students, not {len(names)}; add late students "
+                "at the end, the others as listed; for a new class give --seed and write it "
+                "to another folder"
             )
         for k, (name, row) in enumerate(zip(names, rows), 1):
             listed = " ".join(str(row.get("student") or "").split())

@@ -461,8 +461,8 @@ def sheet_options(f):
         click.option(
             "--force",
             is_flag=True,
-            help="A class set: replace a manifest in the folder that handcalc did not write "
-            "or that lists another class.",
+            help="A class set: replace filled --fillable forms in --split DIR, and a manifest "
+            "in the folder that handcalc did not write or that lists another class.",
         ),
     ]
     for opt in reversed(opts):
@@ -535,8 +535,14 @@ def _write_sheet(
     type=click.Path(file_okay=False),
     help="A class: one answers file per student in this folder.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="A class: replace answers files that hold typed work, and a manifest that is "
+    "not this class's.",
+)
 @friendly
-def answers(output, student, **opts):
+def answers(output, student, force, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID;
     for a class, one per student with the name filled in."""
     from .answers import blank, to_text
@@ -548,6 +554,7 @@ def answers(output, student, **opts):
     if any(v is not None for v in class_opts.values()):
         if output is not None:
             raise OptionError("a class's answers files go one per student into --split DIR")
+        class_opts["force"] = force
         return _write_class(
             "answers",
             None,
@@ -561,6 +568,8 @@ def answers(output, student, **opts):
             workers=None,
             **class_opts,
         )
+    if force:
+        raise OptionError("--force is for a class's answers files (--split DIR)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     p = resolve_problem(opts)
@@ -697,7 +706,19 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     where = (
         _shown(output) if output is not None else f"{len(written.files)} files in {_shown(split)}"
     )
+    if written.kept:
+        n = len(written.files) - len(written.kept)
+        where = f"{n} files in {_shown(split)}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
+    if written.kept:
+        k = len(written.kept)
+        one = k == 1
+        click.echo(
+            f"kept {k} filled file{'' if one else 's'} in {_shown(split)} (different from "
+            f"the blank {'one' if one else 'ones'}: a student's work); "
+            f"--force replaces {'it' if one else 'them'}",
+            err=True,
+        )
     click.echo(f"wrote {_shown(written.manifest)}")
 
 
