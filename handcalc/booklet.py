@@ -36,6 +36,8 @@ class Job:
     fillable: bool
     working: bool = True
     interactive: bool = False
+    code: str | None = None  # a private class's code, printed on a blank sheet for the ID
+    exam: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def sheet_view(job: Job):
         fillable=job.fillable,
         working=job.working,
         interactive=job.interactive,
+        code=job.code if job.kind == "blank" else None,
+        exam=job.exam,
     )
 
 
@@ -147,6 +151,7 @@ def write_class_set(
     progress: Callable[[int], None] | None = None,
     renderer: Callable | None = None,
     force: bool = False,
+    exam: bool = False,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
     `split`, with the manifest beside them, all written together or not at all. Kind
@@ -155,7 +160,9 @@ def write_class_set(
     render_sheet for split files). A split file a student writes in (an answers file, a
     fillable PDF) that differs from the blank one this run would write holds their work and
     is kept (listed in Written.kept). `force` replaces those, and a manifest that is not this
-    class's."""
+    class's. Students with private codes (classset.with_codes), or a class whose manifest is
+    private, get sheets and answers files with the code for the sheet ID; `exam` makes the
+    interactive pages collect answers only."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
@@ -164,13 +171,18 @@ def write_class_set(
         what = "self-checking pages" if kind == "interactive" else "answers files"
         raise OptionError(f"a class's {what} need --split DIR (one file per student)")
     sheet_kind = "key" if kind == "key" else "blank"
-    jobs = [
-        Job(s.problem, sheet_kind, paper, title, s.name, fillable, working, kind == "interactive")
-        for s in students
-    ]
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     with locked(folder), Staging() as out:
         previous = classset.previous_class(folder, students, force)
+        if previous and previous.get("private") and not all(s.code for s in students):
+            students = classset.with_codes(class_seed, students)
+        if kind == "interactive" and students[0].code and not exam:
+            raise OptionError("a private class's pages must not check answers: add --exam")
+        jobs = [
+            Job(s.problem, sheet_kind, paper, title, s.name, fillable, working,
+                kind == "interactive", s.code, exam)
+            for s in students
+        ]  # fmt: skip
         kept: list[str] = []
         if split is not None:
             out.folder(split)
@@ -239,4 +251,6 @@ def answers_file(student: Student) -> bytes:
 
     data = answers.blank(student.problem)
     data["student"] = student.name
+    if student.code:
+        data["id"] = student.code
     return answers.to_text(data).encode("utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -29,8 +30,9 @@ MANIFEST_JSON, MANIFEST_CSV = "manifest.json", "manifest.csv"
 MANIFEST_VERSION = 1
 COLUMNS = (
     "number", "student", "id", "seed", "file", "page", "key_file", "key_page",
-    "screen_file", "answers_file",
+    "screen_file", "answers_file", "code",
 )  # fmt: skip
+_COLUMNS_BEFORE_CODES = COLUMNS[:-1]  # a manifest.csv written before private codes
 # The kinds of file a class set writes: the manifest columns that say where each student's is.
 FILE_COLUMNS = {
     "blank": ("file", "page"),
@@ -56,6 +58,7 @@ class Student:
     number: int
     name: str
     problem: Problem
+    code: str | None = None  # a private class's code, printed instead of the sheet ID
 
     @property
     def seed(self) -> int:
@@ -91,6 +94,59 @@ def draw_class(spec: Spec, class_seed: int, names: list[str]) -> list[Student]:
         seen.add(problem.id)
         students.append(Student(number, name, problem))
     return students
+
+
+# --- private codes ------------------------------------------------------------------------
+#
+# A private class's sheets print a short code instead of the sheet ID and seed, so a student
+# cannot rebuild the key with `handcalc key --id`; only the manifest maps codes to sheets.
+
+_CODE_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32, as sheet IDs use
+_CODE = re.compile(r"P-?([0-9A-Z]{4})-?([0-9A-Z]{4})")
+
+
+def private_code(class_seed: int, student: Student) -> str:
+    """A student's code, "P-" and eight characters: the same for the same class and student
+    (so outputs stay byte-identical), and no function of it gives the sheet back."""
+    digest = hashlib.blake2b(
+        f"{class_seed}:{student.number}:{student.id}".encode(), digest_size=5, person=b"hc-code"
+    ).digest()
+    n = int.from_bytes(digest, "big")
+    chars = "".join(_CODE_CHARS[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+    return f"P-{chars[:4]}-{chars[4:]}"
+
+
+def code_key(text) -> str | None:
+    """A private code as written on a sheet ("P-7KQM-2XBD"), in any case and spacing, else
+    None for anything that is not one (a sheet ID)."""
+    if not isinstance(text, str):
+        return None
+    clean = "".join(text.split()).upper().translate(str.maketrans("OIL", "011"))
+    m = _CODE.fullmatch(clean)
+    return f"P-{m.group(1)}-{m.group(2)}" if m else None
+
+
+def with_codes(class_seed: int, students: list[Student]) -> list[Student]:
+    """The class with a private code for every student."""
+    out = [dataclasses.replace(s, code=private_code(class_seed, s)) for s in students]
+    if len({s.code for s in out}) != len(out):  # 40 bits: not in any class of 500
+        raise DrawError("two students drew the same private code; try another --seed")
+    return out
+
+
+def code_error(code: str) -> str:
+    return (
+        f"{code} is a private class code: only the class's manifest maps it to a sheet; "
+        "give --manifest FILE (the class's manifest.json)"
+    )
+
+
+def sheet_of_code(doc: dict, code: str, where: str) -> str:
+    """The sheet ID a manifest gives a private code; a one-line error when it has none."""
+    for row in doc["students"]:
+        if code_key(row.get("code")) == code:
+            return row["id"]
+    raise OptionError(f"{where} has no student with code {code}")
 
 
 def class_names(count: int | None, roster: str | None) -> list[str]:
@@ -203,7 +259,7 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
     rows = []
     for s, f, p, old in zip(students, files, pages, kept):
         row = {c: old.get(c) for c in COLUMNS}
-        row.update(number=s.number, student=s.name, id=s.id, seed=s.seed)
+        row.update(number=s.number, student=s.name, id=s.id, seed=s.seed, code=s.code)
         row[file_col] = f
         if page_col is not None:
             row[page_col] = p
@@ -213,6 +269,8 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
 
 def manifest_json(class_seed: int, rows: list[dict]) -> bytes:
     doc = {"handcalc_manifest": MANIFEST_VERSION, "class_seed": class_seed, "students": rows}
+    if any(r.get("code") for r in rows):
+        doc["private"] = True  # every later output of the class prints codes, not IDs
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -334,7 +392,8 @@ def _is_our_json(path: str) -> bool:
 def _is_our_csv(path: str) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
-            return fh.readline().rstrip("\r\n") == ",".join(COLUMNS)
+            head = fh.readline().rstrip("\r\n")
+            return head in (",".join(COLUMNS), ",".join(_COLUMNS_BEFORE_CODES))
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -414,7 +473,7 @@ def grown_class(spec: Spec, doc: dict, where: str, names: list[str]) -> list[Stu
             f"{where} was drawn with other sizes or ranges; to add students give "
             f"--seed {class_seed} and the size options the class was made with"
         )
-    return students
+    return with_codes(class_seed, students) if doc.get("private") else students
 
 
 def students_from_manifest(doc: dict, where: str, names: list[str] | None = None):
@@ -445,5 +504,6 @@ def students_from_manifest(doc: dict, where: str, names: list[str] | None = None
         if isinstance(seed, int) and not isinstance(seed, bool):
             problem = dataclasses.replace(problem, seed=seed)
         name = " ".join(str(row.get("student") or f"Student {k}").split())
-        students.append(Student(k, name, problem))
+        code = code_key(row.get("code")) if doc.get("private") else None
+        students.append(Student(k, name, problem, code))
     return students

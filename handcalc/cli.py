@@ -162,6 +162,7 @@ def resolve_problem(opts: dict, warn: bool = True):
     from .draw import make_problem
 
     given = _take(opts)
+    _refuse_code(given["sheet_id"])
     fixed = "--id" if given["sheet_id"] is not None else "--from" if given["source"] else None
     if fixed:
         clash = [k for k in _SIZE_FLAGS if given[k] is not None]
@@ -182,6 +183,18 @@ def resolve_problem(opts: dict, warn: bool = True):
         if warning:
             click.echo(f"note: {warning}", err=True)
     return problem
+
+
+def _refuse_code(sheet_id, where: str = "") -> None:
+    """A private class code names no sheet by itself: only the class's manifest maps it."""
+    if sheet_id is None:
+        return
+    from .classset import code_error, code_key
+    from .errors import AnswersError
+
+    code = code_key(sheet_id)
+    if code is not None:
+        raise (AnswersError if where else OptionError)(where + code_error(code))
 
 
 class Stopped(KeyboardInterrupt):
@@ -459,6 +472,12 @@ def sheet_options(f):
             "and no more than the sheets).",
         ),
         click.option(
+            "--private",
+            is_flag=True,
+            help="A class set: print a short code per student instead of the sheet ID and "
+            "seed; only the manifest maps codes to sheets.",
+        ),
+        click.option(
             "--force",
             is_flag=True,
             help="A class set: replace filled --fillable forms in --split DIR, and a manifest "
@@ -471,19 +490,33 @@ def sheet_options(f):
 
 
 def _write_sheet(
-    kind, output, fmt, paper, title, student, fillable, opts, interactive=False, working=True
+    kind,
+    output,
+    fmt,
+    paper,
+    title,
+    student,
+    fillable,
+    opts,
+    interactive=False,
+    working=True,
+    exam=False,
 ):
     from .worksheet import check_name, check_title
 
     check_title(check_text(title, "--title"))
     check_name(check_text(student, "--student"))
-    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force", "private")}
+    if exam and not interactive:
+        raise OptionError("--exam makes an --interactive page that only collects answers")
+    _code_from_manifest(opts, class_opts)
     if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
         kind = "interactive" if interactive else kind
         return _write_class(
-            kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
-        )
-    for flag in ("workers", "force"):
+            kind, output, fmt, paper, title, student, fillable, opts, working, exam=exam,
+            **class_opts,
+        )  # fmt: skip
+    for flag in ("workers", "force", "private"):
         if class_opts[flag]:
             raise OptionError(f"--{flag} is for class sets (--count or --roster)")
     if output is None:
@@ -506,6 +539,7 @@ def _write_sheet(
         fillable=fillable,
         interactive=interactive,
         working=working,
+        exam=exam,
     )
     from . import render
 
@@ -515,6 +549,21 @@ def _write_sheet(
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
     click.echo(f"wrote {_shown(output)}  (ID {problem.id})")
+
+
+def _code_from_manifest(opts: dict, class_opts: dict) -> None:
+    """`--id CODE --manifest FILE` (no class options): the sheet the manifest gives that
+    private code, for one sheet or key."""
+    from .classset import code_key, read_manifest, sheet_of_code
+
+    code = code_key(opts.get("sheet_id"))
+    manifest = class_opts.get("manifest")
+    if code is None or manifest is None:
+        return
+    if any(class_opts[k] is not None for k in ("count", "roster", "split")):
+        raise OptionError("--id names one sheet; a class set takes its sheets from --manifest")
+    opts["sheet_id"] = sheet_of_code(read_manifest(manifest), code, _shown(manifest))
+    class_opts["manifest"] = None
 
 
 @main.command()
@@ -541,8 +590,13 @@ def _write_sheet(
     help="A class: replace answers files that hold typed work, and a manifest that is "
     "not this class's.",
 )
+@click.option(
+    "--private",
+    is_flag=True,
+    help="A class: write each student's private code in the files, not the sheet ID.",
+)
 @friendly
-def answers(output, student, force, **opts):
+def answers(output, student, force, private, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID;
     for a class, one per student with the name filled in."""
     from .answers import blank, to_text
@@ -554,7 +608,7 @@ def answers(output, student, force, **opts):
     if any(v is not None for v in class_opts.values()):
         if output is not None:
             raise OptionError("a class's answers files go one per student into --split DIR")
-        class_opts["force"] = force
+        class_opts.update(force=force, private=private)
         return _write_class(
             "answers",
             None,
@@ -568,8 +622,9 @@ def answers(output, student, force, **opts):
             workers=None,
             **class_opts,
         )
-    if force:
-        raise OptionError("--force is for a class's answers files (--split DIR)")
+    if force or private:
+        flag = "--force" if force else "--private"
+        raise OptionError(f"{flag} is for a class's answers files (--split DIR)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     p = resolve_problem(opts)
@@ -589,12 +644,20 @@ def answers(output, student, force, **opts):
     is_flag=True,
     help="HTML to fill in and check on screen, cell by cell; it prints as the blank sheet.",
 )
+@click.option(
+    "--exam",
+    is_flag=True,
+    help="With --interactive: a page that only collects answers and saves them (no checking, "
+    "no hints, no key).",
+)
 @friendly
-def generate(output, fmt, paper, title, student, fillable, interactive, **opts):
+def generate(output, fmt, paper, title, student, fillable, interactive, exam, **opts):
     """Write a blank worksheet (HTML or PDF)."""
     if fillable and interactive:
         raise OptionError("--fillable is for PDF sheets, --interactive for web pages; pick one")
-    _write_sheet("blank", output, fmt, paper, title, student, fillable, opts, interactive)
+    _write_sheet(
+        "blank", output, fmt, paper, title, student, fillable, opts, interactive, exam=exam
+    )
 
 
 @main.command()
@@ -640,10 +703,12 @@ def _class_folders(output: str | None, split: str | None) -> tuple[str, ...]:
     return (split, os.path.dirname(os.path.normpath(split)) or ".")
 
 
-def _write_class(kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts):
+def _write_class(
+    kind, output, fmt, paper, title, student, fillable, opts, working, exam=False, **class_opts
+):
     """A class set: one different problem per student, drawn from one class seed."""
     from .booklet import write_class_set
-    from .classset import choose_class
+    from .classset import choose_class, with_codes
 
     count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
     manifest, force = class_opts["manifest"], class_opts.get("force", False)
@@ -681,6 +746,8 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
         spec_flag="--" + spec_flags[0].replace("_", "-") if spec_flags else None,
     )
     students, class_seed = chosen.students, chosen.class_seed
+    if class_opts.get("private"):
+        students = with_codes(class_seed, students)
     if chosen.drawn:
         click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
     elif chosen.manifest is not None:
@@ -702,6 +769,7 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             workers=workers,
             progress=tick,
             force=force,
+            exam=exam,
         )
     where = (
         _shown(output) if output is not None else f"{len(written.files)} files in {_shown(split)}"
@@ -784,6 +852,8 @@ def check(files, as_json, csv_path, manifest, force, summary, student, **opts):
         sub = None
         try:
             sub = _named(load(path), student)
+            if fixed is None:
+                _refuse_code(sub.sheet_id, f"{sub.source}: ")
             rows.append(grading.check(sub, fixed, solved))
         except HandcalcError as e:
             if len(files) == 1 and not csv_path:
