@@ -64,6 +64,10 @@ def test_everyone_else_in_the_run_is_graded_and_written(tmp_path, where, char, s
     assert [(r["student"], r["percent"]) for r in rows] == [("", ""), ("Ann", "100.0")]
     assert said in rows[0]["error"]
     assert f"Error: {bad}: {said}" in result.stderr
+    text = run("check", bad, good)
+    assert text.exit_code == 1
+    assert f"handcalc check  {good}  (Ann)" in text.stdout
+    assert "1 graded, 1 failed; mean 100.0 %" in text.stdout
 
 
 def test_bytes_that_are_not_utf8_say_where(tmp_path):

@@ -225,6 +225,7 @@ def test_an_exam_page_in_chromium_saves_answers_that_check_grades(browser, exam_
     assert errors == []
     data = json.loads(saved.read_text())
     assert data["student"] == "Ada" and data["Q"][0][:3] == [str(q[0][0]), str(q[0][1] + 1), None]
+    assert "revealed" not in data
     result = run("check", saved, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
