@@ -32,7 +32,7 @@ COLUMNS = (
     "number", "student", "id", "seed", "file", "page", "key_file", "key_page",
     "screen_file", "answers_file", "code",
 )  # fmt: skip
-_COLUMNS_BEFORE_CODES = COLUMNS[:-1]  # a manifest.csv written before private codes
+_PLAIN_COLUMNS = COLUMNS[:-1]  # a class that is not private has no code column
 # The kinds of file a class set writes: the manifest columns that say where each student's is.
 FILE_COLUMNS = {
     "blank": ("file", "page"),
@@ -260,6 +260,8 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
     for s, f, p, old in zip(students, files, pages, kept):
         row = {c: old.get(c) for c in COLUMNS}
         row.update(number=s.number, student=s.name, id=s.id, seed=s.seed, code=s.code)
+        if s.code is None:
+            del row["code"]
         row[file_col] = f
         if page_col is not None:
             row[page_col] = p
@@ -275,11 +277,12 @@ def manifest_json(class_seed: int, rows: list[dict]) -> bytes:
 
 
 def manifest_csv(rows: list[dict]) -> bytes:
+    columns = COLUMNS if any(r.get("code") for r in rows) else _PLAIN_COLUMNS
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(columns)
     for r in rows:
-        w.writerow([spreadsheet_cell(r[c]) for c in COLUMNS])
+        w.writerow([spreadsheet_cell(r[c]) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
@@ -393,7 +396,7 @@ def _is_our_csv(path: str) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
             head = fh.readline().rstrip("\r\n")
-            return head in (",".join(COLUMNS), ",".join(_COLUMNS_BEFORE_CODES))
+            return head in (",".join(COLUMNS), ",".join(_PLAIN_COLUMNS))
     except (OSError, UnicodeDecodeError):
         return False
 

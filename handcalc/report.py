@@ -141,7 +141,7 @@ def _row(r, names: list[str]) -> list[str]:
     """One gradebook row, as the cells to write."""
     if not isinstance(r, Report):
         f = _failed(r)
-        return [_safe(f.student), f.sheet_id or "", _safe(f.file), "", *([""] * len(names)),
+        return [_safe(f.student), _safe(f.sheet_id), _safe(f.file), "", *([""] * len(names)),
                 _safe(f.error)]  # fmt: skip
     per_step = []
     for n in names:
