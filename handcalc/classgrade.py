@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from . import answers as answers_mod
 from . import grading
-from .classset import fold_name, read_manifest
+from .classset import code_key, fold_name, read_manifest
 from .errors import AnswersError, HandcalcError, echoed
 from .files import shown
 from .problem import decode_id
@@ -36,9 +36,11 @@ def _key(name: str | None) -> str:
 def match(rows: list[dict], sub: answers_mod.Answers) -> int:
     """The manifest row an answers file belongs to; a one-line error when there is none."""
     if sub.sheet_id:
-        own = _canonical(sub.sheet_id)
+        own, code = _canonical(sub.sheet_id), code_key(sub.sheet_id)
         for i, row in enumerate(rows):
             if own is not None and row["id"] == own:
+                return i
+            if code is not None and code_key(row.get("code")) == code:
                 return i
         raise AnswersError(f"{sub.source}: sheet ID {echoed(sub.sheet_id)} is not in this class")
     if sub.student:
@@ -103,6 +105,8 @@ def grade_class(
     for i, row in enumerate(rows):
         sub = matched.get(i) or answers_mod.Answers(NOTHING_HANDED_IN, sheet_id=row["id"])
         sub = dataclasses.replace(sub, student=row["student"])
+        if code_key(sub.sheet_id):  # a private class's code: the manifest names the sheet
+            sub = dataclasses.replace(sub, sheet_id=row["id"])
         try:
             graded.append(
                 grading.check(sub, decode_id(row["id"]), solved, marking or grading.Marking())

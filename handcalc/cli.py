@@ -166,6 +166,7 @@ def resolve_problem(opts: dict, warn: bool = True):
     from .draw import make_problem
 
     given = _take(opts)
+    _refuse_code(given["sheet_id"])
     fixed = "--id" if given["sheet_id"] is not None else "--from" if given["source"] else None
     if fixed:
         clash = [k for k in _SIZE_FLAGS if given[k] is not None]
@@ -186,6 +187,18 @@ def resolve_problem(opts: dict, warn: bool = True):
         if warning:
             click.echo(f"note: {warning}", err=True)
     return problem
+
+
+def _refuse_code(sheet_id, where: str = "") -> None:
+    """A private class code names no sheet by itself: only the class's manifest maps it."""
+    if sheet_id is None:
+        return
+    from .classset import code_error, code_key
+    from .errors import AnswersError
+
+    code = code_key(sheet_id)
+    if code is not None:
+        raise (AnswersError if where else OptionError)(where + code_error(code))
 
 
 class Stopped(KeyboardInterrupt):
@@ -478,10 +491,16 @@ def sheet_options(f):
             "and no more than the sheets).",
         ),
         click.option(
+            "--private",
+            is_flag=True,
+            help="A class set: print a short code per student instead of the sheet ID and "
+            "seed; only the manifest maps codes to sheets.",
+        ),
+        click.option(
             "--force",
             is_flag=True,
-            help="A class set: replace a manifest in the folder that handcalc did not write "
-            "or that lists another class.",
+            help="A class set: replace filled --fillable forms in --split DIR, and a manifest "
+            "in the folder that handcalc did not write or that lists another class.",
         ),
     ]
     for opt in reversed(opts):
@@ -490,19 +509,33 @@ def sheet_options(f):
 
 
 def _write_sheet(
-    kind, output, fmt, paper, title, student, fillable, opts, interactive=False, working=True
+    kind,
+    output,
+    fmt,
+    paper,
+    title,
+    student,
+    fillable,
+    opts,
+    interactive=False,
+    working=True,
+    exam=False,
 ):
     from .worksheet import check_name, check_title
 
     check_title(check_text(title, "--title"))
     check_name(check_text(student, "--student"))
-    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force", "private")}
+    if exam and not interactive:
+        raise OptionError("--exam makes an --interactive page that only collects answers")
+    _code_from_manifest(opts, class_opts)
     if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
         kind = "interactive" if interactive else kind
         return _write_class(
-            kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
-        )
-    for flag in ("workers", "force"):
+            kind, output, fmt, paper, title, student, fillable, opts, working, exam=exam,
+            **class_opts,
+        )  # fmt: skip
+    for flag in ("workers", "force", "private"):
         if class_opts[flag]:
             raise OptionError(f"--{flag} is for class sets (--count or --roster)")
     if output is None:
@@ -525,6 +558,7 @@ def _write_sheet(
         fillable=fillable,
         interactive=interactive,
         working=working,
+        exam=exam,
     )
     from . import render
 
@@ -534,6 +568,21 @@ def _write_sheet(
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
     click.echo(f"wrote {_shown(output)}  (ID {problem.id})")
+
+
+def _code_from_manifest(opts: dict, class_opts: dict) -> None:
+    """`--id CODE --manifest FILE` (no class options): the sheet the manifest gives that
+    private code, for one sheet or key."""
+    from .classset import code_key, read_manifest, sheet_of_code
+
+    code = code_key(opts.get("sheet_id"))
+    manifest = class_opts.get("manifest")
+    if code is None or manifest is None:
+        return
+    if any(class_opts[k] is not None for k in ("count", "roster", "split")):
+        raise OptionError("--id names one sheet; a class set takes its sheets from --manifest")
+    opts["sheet_id"] = sheet_of_code(read_manifest(manifest), code, _shown(manifest))
+    class_opts["manifest"] = None
 
 
 @main.command()
@@ -554,8 +603,19 @@ def _write_sheet(
     type=click.Path(file_okay=False),
     help="A class: one answers file per student in this folder.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="A class: replace answers files that hold typed work, and a manifest that is "
+    "not this class's.",
+)
+@click.option(
+    "--private",
+    is_flag=True,
+    help="A class: write each student's private code in the files, not the sheet ID.",
+)
 @friendly
-def answers(output, student, **opts):
+def answers(output, student, force, private, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID;
     for a class, one per student with the name filled in."""
     from .answers import blank, to_text
@@ -567,6 +627,7 @@ def answers(output, student, **opts):
     if any(v is not None for v in class_opts.values()):
         if output is not None:
             raise OptionError("a class's answers files go one per student into --split DIR")
+        class_opts.update(force=force, private=private)
         return _write_class(
             "answers",
             None,
@@ -580,6 +641,9 @@ def answers(output, student, **opts):
             workers=None,
             **class_opts,
         )
+    if force or private:
+        flag = "--force" if force else "--private"
+        raise OptionError(f"{flag} is for a class's answers files (--split DIR)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     p = resolve_problem(opts)
@@ -599,12 +663,20 @@ def answers(output, student, **opts):
     is_flag=True,
     help="HTML to fill in and check on screen, cell by cell; it prints as the blank sheet.",
 )
+@click.option(
+    "--exam",
+    is_flag=True,
+    help="With --interactive: a page that only collects answers and saves them (no checking, "
+    "no hints, no key).",
+)
 @friendly
-def generate(output, fmt, paper, title, student, fillable, interactive, **opts):
+def generate(output, fmt, paper, title, student, fillable, interactive, exam, **opts):
     """Write a blank worksheet (HTML or PDF)."""
     if fillable and interactive:
         raise OptionError("--fillable is for PDF sheets, --interactive for web pages; pick one")
-    _write_sheet("blank", output, fmt, paper, title, student, fillable, opts, interactive)
+    _write_sheet(
+        "blank", output, fmt, paper, title, student, fillable, opts, interactive, exam=exam
+    )
 
 
 @main.command()
@@ -650,10 +722,12 @@ def _class_folders(output: str | None, split: str | None) -> tuple[str, ...]:
     return (split, os.path.dirname(os.path.normpath(split)) or ".")
 
 
-def _write_class(kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts):
+def _write_class(
+    kind, output, fmt, paper, title, student, fillable, opts, working, exam=False, **class_opts
+):
     """A class set: one different problem per student, drawn from one class seed."""
     from .booklet import write_class_set
-    from .classset import choose_class
+    from .classset import choose_class, with_codes
 
     count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
     manifest, force = class_opts["manifest"], class_opts.get("force", False)
@@ -691,6 +765,8 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
         spec_flag="--" + spec_flags[0].replace("_", "-") if spec_flags else None,
     )
     students, class_seed = chosen.students, chosen.class_seed
+    if class_opts.get("private"):
+        students = with_codes(class_seed, students)
     if chosen.drawn:
         click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
     elif chosen.manifest is not None:
@@ -712,11 +788,24 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             workers=workers,
             progress=tick,
             force=force,
+            exam=exam,
         )
     where = (
         _shown(output) if output is not None else f"{len(written.files)} files in {_shown(split)}"
     )
+    if written.kept:
+        n = len(written.files) - len(written.kept)
+        where = f"{n} files in {_shown(split)}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
+    if written.kept:
+        k = len(written.kept)
+        one = k == 1
+        click.echo(
+            f"kept {k} filled file{'' if one else 's'} in {_shown(split)} (different from "
+            f"the blank {'one' if one else 'ones'}: a student's work); "
+            f"--force replaces {'it' if one else 'them'}",
+            err=True,
+        )
     click.echo(f"wrote {_shown(written.manifest)}")
 
 
@@ -775,6 +864,10 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     type=click.Path(dir_okay=False),
     help='A review file: JSON {"FILE": {"CELL": "VALUE"}}, readings of cells that need review.',
 )
+@click.option(
+    "--student",
+    help="The student's name, for one answers file that has none (its gradebook row).",
+)
 @friendly
 def check(
     files,
@@ -788,6 +881,7 @@ def check(
     weights,
     accept,
     review_path,
+    student,
     **opts,
 ):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
@@ -805,11 +899,16 @@ def check(
         decisions.setdefault(name, {}).update(cells)
     check_decisions(decisions, files)
     if manifest is not None:
+        if student is not None:
+            raise OptionError("--manifest names every student; drop --student")
         return _check_class(
             manifest, files, as_json, csv_path, summary, opts, force, marking, decisions
         )
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
+    if student is not None and len(files) != 1:
+        raise OptionError('--student names one file\'s student; for several, add "student" to each')
+    student = _student_name(student)
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
@@ -820,20 +919,27 @@ def check(
     solved: dict = {}
     rows, failed = [], 0
     for path in files:
+        sub = None
         try:
-            answers = _decided(load(path), path, decisions)
-            rows.append(grading.check(answers, fixed, solved, marking))
+            sub = _named(load(path), student)
+            if fixed is None:
+                _refuse_code(sub.sheet_id, f"{sub.source}: ")
+            sub = _decided(sub, path, decisions)
+            rows.append(grading.check(sub, fixed, solved, marking))
         except HandcalcError as e:
-            if len(files) == 1:
+            if len(files) == 1 and not csv_path:
                 raise
             click.echo(_line(f"Error: {e}"), err=True)
-            rows.append((_shown(path), str(e)))
+            who = (sub.student, sub.sheet_id) if sub else (None, None)
+            rows.append(report.Failed(_shown(path), str(e), *who))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
     _show(rows, reports, as_json, summary, one=len(files) == 1)
     if csv_path:
-        report.write_gradebook(csv_path, rows, force)
-        click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
+        book = report.write_gradebook(csv_path, rows, force)
+        failed += _book_notes(book)
+        graded = len(reports) - len(book.refused)
+        click.echo(f"wrote {_shown(csv_path)}  ({graded} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
 
@@ -846,6 +952,33 @@ def _decided(answers, path, decisions):
 
     mine = decisions_for(decisions, path)
     return dataclasses.replace(answers, decided=mine) if mine else answers
+
+
+def _student_name(name: str | None) -> str | None:
+    from .worksheet import check_name
+
+    check_name(check_text(name, "--student"))
+    return " ".join(name.split()) or None if name is not None else None
+
+
+def _named(sub, student: str | None):
+    """The answers with check's --student as the name, when the file gives none."""
+    import dataclasses
+
+    if student is None or sub.student is None:
+        return sub if student is None else dataclasses.replace(sub, student=student)
+    if " ".join(sub.student.split()).casefold() != student.casefold():
+        raise OptionError(f"{sub.source} names {sub.student!r}; drop --student")
+    return sub
+
+
+def _book_notes(book) -> int:
+    """Say what the gradebook merge kept unread and refused; the number refused."""
+    for note in book.notes:
+        click.echo(_line(note), err=True)
+    for f in book.refused:
+        click.echo(_line(f"Error: {f.error}"), err=True)
+    return len(book.refused)
 
 
 def _answers_only(files) -> list:
@@ -909,9 +1042,12 @@ def _check_class(
     else:  # a student who handed nothing in has a line in the table, not a blank report
         shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
     _show(rows, shown, as_json, summary, one=False)
-    report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
+    book = report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
+    refused = _book_notes(book)
     click.echo(
-        f"wrote {_shown(csv_path)}  ({len(reports)} students, {len(errors)} failed)", err=True
+        f"wrote {_shown(csv_path)}  ({len(reports) - refused} students, "
+        f"{len(errors) + refused} failed)",
+        err=True,
     )
-    if errors:
+    if errors or refused:
         sys.exit(1)

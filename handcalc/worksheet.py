@@ -17,7 +17,7 @@ from urllib.parse import quote
 from . import layout, numbers, steps
 from .draw import RULES as DRAWING_RULES
 from .errors import OptionError
-from .interactive import explanations, page_data
+from .interactive import exam_data, explanations, page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
@@ -259,6 +259,8 @@ class Sheet:
     long_numbers: tuple[str, ...] = ()
     explain: dict = field(default_factory=dict)
     fit_note: str = ""  # said on stderr when the cells had to shrink below a writable size
+    id_label: str = "sheet ID"  # "code" on a private class's sheet: no ID, no seed
+    exam: bool = False  # an interactive page that only collects answers: no grader, no guide
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -784,10 +786,11 @@ def _cache_savings(sp) -> list[str]:
     ]
 
 
-def _foot_text(problem, rules: tuple[str, ...], drawing: tuple[str, ...], badge: str) -> str:
+def _foot_text(problem, rules, drawing, badge: str, code: str | None = None) -> str:
     """The footer as plain lines, for a browser that prints it in the page's margin box."""
-    seed = f" · seed {problem.seed}" if problem.seed is not None else ""
-    lines = [f"{badge} · sheet ID {problem.id}{seed}", f"Rules: {'; '.join(rules)}."]
+    seed = f" · seed {problem.seed}" if problem.seed is not None and not code else ""
+    which = f"code {code}" if code else f"sheet ID {problem.id}"
+    lines = [f"{badge} · {which}{seed}", f"Rules: {'; '.join(rules)}."]
     if drawing:
         lines.append(f"Numbers drawn so that {'; '.join(drawing)}.")
     return "\n".join(lines)
@@ -836,16 +839,24 @@ def build(
     fillable: bool = False,
     interactive: bool = False,
     working: bool = True,
+    code: str | None = None,
+    exam: bool = False,
 ) -> Sheet:
     """The view model of a blank sheet (kind="blank") or an answer key (kind="key"); a key
     without `working` is one page: no dot products, no exact track.
 
     `interactive` makes a blank sheet to fill in and check on screen: an input in every
-    blank cell and the problem's data (never its key) for the page's own grader."""
+    blank cell and the problem's data (never its key) for the page's own grader; with `exam`
+    the page only collects answers (no grader, no hints). A blank sheet with a private `code`
+    prints the code where the sheet ID and seed would be."""
     if kind not in ("blank", "key"):
         raise ValueError(f"unknown sheet kind {kind!r}")
     if interactive and kind != "blank":
         raise ValueError("only a blank sheet can be interactive")
+    if exam and not interactive:
+        raise ValueError("only an interactive sheet can be an exam page")
+    if code is not None and kind != "blank":
+        raise ValueError("a key shows its sheet ID, never a private code")
     if paper not in layout.PAPERS:
         raise ValueError(f"unknown paper {paper!r}")
     ex = sol.exercise
@@ -903,8 +914,8 @@ def build(
         title_style=title_style(title or DEFAULT_TITLES[ex.form]),
         student=student or "",
         page_css=f"size:{geometry.page};margin:{margins}",
-        sheet_id=problem.id,
-        seed="" if problem.seed is None else str(problem.seed),
+        sheet_id=code or problem.id,
+        seed="" if problem.seed is None or code else str(problem.seed),
         rules=rules,
         drawing_rules=drawing,
         instructions=instructions(sol),
@@ -913,10 +924,20 @@ def build(
         fillable=fillable and kind == "blank",
         id_field="handcalc_id",
         interactive=interactive,
-        data=page_data(problem) if interactive else None,
+        data=_page_data(problem, interactive, exam, code),
         screen_style=f"max-width:{page_width:.1f}mm" if interactive else "",
-        print_foot=_css_string(_foot_text(problem, rules, drawing, badge)),
+        print_foot=_css_string(_foot_text(problem, rules, drawing, badge, code)),
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),
-        explain=explanations(problem) if interactive else {},
+        explain=explanations(problem) if interactive and not exam else {},
+        id_label="code" if code else "sheet ID",
+        exam=exam,
     )
+
+
+def _page_data(problem, interactive: bool, exam: bool, code: str | None) -> dict | None:
+    if not interactive:
+        return None
+    if exam:
+        return exam_data(problem, code or problem.id)
+    return page_data(problem)
