@@ -2,7 +2,7 @@
 
 A file is matched by its sheet ID (an answers file's "id", a filled PDF's handcalc_id field),
 or, when it has none, by its "student" name. Every student in the manifest gets a gradebook
-row, in class order: one who handed nothing in is graded on an empty sheet (0 %). A file that
+row, in class order: one who handed nothing in is a Missing row (no score, not 0 %). A file that
 matches no student, or a student already matched, is a row of its own with the error.
 """
 
@@ -18,8 +18,9 @@ from .classset import code_key, fold_name, read_manifest
 from .errors import AnswersError, HandcalcError, echoed
 from .files import shown
 from .problem import decode_id
+from .report import MISSING_FILE, Missing
 
-NOTHING_HANDED_IN = "nothing handed in"
+NOTHING_HANDED_IN = MISSING_FILE
 
 
 def _canonical(sheet_id: str) -> str | None:
@@ -80,7 +81,8 @@ def grade_class(
     marking: grading.Marking | None = None,
     decisions: Mapping[str, Mapping[str, str]] | None = None,
 ):
-    """Gradebook rows (grading Reports, or (file, error) pairs) and the errors, one a line;
+    """Gradebook rows (grading Reports, Missing students, or (file, error) pairs) and the
+    errors, one a line;
     `decisions` are a teacher's readings of cells that need review, by file."""
     manifest = read_manifest(manifest_path)
     rows = manifest["students"]
@@ -103,8 +105,10 @@ def grade_class(
     solved: dict = {}
     graded: list = []
     for i, row in enumerate(rows):
-        sub = matched.get(i) or answers_mod.Answers(NOTHING_HANDED_IN, sheet_id=row["id"])
-        sub = dataclasses.replace(sub, student=row["student"])
+        if i not in matched:
+            graded.append(Missing(row["student"], row["id"]))
+            continue
+        sub = dataclasses.replace(matched[i], student=row["student"])
         if code_key(sub.sheet_id):  # a private class's code: the manifest names the sheet
             sub = dataclasses.replace(sub, sheet_id=row["id"])
         try:

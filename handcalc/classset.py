@@ -166,6 +166,13 @@ def class_names(count: int | None, roster: str | None) -> list[str]:
 
 def read_roster(path: str) -> list[str]:
     """Names from a CSV file's `name` column (any other columns are ignored)."""
+    return [name for name, _ in read_roster_table(path)[1]]
+
+
+def read_roster_table(path: str) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
+    """A roster's other columns (email, student number, section...: the header's names, in
+    order) and each line's name with its values in those columns, for the gradebook and the
+    grade-import files."""
     text = read_text(path, "roster", RosterError)
     try:
         rows = list(csv.reader(io.StringIO(text)))
@@ -177,7 +184,12 @@ def read_roster(path: str) -> list[str]:
     if "name" not in header:
         raise RosterError(f"roster {path} has no 'name' column in its header line")
     col = header.index("name")
-    names = []
+    others = [
+        (k, h.strip())
+        for k, h in enumerate(rows[0])
+        if k != col and h.strip() and h.strip().lower() not in header[:k]
+    ]
+    students = []
     for line, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue  # an empty line, often the last
@@ -190,10 +202,11 @@ def read_roster(path: str) -> list[str]:
                 f"roster {path} line {line}: the name is {len(name)} characters long; "
                 f"at most {NAME_LIMIT} fit on the name line"
             )
-        names.append(name)
-    if not names:
+        values = {h: (row[k].strip() if k < len(row) else "") for k, h in others}
+        students.append((name, values))
+    if not students:
         raise RosterError(f"roster {path} names no students")
-    return names
+    return [h for _, h in others], students
 
 
 # Latin letters that do not decompose into a base letter and marks (NFKD leaves them whole).

@@ -868,6 +868,36 @@ def _write_class(
     "--student",
     help="The student's name, for one answers file that has none (its gradebook row).",
 )
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False),
+    help="With --manifest: the class's roster; its other columns (email, student number, "
+    "section...) go into the gradebook.",
+)
+@click.option(
+    "--lms",
+    type=click.Choice(["moodle", "canvas"]),
+    multiple=True,
+    help="With --manifest and --roster: also write a grade-import file for Moodle or Canvas "
+    "beside the gradebook (GRADEBOOK-moodle.csv, GRADEBOOK-canvas.csv).",
+)
+@click.option(
+    "--lms-item",
+    default="Self-attention by hand",
+    show_default=True,
+    help="The grade item (Moodle) or assignment (Canvas) column's name in --lms files.",
+)
+@click.option(
+    "--feedback",
+    "feedback_dir",
+    type=click.Path(file_okay=False),
+    help="Write each graded student's feedback (HTML and PDF) into this folder.",
+)
+@click.option(
+    "--class-report",
+    type=click.Path(dir_okay=False),
+    help="With --manifest: write the class report as this HTML file and a PDF beside it.",
+)
 @friendly
 def check(
     files,
@@ -882,6 +912,11 @@ def check(
     accept,
     review_path,
     student,
+    roster,
+    lms,
+    lms_item,
+    feedback_dir,
+    class_report,
     **opts,
 ):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
@@ -901,9 +936,15 @@ def check(
     if manifest is not None:
         if student is not None:
             raise OptionError("--manifest names every student; drop --student")
-        return _check_class(
-            manifest, files, as_json, csv_path, summary, opts, force, marking, decisions
+        handback = dict(
+            roster=roster, lms=lms, lms_item=lms_item, feedback=feedback_dir, report=class_report
         )
+        return _check_class(
+            manifest, files, as_json, csv_path, summary, opts, force, marking, decisions, handback
+        )
+    for flag, value in (("--roster", roster), ("--lms", lms), ("--class-report", class_report)):
+        if value:
+            raise OptionError(f"{flag} is for a class: give --manifest")
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
     if student is not None and len(files) != 1:
@@ -1012,17 +1053,36 @@ def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:
         objs = [report.to_json(r) for r in reports]
         click.echo(json.dumps(objs[0] if one else objs, ensure_ascii=False))
     else:
-        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+        # the rule and the marking are the run's, said once after every report
+        many = len(reports) > 1
+        texts = [report.to_text(r, rules=not many) for r in reports]
+        if many:
+            texts.append("\n".join(report.rules_text(reports[0])) + "\n")
+        click.echo("\n".join(texts), nl=False)
     if not one:
         click.echo(("" if as_json else "\n") + report.summary(rows), nl=False, err=as_json)
 
 
 def _check_class(
-    manifest, files, as_json, csv_path, summary, opts, force=False, marking=None, decisions=None
+    manifest,
+    files,
+    as_json,
+    csv_path,
+    summary,
+    opts,
+    force=False,
+    marking=None,
+    decisions=None,
+    handback=None,
 ):
-    """check --manifest: one gradebook row per student of a class set."""
+    """check --manifest: one gradebook row per student of a class set; with `handback`, the
+    roster's columns, grade-import files, feedback files and the class report."""
     from . import report
     from .classgrade import NOTHING_HANDED_IN, grade_class
+
+    handback = handback or {}
+    if handback.get("lms") and not handback.get("roster"):
+        raise OptionError("--lms matches students by the roster's email or number: give --roster")
 
     given = [k for k, v in opts.items() if v is not None]
     if given:
@@ -1032,6 +1092,8 @@ def _check_class(
         csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")
     report.check_gradebook(csv_path, force)
     rows, errors, missing = grade_class(manifest, files, marking, decisions)
+    roster = _roster_columns(handback.get("roster"), rows)
+    outputs = _handback_files(rows, roster, csv_path, handback)
     reports = [r for r in rows if not isinstance(r, tuple)]
     for e in errors:
         click.echo(_line(f"Error: {e}"), err=True)
@@ -1042,12 +1104,73 @@ def _check_class(
     else:  # a student who handed nothing in has a line in the table, not a blank report
         shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
     _show(rows, shown, as_json, summary, one=False)
-    book = report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
+    book = report.write_gradebook(csv_path, rows, force, NOTHING_HANDED_IN, roster)
     refused = _book_notes(book)
     click.echo(
-        f"wrote {_shown(csv_path)}  ({len(reports) - refused} students, "
+        f"wrote {_shown(csv_path)}  ({len(reports) - refused} graded, {len(missing)} missing, "
         f"{len(errors) + refused} failed)",
         err=True,
     )
+    _write_handback(outputs)
     if errors or refused:
         sys.exit(1)
+
+
+def _roster_columns(path, rows):
+    """The roster's other columns for the gradebook, each student of the class found on it."""
+    if path is None:
+        return None
+    from .classset import read_roster_table
+    from .report import MISTAKE_COLUMNS, RosterColumns, _name_key
+
+    columns, students = read_roster_table(path)
+    names = {n for r in rows for n in getattr(r, "steps", {})}
+    ours = {"student", "id", "file", "percent", "review", "status", "error", *MISTAKE_COLUMNS}
+    renamed = {c: f"roster {c}" if c.lower() in ours or c in names else c for c in columns}
+    by_name: dict = {}
+    for name, values in students:
+        by_name.setdefault(_name_key(name), {renamed[c]: v for c, v in values.items()})
+    for r in rows:
+        who = r.answers.student if hasattr(r, "answers") else getattr(r, "student", None)
+        if who and _name_key(who) not in by_name and not hasattr(r, "error"):
+            raise OptionError(f"roster {_shown(path)} has no line for {who}")
+    return RosterColumns(tuple(renamed[c] for c in columns), by_name)
+
+
+def _handback_files(rows, roster, csv_path, handback) -> list:
+    """Every file to hand back, rendered before any is written: [(path, bytes)], and notes."""
+    from . import lms
+
+    out = []
+    stem = os.path.splitext(csv_path)[0]
+    for system in handback.get("lms") or ():
+        data, left_out = lms.import_file(system, rows, roster, handback["lms_item"])
+        note = f"; left out: {', '.join(left_out)}" if left_out else ""
+        out.append((f"{stem}-{system}.csv", data, note))
+    if handback.get("feedback"):
+        from .feedback import feedback_files
+
+        folder = handback["feedback"]
+        for name, data in feedback_files(rows):
+            out.append((os.path.join(folder, name), data, ""))
+    if handback.get("report"):
+        from .classreport import report_files
+
+        for path, data in report_files(rows, handback["report"]):
+            out.append((path, data, ""))
+    return out
+
+
+def _write_handback(outputs) -> None:
+    """Write the hand-back files all together, or none of them."""
+    if not outputs:
+        return
+    from .files import Staging
+
+    with Staging() as out:  # committed on leaving; an error anywhere writes none
+        for path, data, _ in outputs:
+            if os.path.dirname(path):
+                out.folder(os.path.dirname(path))
+            out.write(path, data)
+    for path, _, note in outputs:
+        click.echo(_line(f"wrote {_shown(path)}{note}"), err=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -16,6 +16,7 @@ from .grading import (
     BLANK,
     CORRECT,
     FOLLOW,
+    MISTAKE_KINDS,
     REVEALED,
     REVIEW,
     RULE,
@@ -60,8 +61,14 @@ def accept_hint(report: Report, cell: str, likely: str | None) -> str:
     return f"--accept {report.answers.source}:{cell}={likely if likely else 'VALUE'}"
 
 
-def to_text(report: Report) -> str:
-    """The report for a person: score, where it first went wrong and why, then every step."""
+def rules_text(report: Report) -> list[str]:
+    """The grading rule and the marking, said once per run (see `to_text`)."""
+    return ["Rule: " + RULE, report.marking.describe()]
+
+
+def to_text(report: Report, rules: bool = True) -> str:
+    """The report for a person: score, where it first went wrong and why, then every step;
+    then the rules unless `rules` is off (several reports say them once, at the end)."""
     a, p = report.answers, report.solution.problem
     head = f"handcalc check  {a.source}" + (f"  ({a.student})" if a.student else "")
     c = _counts(report)
@@ -107,7 +114,8 @@ def to_text(report: Report) -> str:
                 out.append(f"{pad}       (and {len(wrong) - _SHOW_WRONG} more)")
         for r in res.review:
             out.append(f"{pad}needs review: {r.cell} {r.text!r} ({r.why})")
-    out += ["", "Rule: " + RULE, report.marking.describe()]
+    if rules:
+        out += ["", *rules_text(report)]
     return "\n".join(out) + "\n"
 
 
@@ -161,6 +169,51 @@ def _failed(r) -> Failed:
     return r if isinstance(r, Failed) else Failed(*r)
 
 
+MISSING_FILE = "nothing handed in"
+
+
+class Missing(NamedTuple):
+    """A student of a class who handed nothing in: a row with no score (empty, never 0)."""
+
+    student: str
+    sheet_id: str
+    file: str = MISSING_FILE
+
+
+def status(r) -> str:
+    """A row's status: graded, needs review (cells left out of the score until decided),
+    missing (nothing handed in) or failed (the file could not be graded)."""
+    if isinstance(r, Missing):
+        return "missing"
+    if isinstance(r, Report):
+        return "needs review" if r.review else "graded"
+    return "failed"
+
+
+MISTAKE_COLUMNS = tuple(f"mistake: {kind}" for kind in MISTAKE_KINDS)
+
+
+def mistake_counts(r: Report) -> dict[str, int]:
+    """How many times each kind of named mistake was named in a student's report."""
+    out = dict.fromkeys(MISTAKE_KINDS, 0)
+    for res in r.steps.values():
+        for m in res.mistakes:
+            out[m.kind] = out.get(m.kind, 0) + 1
+    return out
+
+
+@dataclass(frozen=True)
+class RosterColumns:
+    """A roster's other columns (email, student number, section...) for the gradebook:
+    their names as the gradebook writes them, and each student's values by name key."""
+
+    columns: tuple[str, ...] = ()
+    by_name: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def of(self, student: str | None) -> Mapping[str, str]:
+        return self.by_name.get(_name_key(student), {})
+
+
 def _step_names(rows) -> list[str]:
     names: list[str] = []
     for r in rows:
@@ -169,39 +222,58 @@ def _step_names(rows) -> list[str]:
     return names
 
 
-def _row(r, names: list[str]) -> list[str]:
-    """One gradebook row, as the cells to write: every row, graded or failed, is built here,
-    so the step marks, the cells to review and the status stay in step with the header."""
-    if not isinstance(r, Report):
+def _columns(names: list[str], roster: RosterColumns | None) -> list[str]:
+    """The columns between the four first (student, id, file, percent) and the last three
+    (review, status, error): the roster's, a mark per step, a count per named mistake."""
+    return [*(roster.columns if roster else ()), *names, *MISTAKE_COLUMNS]
+
+
+def _row(r, names: list[str], roster: RosterColumns | None = None) -> dict[str, str]:
+    """One gradebook row, as cells by column: every row (graded, needing review, missing or
+    failed) is built here, so the marks, counts and status stay in step with the header.
+    Only a graded row has a score; a missing or failed one leaves it empty."""
+    if isinstance(r, Report):
+        student, sheet, file = r.answers.student, r.solution.problem.id, r.answers.source
+    elif isinstance(r, Missing):
+        student, sheet, file = r.student, r.sheet_id, r.file
+    else:
         f = _failed(r)
-        return [_safe(f.student), _safe(f.sheet_id), _safe(f.file), "", *([""] * len(names)),
-                "", "error", _safe(f.error)]  # fmt: skip
-    per_step = []
-    for n in names:
-        res = r.steps.get(n)
-        per_step.append(f"{float(100 * res.mark):.1f}" if res and res.mark is not None else "")
-    review = len(r.review)
-    return [
-        _safe(" ".join((r.answers.student or "").split())),
-        r.solution.problem.id,
-        _safe(r.answers.source),
-        f"{r.percent:.1f}",
-        *per_step,
-        str(review),
-        "needs review" if review else "graded",
-        "",
-    ]
+        student, sheet, file = f.student, f.sheet_id, f.file
+    cells = dict(roster.of(student)) if roster else {}
+    cells.update(
+        student=_safe(" ".join((student or "").split())),
+        id=_safe(sheet),
+        file=_safe(file),
+        percent="",
+        review="",
+        status=status(r),
+        error="",
+    )
+    if isinstance(r, Report):
+        cells["percent"] = f"{r.percent:.1f}"
+        for n in names:
+            res = r.steps.get(n)
+            cells[n] = f"{float(100 * res.mark):.1f}" if res and res.mark is not None else ""
+        counts = mistake_counts(r)
+        cells.update({col: str(counts[k]) for col, k in zip(MISTAKE_COLUMNS, MISTAKE_KINDS)})
+        cells["review"] = str(len(r.review))
+    elif not isinstance(r, Missing):
+        cells["error"] = _safe(_failed(r).error)
+    return {k: _safe(v) if k in (roster.columns if roster else ()) else v
+            for k, v in cells.items()}  # fmt: skip
 
 
-def gradebook(rows: Sequence[Report | tuple]) -> bytes:
-    """One CSV row per answers file: a Report, or a Failed (file, error) for a file that
-    failed."""
+def gradebook(rows: Sequence[Report | tuple], roster: RosterColumns | None = None) -> bytes:
+    """One CSV row per answers file: a Report, a Missing student, or a Failed (file, error)
+    for a file that failed."""
     names = _step_names(rows)
+    head = [*_HEAD, *_columns(names, roster), *_TAIL]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*_HEAD, *names, *_TAIL])
+    w.writerow(head)
     for r in rows:
-        w.writerow(_row(r, names))
+        cells = _row(r, names, roster)
+        w.writerow([cells.get(c, "") for c in head])
     return buf.getvalue().encode("utf-8")
 
 
@@ -266,6 +338,9 @@ def _line(cells: dict[str, str], extra=()) -> tuple[_Line, str | None]:
         return _Line(key, cells, list(extra), file), None
     if error:
         return _Line(("failed", file), cells, list(extra), file), None
+    if cells.get("status") == "missing" and cells.get("id"):
+        key = ("grade", _sheet_key(cells["id"]), _name_key(cells.get("student")))
+        return _Line(key, cells, list(extra), file), None
     return _Line(None, cells, list(extra)), "it has neither a score nor an error"
 
 
@@ -309,6 +384,9 @@ def _keyed(rows, old: list[_Line]) -> tuple[list, list[Failed]]:
     seen: dict[tuple, str] = {}
     out, refused = [], []
     for r in rows:
+        if isinstance(r, Missing):
+            out.append((("grade", _sheet_key(r.sheet_id), _name_key(r.student)), r))
+            continue
         if not isinstance(r, Report):
             f = _failed(r)
             out.append((("failed", _plain(_safe(f.file))), f))
@@ -350,7 +428,11 @@ class Book:
 
 
 def merge_gradebook(
-    old: str | None, rows: Sequence, unsent: str | None = None, where: str = "gradebook"
+    old: str | None,
+    rows: Sequence,
+    unsent: str | None = None,
+    where: str = "gradebook",
+    roster: RosterColumns | None = None,
 ) -> Book:
     """This run's rows merged into an existing gradebook (`old`, its text; None for none), so
     no grade written before is lost. A row belongs to a student on a sheet (name + sheet ID):
@@ -362,10 +444,10 @@ def merge_gradebook(
     old_head, lines, notes = _read_book(old, where) if old is not None else ([], [], [])
     keyed, refused = _keyed(rows, lines)
     names = _step_names(rows)
-    new_head = [*_HEAD, *names, *_TAIL]
+    middle = _columns(names, roster)
     at = {line.key: i for i, line in enumerate(lines) if line.key is not None}
     for key, r in keyed:
-        cells = dict(zip(new_head, _row(r, names)))
+        cells = _row(r, names, roster)
         new = _Line(key, cells, file=_plain(cells["file"]))
         if key[0] == "grade":
             if new.file:  # this file grades now: its earlier failure is over
@@ -383,7 +465,7 @@ def merge_gradebook(
             lines.append(new)
         elif not (unsent and key[0] == "grade" and new.file == unsent):
             lines[i] = new
-    steps = names + [c for c in old_head[4:-1] if c not in names and c not in _TAIL]
+    steps = middle + [c for c in old_head[4:-1] if c not in middle and c not in _TAIL]
     head = [*_HEAD, *steps, *_TAIL]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -416,7 +498,9 @@ def check_gradebook(path, force: bool = False) -> None:
         )
 
 
-def write_gradebook(path, rows, force: bool = False, unsent: str | None = None) -> Book:
+def write_gradebook(
+    path, rows, force: bool = False, unsent: str | None = None, roster=None
+) -> Book:
     """Write a gradebook at `path`, merged into the one already there (see merge_gradebook;
     `force` starts a new one); a CSV file that is not a handcalc gradebook is replaced only
     with `force`. Returns the Book written, with its notes and refused rows."""
@@ -429,7 +513,7 @@ def write_gradebook(path, rows, force: bool = False, unsent: str | None = None) 
         if not force and os.path.isfile(path):
             old = read_text(path, "gradebook", OutputError)
         try:
-            book = merge_gradebook(old, rows, unsent, shown(path))
+            book = merge_gradebook(old, rows, unsent, shown(path), roster)
         except (ValueError, csv.Error):
             raise OutputError(
                 f"{shown(path)} is not a handcalc gradebook; give another --csv name, "
@@ -437,6 +521,19 @@ def write_gradebook(path, rows, force: bool = False, unsent: str | None = None) 
             ) from None
         write_atomic(path, book.data)
     return book
+
+
+def tally(rows: Sequence) -> str:
+    """The summary's last line: how many were graded, missing and failed, and the mean over
+    those graded (a student who handed nothing in is not a 0 in it)."""
+    graded = [r.percent for r in rows if isinstance(r, Report)]
+    missing = sum(isinstance(r, Missing) for r in rows)
+    failed = len(rows) - len(graded) - missing
+    mean = f"mean {sum(graded) / len(graded):.1f} %" if graded else "none graded"
+    if graded:
+        mean += f" over the {len(graded)} graded"
+    gone = f"{missing} missing, " if missing else ""
+    return f"{len(graded)} graded, {gone}{failed} failed; {mean}"
 
 
 def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
@@ -454,6 +551,20 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
                     "percent": r.percent,
                     "first_wrong": first.step.name if first else None,
                     "review": len(r.review),
+                    "status": status(r),
+                    "error": None,
+                }
+            )
+        elif isinstance(r, Missing):
+            out.append(
+                {
+                    "student": r.student,
+                    "file": r.file,
+                    "id": r.sheet_id,
+                    "percent": None,
+                    "first_wrong": None,
+                    "review": 0,
+                    "status": "missing",
                     "error": None,
                 }
             )
@@ -467,6 +578,7 @@ def summary_rows(rows: Sequence[Report | tuple[str, str]]) -> list[dict]:
                     "percent": None,
                     "first_wrong": None,
                     "review": 0,
+                    "status": "failed",
                     "error": f.error,
                 }
             )
@@ -481,6 +593,9 @@ def summary(rows: Sequence[Report | tuple[str, str]]) -> str:
         if r["error"] is not None:
             lines.append((r["student"] or "-", r["file"], "error", r["error"]))
             continue
+        if r["status"] == "missing":
+            lines.append((r["student"] or "-", r["file"], "missing", "-"))
+            continue
         score = f"{r['percent']:.1f} %"
         note = r["first_wrong"] or "-"
         if r["review"]:
@@ -491,8 +606,5 @@ def summary(rows: Sequence[Report | tuple[str, str]]) -> str:
         f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip()
         for a, b, c, d in lines
     ]
-    graded = [r.percent for r in rows if isinstance(r, Report)]
-    mean = f"mean {sum(graded) / len(graded):.1f} %" if graded else "none graded"
-    failed = len(rows) - len(graded)
-    out.append(f"{len(graded)} graded, {failed} failed; {mean}")
+    out.append(tally(rows))
     return "\n".join(out) + "\n"

@@ -247,7 +247,7 @@ def test_merged_rows_keep_the_review_and_status_columns(tmp_path, shared):
     assert rows == [
         ("Alice", "100.0", "0", "graded"),
         ("Dan", "100.0", "1", "needs review"),
-        ("", "", "", "error"),
+        ("", "", "", "failed"),
         ("Bob", SLIP, "0", "graded"),
     ]
 
