@@ -261,6 +261,19 @@ class Sheet:
     fit_note: str = ""  # said on stderr when the cells had to shrink below a writable size
     id_label: str = "sheet ID"  # "code" on a private class's sheet: no ID, no seed
     exam: bool = False  # an interactive page that only collects answers: no grader, no guide
+    feedback: Feedback | None = None  # a graded student's sheet: the words under the grid
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a feedback sheet says under its grid, as lines of text: the score, the named
+    mistakes with where they happened, the cells waiting for review, and the rules once."""
+
+    score: str
+    legend: tuple[str, ...]
+    mistakes: tuple[str, ...]
+    review: tuple[str, ...]
+    rules: tuple[str, ...]
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -841,6 +854,8 @@ def build(
     working: bool = True,
     code: str | None = None,
     exam: bool = False,
+    filled: dict | None = None,
+    feedback: Feedback | None = None,
 ) -> Sheet:
     """The view model of a blank sheet (kind="blank") or an answer key (kind="key"); a key
     without `working` is one page: no dot products, no exact track.
@@ -848,8 +863,12 @@ def build(
     `interactive` makes a blank sheet to fill in and check on screen: an input in every
     blank cell and the problem's data (never its key) for the page's own grader; with `exam`
     the page only collects answers (no grader, no hints). A blank sheet with a private `code`
-    prints the code where the sheet ID and seed would be."""
-    if kind not in ("blank", "key"):
+    prints the code where the sheet ID and seed would be.
+
+    kind="feedback" is a graded student's sheet: `filled` gives each worked step's cell texts
+    and second lines, shaped like the step's value (a mark and what was written; the key's
+    value under a wrong cell), and `feedback` the words under the grid."""
+    if kind not in ("blank", "key", "feedback"):
         raise ValueError(f"unknown sheet kind {kind!r}")
     if interactive and kind != "blank":
         raise ValueError("only a blank sheet can be interactive")
@@ -871,6 +890,9 @@ def build(
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
+        if kind == "feedback" and filled and step.name in filled:
+            texts, seconds = (_as_rows(v, step, ex.convention) for v in filled[step.name])
+            return long_numbers.fit(texts, seconds, step, ex.convention)
         if kind == "blank" and step.name not in ex.shown:
             return None, None
         texts, decimals = _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
@@ -906,7 +928,7 @@ def build(
         + layout.BAND_INDENT * geometry.banded
     )
     margins = f"{layout.MARGIN_TOP}mm {layout.MARGIN_SIDE}mm {layout.MARGIN_BOTTOM}mm"
-    badge = "Answer key" if kind == "key" else "Worksheet"
+    badge = {"key": "Answer key", "feedback": "Feedback"}.get(kind, "Worksheet")
     return Sheet(
         kind=kind,
         badge=badge,
@@ -932,6 +954,7 @@ def build(
         explain=explanations(problem) if interactive and not exam else {},
         id_label="code" if code else "sheet ID",
         exam=exam,
+        feedback=feedback,
     )
 
 
