@@ -98,6 +98,12 @@ def render_class_html(views: list[Sheet], title: str) -> str:
     )
 
 
+def render_class_report(report) -> str:
+    """The class report (classreport.ClassView) as one self-contained HTML page; its charts
+    are SVG already drawn from the data, placed as they are."""
+    return environment().get_template("class_report.html").render(report=report)
+
+
 GRID_URL = "data:image/svg+xml,"  # the only images a sheet has: small SVG cells, inline
 FONTS = "fonts"  # the sheet's own fonts: a folder of template_dir(), for PDFs only
 

@@ -110,3 +110,70 @@ def test_lms_without_a_roster_column_to_match_by_is_one_line(klass, tmp_path):
         "--roster with such a column (such as email or student number)"
     )
     assert not (folder / "typed" / "gradebook-moodle.csv").exists()
+
+
+def _pdf_text(path) -> str:
+    import pypdf
+
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+
+
+def test_feedback_files_mark_each_cell_and_give_the_key_under_a_wrong_one(klass):
+    folder, roster, manifest, rows, files = klass
+    out = folder / "back"
+    done = run_process("check", "--manifest", manifest, "--feedback", out, *files)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "1-Ann-Lee-feedback.html", "1-Ann-Lee-feedback.pdf",
+        "2-Ben-Ode-feedback.html", "2-Ben-Ode-feedback.pdf",
+    ]  # fmt: skip  (Cy handed nothing in: no feedback)
+    key = solve(decode_id(rows[1]["id"])).values["Q"][0][0]
+    minus = str.maketrans("-", "−")
+    ben = (out / "2-Ben-Ode-feedback.html").read_text(encoding="utf-8")
+    assert f"✗{str(key + 1).translate(minus)}" in ben  # what Ben wrote, marked wrong
+    assert f"→{str(key).translate(minus)}" in ben  # the key's value under it
+    assert "One slip in Q, row 1, column 1" in ben and ben.count("A cell is correct when") == 1
+    # the legend has one ✗; Ann has no wrong cell, Ben exactly one
+    assert (out / "1-Ann-Lee-feedback.html").read_text(encoding="utf-8").count("✗") == 1
+    assert ben.count("✗") == 2 and ben.count("→") == 2  # (the legend has one → too)
+    text = _pdf_text(out / "2-Ben-Ode-feedback.pdf")
+    book = table(folder / "typed" / "gradebook.csv")
+    assert f"Score {book[1]['percent']} %" in text and "Ben Ode" in text
+    assert "What went wrong, and where" in text
+
+
+def test_the_class_report_charts_the_class_from_its_numbers(klass):
+    folder, roster, manifest, rows, files = klass
+    target = folder / "report.html"
+    done = run_process("check", "--manifest", manifest, "--class-report", target, *files)
+    assert done.returncode == 0, done.stderr
+    html = target.read_text(encoding="utf-8")
+    # by hand: Q has 3 x 4 cells; Ann 12 right, Ben 11 -> 23 of 24 = 95.8 %; every other
+    # step right for both (Ben's S is the key's, which his own Q does not give, but the key
+    # is always right) -> 100.0 %
+    assert "<title>23 of 24 cells</title>" in html and ">95.8 %</text>" in html
+    assert html.count(">100.0 %</text>") == 9  # K V KT S scaled exp colsum A Z
+    # the Q bar: 260 units for 100 %, so 249.2 for 23/24
+    assert 'width="249.2"' in html
+    assert "<title>Ben Ode</title>" in html  # who made the slip, on hover and in the table
+    assert "<td>an arithmetic slip in one cell</td><td class=\"n\">1</td><td>Ben Ode</td>" in html
+    # two scores, both in 90-100 %: nine empty bins and one bar of 2
+    assert html.count('width="0.0"') == 9
+    text = _pdf_text(folder / "report.pdf")
+    assert "Not handed in" in text and "Cy Park" in text
+    assert "2 graded, 1 missing, 0 failed" in text
+    first = (folder / "report.pdf").read_bytes()
+    again = run_process("check", "--manifest", manifest, "--class-report", target, *files)
+    assert again.returncode == 0 and (folder / "report.pdf").read_bytes() == first
+
+
+def test_hand_back_files_are_all_written_or_none(klass):
+    folder, roster, manifest, rows, files = klass
+    out = folder / "back"
+    done = run_process(
+        "check", "--manifest", manifest, "--feedback", out,
+        "--class-report", folder / "no" / "such" / "report.html", *files,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("Error: cannot write")
+    assert not out.exists() and not (folder / "no").exists()
