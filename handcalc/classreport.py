@@ -85,7 +85,9 @@ def mistake_ranking(reports: Sequence[Report]) -> list[MistakeRank]:
     order they are looked for), with those students' names."""
     ranks = []
     for kind in MISTAKE_KINDS:
-        who = tuple(r.answers.student or r.answers.source for r in reports if mistake_counts(r)[kind])
+        who = tuple(
+            r.answers.student or r.answers.source for r in reports if mistake_counts(r)[kind]
+        )
         if who:
             ranks.append(MistakeRank(kind, MISTAKE_WORDS.get(kind, kind), who))
     order = {k: i for i, k in enumerate(MISTAKE_KINDS)}
@@ -156,8 +158,14 @@ def view(rows: Sequence, title: str = "Class report") -> ClassView:
         distribution=tuple(dist),
         missing=missing,
         failed=failed,
-        accuracy_svg=bar_chart([a.step for a in acc], [a.percent for a in acc], 100.0, " %",
-                               [f"{a.credited} of {a.counted} cells" for a in acc], 70),  # fmt: skip
+        accuracy_svg=bar_chart(
+            [a.step for a in acc],
+            [a.percent for a in acc],
+            100.0,
+            " %",
+            [f"{a.credited} of {a.counted} cells" for a in acc],
+            70,
+        ),
         mistakes_svg=bar_chart(
             [m.words for m in ranks],
             [len(m.students) for m in ranks],

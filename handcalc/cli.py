@@ -976,11 +976,13 @@ def check(
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
     _show(rows, reports, as_json, summary, one=len(files) == 1)
+    outputs = _handback_files(rows, None, csv_path or "", {"feedback": feedback_dir})
     if csv_path:
         book = report.write_gradebook(csv_path, rows, force)
         failed += _book_notes(book)
         graded = len(reports) - len(book.refused)
         click.echo(f"wrote {_shown(csv_path)}  ({graded} graded, {failed} failed)", err=True)
+    _write_handback(outputs)
     if failed:
         sys.exit(1)
 

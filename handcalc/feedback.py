@@ -111,7 +111,8 @@ def feedback_files(rows: Sequence) -> list[tuple[str, bytes]]:
     out = []
     for k, r in graded:
         view = sheet(r)
-        stem = file_stem(k, width, r.answers.student or os.path.basename(r.answers.source))
+        source = os.path.splitext(os.path.basename(r.answers.source))[0]
+        stem = file_stem(k, width, r.answers.student or source)
         out.append((stem + ".html", render.render_html(view).encode("utf-8")))
         out.append((stem + ".pdf", render.render_pdf(view)))
     return out
