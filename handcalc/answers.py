@@ -199,8 +199,8 @@ def _from_json(step: steps.Step, value, source: str) -> tuple:
 
 def _where(path: tuple) -> str:
     name, *at = path
-    if name in _META or len(at) not in (1, 2):
-        return f'"{name}"'
+    if name in _META or len(at) not in (1, 2) or not all(isinstance(i, int) for i in at):
+        return f'"{name}"'  # a name, or a value nested where no cell can be (an object)
     if len(at) == 1:
         return f"{name} entry {at[0] + 1}"
     return f"{name} row {at[0] + 1} col {at[1] + 1}"

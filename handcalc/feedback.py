@@ -2,7 +2,7 @@
 
 The sheet is the worksheet's own (worksheet.build, kind "feedback"): each answer box holds
 what the student wrote after a mark (✓ correct, ↪ follow-through, ✗ wrong, ? needs review,
-— blank), a wrong cell has the key's value under it, and under the grid come the score, each
+* revealed, — blank), a wrong cell has the key's value under it, and under the grid come the score, each
 named mistake with where it happened, the cells waiting for review and the rules, once.
 """
 
@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from . import numbers, worksheet
 from .grading import BLANK, CORRECT, FOLLOW, REVEALED, REVIEW, RULE, WRONG, Report, at, positions
 
-MARKS = {CORRECT: "✓", FOLLOW: "↪", WRONG: "✗", REVIEW: "?", REVEALED: "◦"}
+MARKS = {CORRECT: "✓", FOLLOW: "↪", WRONG: "✗", REVIEW: "?", REVEALED: "*"}
 LEGEND = (
     "✓ correct",
     "↪ follow-through: right from your own earlier answers",
     "✗ wrong, with the key's value under it (→)",
     "? needs review by your teacher",
     "— blank",
+    "* revealed on screen (no credit)",
 )
 
 

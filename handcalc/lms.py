@@ -2,8 +2,8 @@
 
 Moodle's CSV grade import maps a column of the file to its users ("Email address" to the
 user's email, or "ID number" to the user's ID number) and a column to a grade item; its import
-format is its export format, whose user columns are "First name", "Last name", "ID number"
-and "Email address". Canvas's gradebook import reads the columns of its export: "Student",
+format is its export format, whose user columns include "First name", "Last name", "ID
+number" and "Email address". Canvas's gradebook import reads the columns of its export: "Student",
 "ID", "SIS User ID", "SIS Login ID" and "Section", then one column per assignment.
 
 Only graded students are written: a student who handed nothing in, whose file failed or who

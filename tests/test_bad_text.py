@@ -111,3 +111,14 @@ def test_a_manifest_name_that_is_not_text_is_one_line(tmp_path):
     assert result.output.splitlines() == [
         f"Error: {manifest}: student 1's name holds U+D800, which is not text"
     ]
+
+
+def test_bad_text_nested_where_no_cell_can_be_is_one_line(tmp_path):
+    """Found by the Hypothesis test of test_answers: an object inside a step."""
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"Q": {"": ["\x1f"]}}), encoding="ascii")
+    result = run("check", path, "--seed", 1)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f'Error: {path}: "Q" holds U+001F, which is not a character of text; retype it'
+    ]
