@@ -465,7 +465,10 @@ def merge_gradebook(
             lines.append(new)
         elif not (unsent and key[0] == "grade" and new.file == unsent):
             lines[i] = new
-    steps = middle + [c for c in old_head[4:-1] if c not in middle and c not in _TAIL]
+    # the columns stay where the gradebook had them (a run with no hand-ins has no step
+    # columns of its own); columns new to it follow
+    before = [c for c in old_head[4:-1] if c not in _TAIL]
+    steps = before + [c for c in middle if c not in before]
     head = [*_HEAD, *steps, *_TAIL]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
