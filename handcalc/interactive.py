@@ -56,6 +56,19 @@ def page_data(problem: Problem) -> dict:
     return out
 
 
+def exam_data(problem: Problem, sheet_id: str) -> dict:
+    """What an exam page needs to save an answers file, and nothing to grade with: the ID
+    (or private code) to write in it and the asked steps' names and shapes; no given matrices,
+    no formulas, no step table for a grader."""
+    return {
+        "id": sheet_id,
+        "asked": [
+            {"name": s.name, "rows": s.rows, "cols": s.cols if not s.is_vector else None}
+            for s in problem.exercise.asked
+        ],
+    }
+
+
 # --- the words beside each step ------------------------------------------------------------
 #
 # What a step computes and why, keyed by role (or "role/kind" where one role is worked two
