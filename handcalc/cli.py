@@ -483,6 +483,13 @@ def sheet_options(f):
             help="A class set: replace a manifest in the folder that handcalc did not write "
             "or that lists another class.",
         ),
+        click.option(
+            "--marking-page",
+            is_flag=True,
+            default=None,
+            help="A class set: also write mark.html beside the manifest, the page to mark "
+            "the class's paper sheets on (see: handcalc mark).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -496,15 +503,15 @@ def _write_sheet(
 
     check_title(check_text(title, "--title"))
     check_name(check_text(student, "--student"))
-    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force", "marking_page")}
     if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
         kind = "interactive" if interactive else kind
         return _write_class(
             kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
         )
-    for flag in ("workers", "force"):
+    for flag in ("workers", "force", "marking_page"):
         if class_opts[flag]:
-            raise OptionError(f"--{flag} is for class sets (--count or --roster)")
+            raise OptionError(f"--{flag.replace('_', '-')} is for class sets (--count or --roster)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
@@ -718,6 +725,10 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     )
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
     click.echo(f"wrote {_shown(written.manifest)}")
+    if class_opts.get("marking_page"):
+        from . import marking
+
+        click.echo(f"wrote {_shown(marking.write(written.manifest, paper=paper))}")
 
 
 @main.command()
@@ -836,6 +847,40 @@ def check(
         click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The class set's manifest.json: the students to mark, in roster order.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Where to write the page (default: mark.html beside the manifest).",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter", "a3"]),
+    default="a4",
+    show_default=True,
+    help="The paper the sheets were printed on: the page is laid out like it.",
+)
+@click.option("--title", help="Title at the top of the page.")
+@friendly
+def mark(manifest, output, paper, title):
+    """Write the marking page: one offline web page to mark the class's paper sheets.
+
+    Every box shows what the chosen student should have written (the key, or what their own
+    earlier boxes lead to); type only where the paper differs, then Export marks and grade
+    the file with check --manifest."""
+    from . import marking
+
+    title = check_text(title, "--title")
+    click.echo(f"wrote {_shown(marking.write(manifest, output, paper, title))}")
 
 
 def _decided(answers, path, decisions):

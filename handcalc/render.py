@@ -47,12 +47,14 @@ def environment() -> jinja2.Environment:
     )
 
 
-# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide.
+# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide;
+# the marking page is the same sheet with the marking layer in place of the guide.
 SCRIPTS = ("grading.js", "sheet.js", "guide.js")
+MARKING_SCRIPTS = ("grading.js", "sheet.js", "mark.js")
 
 
-def _script() -> str:
-    text = "\n".join((template_dir() / name).read_text(encoding="utf-8") for name in SCRIPTS)
+def _script(names: tuple[str, ...] = SCRIPTS) -> str:
+    text = "\n".join((template_dir() / name).read_text(encoding="utf-8") for name in names)
     if "</script" in text.lower() or "<!--" in text:
         raise ValueError("an inlined script must not contain </script or <!--")
     return text
@@ -77,7 +79,7 @@ def render_html(view: Sheet, stylesheet: bool = True) -> str:
         css = _browser_css(*BROWSER_CSS)
     if view.interactive:
         css += _browser_css("interactive.css", "guide.css")
-        js = _script()
+        js = _script(MARKING_SCRIPTS if view.marking else SCRIPTS)
     return env.get_template("sheet.html").render(sheet=view, css=css, js=js, browser=stylesheet)
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from . import layout, numbers, steps
 from .draw import RULES as DRAWING_RULES
 from .errors import OptionError
-from .interactive import explanations, page_data
+from .interactive import explanations, marking_data, page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
@@ -253,6 +253,7 @@ class Sheet:
     id_field: str
     title_style: str = ""
     interactive: bool = False
+    marking: bool = False  # the teacher's marking page: one interactive sheet, a class's data
     data: dict | None = None
     screen_style: str = ""
     print_foot: str = ""  # the footer as a CSS string, for browsers (no running elements)
@@ -919,4 +920,34 @@ def build(
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),
         explain=explanations(problem) if interactive else {},
+    )
+
+
+MARKING_INSTRUCTIONS = (
+    "Every box shows what this student should have written: the key, or what their own "
+    "earlier boxes lead to. Type only where the paper differs. In a box: b blank, ? needs "
+    "review, Esc back to the screen's value, n done and next student."
+)
+
+
+def marking_sheet(
+    roster: list[tuple[str, Solution]], paper: str = "a4", title: str | None = None
+) -> Sheet:
+    """The marking page's view: the interactive sheet of the student whose givens are widest
+    (so every student's fit its boxes), carrying the whole class's data."""
+    if not roster:
+        raise OptionError("a marking page needs at least one student")
+
+    def widest(sol: Solution) -> int:
+        ex = sol.exercise
+        return max(len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row)
+
+    _, sol = max(roster, key=lambda item: widest(item[1]))
+    view = build(sol, "blank", paper=paper, title=title, interactive=True)
+    return replace(
+        view,
+        badge="Marking",
+        marking=True,
+        instructions=MARKING_INSTRUCTIONS,
+        data=marking_data([(name, s.problem) for name, s in roster]),
     )
