@@ -925,8 +925,9 @@ def build(
 
 MARKING_INSTRUCTIONS = (
     "Every box shows what this student should have written: the key, or what their own "
-    "earlier boxes lead to. Type only where the paper differs. In a box: b blank, ? needs "
-    "review, Esc back to the screen's value, n done and next student."
+    "earlier boxes lead to. Type only where the paper differs. In a box: b blank (Shift+B: "
+    "the rest of the step), ? needs review, Esc back to the screen's value, n done and next "
+    "student."
 )
 
 

@@ -213,6 +213,22 @@
     keep();
   }
 
+  /* Shift+B: this box and every later one of its step left blank (an unfinished step);
+     boxes typed there stay as typed. */
+  function blankRest(el) {
+    var id = roster[state.at].id;
+    var typed = state.typed[id] || {};
+    var blank = state.blank[id] = state.blank[id] || {};
+    var from = inputs.indexOf(el);
+    inputs.forEach(function (o, k) {
+      if (k >= from && o.dataset.step === el.dataset.step && !(o.name in typed)) {
+        blank[o.name] = true;
+      }
+    });
+    refresh();
+    keep();
+  }
+
   function current() {
     var el = document.activeElement;
     return el && el.dataset && el.dataset.step ? el : null;
@@ -227,10 +243,13 @@
     });
     el.addEventListener("keydown", function (ev) {
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      if (ev.key === "b" || ev.key === "B") {
+      if (ev.key === "b") {
         ev.preventDefault();
         var isBlank = !(state.blank[roster[state.at].id] || {})[el.name];
         setCell(el, null, isBlank);
+      } else if (ev.key === "B") {
+        ev.preventDefault();
+        blankRest(el);
       } else if (ev.key === "?") {
         ev.preventDefault();
         setCell(el, "?", false);

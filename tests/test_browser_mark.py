@@ -232,3 +232,15 @@ def test_mark_command_writes_the_page_and_refuses_bad_input(klass, tmp_path):
     assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
     one = run_caught("generate", "--seed", "1", "-o", str(tmp_path / "s.html"), "--marking-page")
     assert one.exit_code != 0 and "class sets" in one.output
+
+
+def test_shift_b_leaves_the_rest_of_a_step_blank(page):
+    page.click('input[name="Z_r3_c3"]')
+    page.keyboard.type("1")
+    page.click('input[name="Z_r3_c1"]')
+    page.keyboard.press("Shift+B")
+    cells = page.evaluate(
+        "Object.keys(handcalcMark.state.blank[handcalcSheet.data.id]).sort()"
+    )
+    assert cells == ["Z_r3_c1", "Z_r3_c2", "Z_r3_c4"]  # the typed Z_r3_c3 stays typed
+    assert "4 typed for this student" in page.text_content("#counts")
