@@ -165,7 +165,8 @@ def slipped(sol, slips: dict | None = None, marks: dict | None = None, **extra) 
 
     def changed(s, cells):
         def f(values):
-            value = [list(r) if isinstance(r, tuple) else r for r in steps.compute(s, values, track)]
+            worked = steps.compute(s, values, track)
+            value = [list(r) if isinstance(r, tuple) else r for r in worked]
             for (r, c), delta in cells.items():
                 if c is None:
                     value[r] += delta
