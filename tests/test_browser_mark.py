@@ -244,3 +244,24 @@ def test_shift_b_leaves_the_rest_of_a_step_blank(page):
     )
     assert cells == ["Z_r3_c1", "Z_r3_c2", "Z_r3_c4"]  # the typed Z_r3_c3 stays typed
     assert "4 typed for this student" in page.text_content("#counts")
+
+
+@pytest.mark.parametrize("width", [1400, 375])
+def test_axe_finds_nothing_and_a_phone_never_scrolls_sideways(browser, klass, width):
+    from .test_browser_a11y import AXE, _violations
+
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing: run scripts/install.sh --test")
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto((klass[0] / "mark.html").as_uri())
+    page.click('input[name="Q_r1_c1"]')
+    page.keyboard.type("9")
+    page.click('input[name="Z_r1_c1"]')
+    page.keyboard.press("b")
+    page.click('input[name="Z_r1_c2"]')
+    page.keyboard.press("?")
+    # measured before axe runs: its colour checks lay hidden tables out for a moment
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert _violations(page, AXE.read_text(encoding="utf-8")) == []
+    context.close()
