@@ -265,3 +265,26 @@ def test_axe_finds_nothing_and_a_phone_never_scrolls_sideways(browser, klass, wi
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert _violations(page, AXE.read_text(encoding="utf-8")) == []
     context.close()
+
+
+def test_a_crafted_name_is_text_on_the_marking_page(browser, tmp_path):
+    name = "</script><img src=x onerror=alert(1)>"
+    (tmp_path / "r.csv").write_text(f'name\n"{name}"\nAda\n', encoding="utf-8")
+    result = run_cli(
+        "generate", "--roster", str(tmp_path / "r.csv"), "--seed", "3",
+        "--split", str(tmp_path / "c"), "--format", "html", "--marking-page",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs, requests = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests.append(r.url))
+    url = (tmp_path / "c" / "mark.html").as_uri()
+    page.goto(url)
+    assert page.input_value("#student") == name
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    page.fill("#find", "ada")
+    assert page.input_value("#student") == "Ada"
+    assert dialogs == [] and set(requests) == {url}
+    context.close()
