@@ -235,6 +235,10 @@ def check_text(data, source: str) -> None:
 
 def from_json(data, source: str = "answers") -> Answers:
     """Answers from a parsed answers file: an object of step matrices, "student" and "id"."""
+    if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
+        raise AnswersError(
+            f"{source} is a class answers file (a list): grade it with check --manifest"
+        )
     if not isinstance(data, dict):
         raise AnswersError(f"{source}: an answers file must be a JSON object of step matrices")
     check_text(data, source)
@@ -289,6 +293,10 @@ def _pdf_fields(data: bytes, source: str) -> dict[str, str | None]:
 
 def parse_text(text: str, source: str = "answers") -> Answers:
     """Answers from the text of an answers file."""
+    return from_json(_parsed(text, source), source)
+
+
+def _parsed(text: str, source: str):
     try:
         # Decimals stay text, so "0.20" keeps the places the student wrote.
         data = json.loads(text, parse_float=str, parse_constant=str)
@@ -298,7 +306,30 @@ def parse_text(text: str, source: str = "answers") -> Answers:
         raise AnswersError(
             f"{source} is not an answers file (numbers or nesting too big)"
         ) from None
-    return from_json(data, source)
+    return data
+
+
+def load_each(path: str | os.PathLike) -> list[Answers]:
+    """The answers a file holds: one, or from a class answers file (a JSON list of ordinary
+    answers objects, each with "student" and "id", as the marking page exports) one per
+    object, each named by its place and student for errors and reports."""
+    data = read_bytes(path, "answers file", AnswersError)
+    source = shown(path)
+    if data.lstrip()[:1] != b"[":
+        return [from_bytes(data, source)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AnswersError(f"{source} is not an answers file (JSON text)") from None
+    items = _parsed(text, source)
+    if not items:
+        raise AnswersError(f"{source} is an empty class answers file (a list of no answers)")
+    out = []
+    for k, item in enumerate(items, 1):
+        who = item.get("student") if isinstance(item, dict) else None
+        where = f"{source} #{k}" + (f" ({echoed(who, 40)})" if isinstance(who, str) else "")
+        out.append(from_json(item, where))
+    return out
 
 
 def load(path: str | os.PathLike) -> Answers:

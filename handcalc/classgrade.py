@@ -78,6 +78,19 @@ def _suggestion(names: Sequence[str], name: str) -> str:
     return f'; did you mean {near!r}? (write that in "student")' if near else ""
 
 
+def handed_in(files: Sequence[str]):
+    """(file, answers) for each answers object the files hold, a class answers file giving
+    one per student; (file, error) for a file that cannot be read."""
+    for path in files:
+        try:
+            subs = answers_mod.load_each(path)
+        except HandcalcError as e:
+            yield path, e
+            continue
+        for sub in subs:
+            yield path, sub
+
+
 def grade_class(
     manifest_path: str,
     files: Sequence[str],
@@ -91,16 +104,17 @@ def grade_class(
     rows = manifest["students"]
     matched: dict[int, answers_mod.Answers] = {}
     extra: list[tuple[str, str]] = []
-    for path in files:
+    for path, sub in handed_in(files):
         try:
-            sub = answers_mod.load(path)
+            if isinstance(sub, HandcalcError):
+                raise sub
             mine = answers_mod.decisions_for(decisions or {}, path)
             if mine:
                 sub = dataclasses.replace(sub, decided=mine)
             i = match(rows, sub)
             if i in matched:
                 raise AnswersError(
-                    f"{shown(path)}: {rows[i]['student']} already handed in {matched[i].source}"
+                    f"{sub.source}: {rows[i]['student']} already handed in {matched[i].source}"
                 )
             matched[i] = sub
         except HandcalcError as e:

@@ -502,6 +502,13 @@ def sheet_options(f):
             help="A class set: replace filled --fillable forms in --split DIR, and a manifest "
             "in the folder that handcalc did not write or that lists another class.",
         ),
+        click.option(
+            "--marking-page",
+            is_flag=True,
+            default=None,
+            help="A class set: also write mark.html beside the manifest, the page to mark "
+            "the class's paper sheets on (see: handcalc mark).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -525,7 +532,8 @@ def _write_sheet(
 
     check_title(check_text(title, "--title"))
     check_name(check_text(student, "--student"))
-    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force", "private")}
+    own = ("workers", "force", "private", "marking_page")
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, *own)}
     if exam and not interactive:
         raise OptionError("--exam makes an --interactive page that only collects answers")
     _code_from_manifest(opts, class_opts)
@@ -535,9 +543,9 @@ def _write_sheet(
             kind, output, fmt, paper, title, student, fillable, opts, working, exam=exam,
             **class_opts,
         )  # fmt: skip
-    for flag in ("workers", "force", "private"):
+    for flag in own:
         if class_opts[flag]:
-            raise OptionError(f"--{flag} is for class sets (--count or --roster)")
+            raise OptionError(f"--{flag.replace('_', '-')} is for class sets (--count or --roster)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
@@ -807,6 +815,10 @@ def _write_class(
             err=True,
         )
     click.echo(f"wrote {_shown(written.manifest)}")
+    if class_opts.get("marking_page"):
+        from . import marking
+
+        click.echo(f"wrote {_shown(marking.write(written.manifest, paper=paper))}")
 
 
 @main.command()
@@ -985,6 +997,40 @@ def check(
     _write_handback(outputs)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The class set's manifest.json: the students to mark, in roster order.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Where to write the page (default: mark.html beside the manifest).",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter", "a3"]),
+    default="a4",
+    show_default=True,
+    help="The paper the sheets were printed on: the page is laid out like it.",
+)
+@click.option("--title", help="Title at the top of the page.")
+@friendly
+def mark(manifest, output, paper, title):
+    """Write the marking page: one offline web page to mark the class's paper sheets.
+
+    Every box shows what the chosen student should have written (the key, or what their own
+    earlier boxes lead to); type only where the paper differs, then Export marks and grade
+    the file with check --manifest."""
+    from . import marking
+
+    title = check_text(title, "--title")
+    click.echo(f"wrote {_shown(marking.write(manifest, output, paper, title))}")
 
 
 def _decided(answers, path, decisions):

@@ -47,10 +47,12 @@ def environment() -> jinja2.Environment:
     )
 
 
-# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide.
+# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide;
+# the marking page is the same sheet with the marking layer in place of the guide.
 SCRIPTS = ("grading.js", "sheet.js", "guide.js")
 # An exam page's one script: it saves the answers and knows nothing of grading.
 EXAM_SCRIPTS = ("exam.js",)
+MARKING_SCRIPTS = ("grading.js", "sheet.js", "mark.js")
 
 
 def _script(names: tuple[str, ...] = SCRIPTS) -> str:
@@ -82,7 +84,7 @@ def render_html(view: Sheet, stylesheet: bool = True) -> str:
         js = _script(EXAM_SCRIPTS)
     elif view.interactive:
         css += _browser_css("interactive.css", "guide.css")
-        js = _script()
+        js = _script(MARKING_SCRIPTS if view.marking else SCRIPTS)
     return env.get_template("sheet.html").render(sheet=view, css=css, js=js, browser=stylesheet)
 
 

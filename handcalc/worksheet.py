@@ -18,7 +18,7 @@ from urllib.parse import quote
 from . import layout, numbers, steps
 from .draw import sheet_rules
 from .errors import OptionError
-from .interactive import exam_data, explanations, page_data
+from .interactive import exam_data, explanations, marking_data, page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
@@ -256,6 +256,7 @@ class Sheet:
     id_field: str
     title_style: str = ""
     interactive: bool = False
+    marking: bool = False  # the teacher's marking page: one interactive sheet, a class's data
     data: dict | None = None
     screen_style: str = ""
     print_foot: str = ""  # the footer as a CSS string, for browsers (no running elements)
@@ -1039,3 +1040,34 @@ def _page_data(problem, interactive: bool, exam: bool, code: str | None) -> dict
     if exam:
         return exam_data(problem, code or problem.id)
     return page_data(problem)
+
+
+MARKING_INSTRUCTIONS = (
+    "Every box shows what this student should have written: the key, or what their own "
+    "earlier boxes lead to. Type only where the paper differs. In a box: b blank (Shift+B: "
+    "the rest of the step), ? needs review, Esc back to the screen's value, n done and next "
+    "student."
+)
+
+
+def marking_sheet(
+    roster: list[tuple[str, Solution]], paper: str = "a4", title: str | None = None
+) -> Sheet:
+    """The marking page's view: the interactive sheet of the student whose givens are widest
+    (so every student's fit its boxes), carrying the whole class's data."""
+    if not roster:
+        raise OptionError("a marking page needs at least one student")
+
+    def widest(sol: Solution) -> int:
+        ex = sol.exercise
+        return max(len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row)
+
+    _, sol = max(roster, key=lambda item: widest(item[1]))
+    view = build(sol, "blank", paper=paper, title=title, interactive=True)
+    return replace(
+        view,
+        badge="Marking",
+        marking=True,
+        instructions=MARKING_INSTRUCTIONS,
+        data=marking_data([(name, s.problem) for name, s in roster]),
+    )
