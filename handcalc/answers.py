@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import numbers, steps
 from .errors import AnswersError, echoed, quoted
-from .files import MAX_BYTES, read_bytes, shown
+from .files import MAX_BYTES, bad_char, read_bytes, shown
 
 ID_FIELD = "handcalc_id"
 STUDENT_FIELDS = ("student", "handcalc_student")
@@ -197,10 +197,51 @@ def _from_json(step: steps.Step, value, source: str) -> tuple:
     return tuple(tuple(read_cell(x) for x in row) for row in value)
 
 
+def _where(path: tuple) -> str:
+    name, *at = path
+    if name in _META or len(at) not in (1, 2) or not all(isinstance(i, int) for i in at):
+        return f'"{name}"'  # a name, or a value nested where no cell can be (an object)
+    if len(at) == 1:
+        return f"{name} entry {at[0] + 1}"
+    return f"{name} row {at[0] + 1} col {at[1] + 1}"
+
+
+def check_text(data, source: str) -> None:
+    """Refuse, in one line, a file holding a character that is not text (files.bad_char)
+    anywhere in its names or values: it could not be shown, written to a gradebook or
+    compared with a roster. Walked with a stack, as a file may nest deeply."""
+    todo: list[tuple[tuple, object]] = [((), data)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, str):
+            bad = bad_char(value)
+            if bad:
+                raise AnswersError(
+                    f"{source}: {_where(path)} holds {bad}, which is not a character of text; "
+                    "retype it"
+                )
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                bad = bad_char(k) if isinstance(k, str) else None
+                if bad:
+                    raise AnswersError(
+                        f"{source}: a name holds {bad}, which is not a character of text; "
+                        "retype it"
+                    )
+                todo.append(((*path, k), v))
+        elif isinstance(value, list):
+            todo += [((*path, i), v) for i, v in enumerate(value)]
+
+
 def from_json(data, source: str = "answers") -> Answers:
     """Answers from a parsed answers file: an object of step matrices, "student" and "id"."""
+    if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
+        raise AnswersError(
+            f"{source} is a class answers file (a list): grade it with check --manifest"
+        )
     if not isinstance(data, dict):
         raise AnswersError(f"{source}: an answers file must be a JSON object of step matrices")
+    check_text(data, source)
     student, sheet_id = data.get("student"), data.get("id")
     if student is not None and not isinstance(student, str):
         raise AnswersError(f'{source}: "student" must be a name (text)')
@@ -222,6 +263,7 @@ def _name(student: str | None) -> str | None:
 
 def from_fields(fields: Mapping[str, str | None], source: str = "form") -> Answers:
     """Answers from a filled form's text fields, named by `steps.field_name`."""
+    check_text(dict(fields), source)
     sheet_id = fields.get(ID_FIELD)
     if not sheet_id or not isinstance(sheet_id, str):
         raise AnswersError(f"{source} is not a handcalc sheet (it has no {ID_FIELD} field)")
@@ -251,6 +293,10 @@ def _pdf_fields(data: bytes, source: str) -> dict[str, str | None]:
 
 def parse_text(text: str, source: str = "answers") -> Answers:
     """Answers from the text of an answers file."""
+    return from_json(_parsed(text, source), source)
+
+
+def _parsed(text: str, source: str):
     try:
         # Decimals stay text, so "0.20" keeps the places the student wrote.
         data = json.loads(text, parse_float=str, parse_constant=str)
@@ -260,7 +306,30 @@ def parse_text(text: str, source: str = "answers") -> Answers:
         raise AnswersError(
             f"{source} is not an answers file (numbers or nesting too big)"
         ) from None
-    return from_json(data, source)
+    return data
+
+
+def load_each(path: str | os.PathLike) -> list[Answers]:
+    """The answers a file holds: one, or from a class answers file (a JSON list of ordinary
+    answers objects, each with "student" and "id", as the marking page exports) one per
+    object, each named by its place and student for errors and reports."""
+    data = read_bytes(path, "answers file", AnswersError)
+    source = shown(path)
+    if data.lstrip()[:1] != b"[":
+        return [from_bytes(data, source)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AnswersError(f"{source} is not an answers file (JSON text)") from None
+    items = _parsed(text, source)
+    if not items:
+        raise AnswersError(f"{source} is an empty class answers file (a list of no answers)")
+    out = []
+    for k, item in enumerate(items, 1):
+        who = item.get("student") if isinstance(item, dict) else None
+        where = f"{source} #{k}" + (f" ({echoed(who, 40)})" if isinstance(who, str) else "")
+        out.append(from_json(item, where))
+    return out
 
 
 def load(path: str | os.PathLike) -> Answers:
@@ -276,8 +345,11 @@ def from_bytes(data: bytes, source: str = "answers") -> Answers:
         return from_fields(_pdf_fields(data, source), source)
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise AnswersError(f"{source} is neither a PDF nor an answers file (JSON text)") from None
+    except UnicodeDecodeError as e:
+        raise AnswersError(
+            f"{source} is neither a PDF nor an answers file (JSON text): byte "
+            f"0x{data[e.start]:02X} at position {e.start} is not UTF-8; save it as UTF-8"
+        ) from None
     return parse_text(text, source)
 
 

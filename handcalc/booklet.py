@@ -16,12 +16,12 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import classset, pdfjoin
 from .classset import Student
 from .errors import OptionError
-from .files import Staging, check_target, locked
+from .files import Staging, check_target, locked, read_bytes
 from .problem import Problem
 
 
@@ -37,6 +37,8 @@ class Job:
     fillable: bool
     working: bool = True
     interactive: bool = False
+    code: str | None = None  # a private class's code, printed on a blank sheet for the ID
+    exam: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Written:
     files: list[str]
     pages: list[int | None]
     manifest: str
+    kept: list[str] = field(default_factory=list)  # files holding a student's work, kept
 
 
 def sheet_view(job: Job):
@@ -61,6 +64,8 @@ def sheet_view(job: Job):
         fillable=job.fillable,
         working=job.working,
         interactive=job.interactive,
+        code=job.code if job.kind == "blank" else None,
+        exam=job.exam,
     )
 
 
@@ -189,12 +194,18 @@ def write_class_set(
     progress: Callable[[int], None] | None = None,
     renderer: Callable | None = None,
     force: bool = False,
+    exam: bool = False,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
     `split`, with the manifest beside them, all written together or not at all. Kind
     "interactive" (a self-checking page) and "answers" (a blank answers file) are one file per
     student only. `renderer` replaces the worker's job function (render_parts for a booklet,
-    render_sheet for split files). `force` replaces a manifest that is not this class's."""
+    render_sheet for split files). A split file a student writes in (an answers file, a
+    fillable PDF) that differs from the blank one this run would write holds their work and
+    is kept (listed in Written.kept). `force` replaces those, and a manifest that is not this
+    class's. Students with private codes (classset.with_codes), or a class whose manifest is
+    private, get sheets and answers files with the code for the sheet ID; `exam` makes the
+    interactive pages collect answers only."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
@@ -203,23 +214,33 @@ def write_class_set(
         what = "self-checking pages" if kind == "interactive" else "answers files"
         raise OptionError(f"a class's {what} need --split DIR (one file per student)")
     sheet_kind = "key" if kind == "key" else "blank"
-    jobs = [
-        Job(s.problem, sheet_kind, paper, title, s.name, fillable, working, kind == "interactive")
-        for s in students
-    ]
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     with locked(folder), Staging() as out:
         previous = classset.previous_class(folder, students, force)
+        if previous and previous.get("private") and not all(s.code for s in students):
+            students = classset.with_codes(class_seed, students)
+        if kind == "interactive" and students[0].code and not exam:
+            raise OptionError("a private class's pages must not check answers: add --exam")
+        jobs = [
+            Job(s.problem, sheet_kind, paper, title, s.name, fillable, working,
+                kind == "interactive", s.code, exam)
+            for s in students
+        ]  # fmt: skip
+        kept: list[str] = []
         if split is not None:
             out.folder(split)
-            names = classset.split_names(students, kind, fmt)
+            names = classset.split_names(students, kind, fmt, previous)
             files = [os.path.join(split, n) for n in names]
             sheets = fmt == "pdf" and kind in ("blank", "key")
             pages: list[int | None] = [1 if sheets else None] * len(jobs)
+            worked_in = kind == "answers" or fillable
             datas = _render_files(students, jobs, kind, fmt, workers, renderer)
             with closing(datas):
                 for path, data in zip(files, _ticking(datas, progress)):
-                    out.write(path, data, follow=False)  # see files.check_target
+                    if worked_in and not force and _holds_work(path, data):
+                        kept.append(path)
+                    else:
+                        out.write(path, data, follow=False)  # see files.check_target
         else:
             check_target(output)
             files, names = [output], [os.path.basename(output)] * len(jobs)
@@ -227,7 +248,19 @@ def write_class_set(
         rows = classset.manifest_rows(students, kind, names, pages, previous)
         for name, data in classset.manifest_files(class_seed, rows):
             out.write(os.path.join(folder, name), data, follow=False)
-    return Written(files, pages, os.path.join(folder, classset.MANIFEST_JSON))
+    return Written(files, pages, os.path.join(folder, classset.MANIFEST_JSON), kept)
+
+
+def _holds_work(path: str, blank: bytes) -> bool:
+    """Whether the file at `path` is anything but the blank this run would write there:
+    then a student may have written in it, and it is kept. A symlink is no student's work
+    (split files never follow one: it is replaced); the read is bounded (files.read_bytes)."""
+    if os.path.islink(path) or not os.path.lexists(path):
+        return False
+    try:
+        return read_bytes(path, "split file", OSError, limit=len(blank)) != blank
+    except OSError:  # bigger than the blank, not a regular file, or unreadable: keep it
+        return True
 
 
 def _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer) -> list:
@@ -261,4 +294,6 @@ def answers_file(student: Student) -> bytes:
 
     data = answers.blank(student.problem)
     data["student"] = student.name
+    if student.code:
+        data["id"] = student.code
     return answers.to_text(data).encode("utf-8")

@@ -2,7 +2,7 @@
 
 A file is matched by its sheet ID (an answers file's "id", a filled PDF's handcalc_id field),
 or, when it has none, by its "student" name. Every student in the manifest gets a gradebook
-row, in class order: one who handed nothing in is graded on an empty sheet (0 %). A file that
+row, in class order: one who handed nothing in is a Missing row (no score, not 0 %). A file that
 matches no student, or a student already matched, is a row of its own with the error.
 """
 
@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 
 from . import answers as answers_mod
 from . import grading
-from .classset import fold_name, read_manifest
+from .classset import code_key, fold_name, read_manifest
 from .errors import AnswersError, HandcalcError, echoed
 from .files import shown
 from .problem import decode_id, id_names
+from .report import MISSING_FILE, Missing
 
-NOTHING_HANDED_IN = "nothing handed in"
+NOTHING_HANDED_IN = MISSING_FILE
 
 
 def _names(row: dict, sheet_id: str) -> bool:
@@ -39,8 +40,11 @@ def _key(name: str | None) -> str:
 def match(rows: list[dict], sub: answers_mod.Answers) -> int:
     """The manifest row an answers file belongs to; a one-line error when there is none."""
     if sub.sheet_id:
+        code = code_key(sub.sheet_id)
         for i, row in enumerate(rows):
             if _names(row, sub.sheet_id):
+                return i
+            if code is not None and code_key(row.get("code")) == code:
                 return i
         raise AnswersError(f"{sub.source}: sheet ID {echoed(sub.sheet_id)} is not in this class")
     if sub.student:
@@ -74,28 +78,43 @@ def _suggestion(names: Sequence[str], name: str) -> str:
     return f'; did you mean {near!r}? (write that in "student")' if near else ""
 
 
+def handed_in(files: Sequence[str]):
+    """(file, answers) for each answers object the files hold, a class answers file giving
+    one per student; (file, error) for a file that cannot be read."""
+    for path in files:
+        try:
+            subs = answers_mod.load_each(path)
+        except HandcalcError as e:
+            yield path, e
+            continue
+        for sub in subs:
+            yield path, sub
+
+
 def grade_class(
     manifest_path: str,
     files: Sequence[str],
     marking: grading.Marking | None = None,
     decisions: Mapping[str, Mapping[str, str]] | None = None,
 ):
-    """Gradebook rows (grading Reports, or (file, error) pairs) and the errors, one a line;
+    """Gradebook rows (grading Reports, Missing students, or (file, error) pairs) and the
+    errors, one a line;
     `decisions` are a teacher's readings of cells that need review, by file."""
     manifest = read_manifest(manifest_path)
     rows = manifest["students"]
     matched: dict[int, answers_mod.Answers] = {}
     extra: list[tuple[str, str]] = []
-    for path in files:
+    for path, sub in handed_in(files):
         try:
-            sub = answers_mod.load(path)
+            if isinstance(sub, HandcalcError):
+                raise sub
             mine = answers_mod.decisions_for(decisions or {}, path)
             if mine:
                 sub = dataclasses.replace(sub, decided=mine)
             i = match(rows, sub)
             if i in matched:
                 raise AnswersError(
-                    f"{shown(path)}: {rows[i]['student']} already handed in {matched[i].source}"
+                    f"{sub.source}: {rows[i]['student']} already handed in {matched[i].source}"
                 )
             matched[i] = sub
         except HandcalcError as e:
@@ -103,8 +122,12 @@ def grade_class(
     solved: dict = {}
     graded: list = []
     for i, row in enumerate(rows):
-        sub = matched.get(i) or answers_mod.Answers(NOTHING_HANDED_IN, sheet_id=row["id"])
-        sub = dataclasses.replace(sub, student=row["student"])
+        if i not in matched:
+            graded.append(Missing(row["student"], row["id"]))
+            continue
+        sub = dataclasses.replace(matched[i], student=row["student"])
+        if code_key(sub.sheet_id):  # a private class's code: the manifest names the sheet
+            sub = dataclasses.replace(sub, sheet_id=row["id"])
         try:
             graded.append(
                 grading.check(sub, decode_id(row["id"]), solved, marking or grading.Marking())

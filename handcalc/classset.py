@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from .draw import draw
 from .errors import DrawError, HandcalcError, OptionError, OutputError, quoted
-from .files import first_line, read_text, shown, spreadsheet_cell
+from .files import bad_char, first_line, read_text, shown, spreadsheet_cell
 from .problem import MAX_SEED, Problem, Spec, check_seed, decode_id
 from .worksheet import NAME_LIMIT
 
@@ -29,8 +30,9 @@ MANIFEST_JSON, MANIFEST_CSV = "manifest.json", "manifest.csv"
 MANIFEST_VERSION = 1
 COLUMNS = (
     "number", "student", "id", "seed", "file", "page", "key_file", "key_page",
-    "screen_file", "answers_file",
+    "screen_file", "answers_file", "code",
 )  # fmt: skip
+_PLAIN_COLUMNS = COLUMNS[:-1]  # a class that is not private has no code column
 # The kinds of file a class set writes: the manifest columns that say where each student's is.
 FILE_COLUMNS = {
     "blank": ("file", "page"),
@@ -56,6 +58,7 @@ class Student:
     number: int
     name: str
     problem: Problem
+    code: str | None = None  # a private class's code, printed instead of the sheet ID
 
     @property
     def seed(self) -> int:
@@ -92,6 +95,59 @@ def draw_class(spec: Spec, class_seed: int, names: list[str]) -> list[Student]:
     return students
 
 
+# --- private codes ------------------------------------------------------------------------
+#
+# A private class's sheets print a short code instead of the sheet ID and seed, so a student
+# cannot rebuild the key with `handcalc key --id`; only the manifest maps codes to sheets.
+
+_CODE_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32, as sheet IDs use
+_CODE = re.compile(r"P-?([0-9A-Z]{4})-?([0-9A-Z]{4})")
+
+
+def private_code(class_seed: int, student: Student) -> str:
+    """A student's code, "P-" and eight characters: the same for the same class and student
+    (so outputs stay byte-identical), and no function of it gives the sheet back."""
+    digest = hashlib.blake2b(
+        f"{class_seed}:{student.number}:{student.id}".encode(), digest_size=5, person=b"hc-code"
+    ).digest()
+    n = int.from_bytes(digest, "big")
+    chars = "".join(_CODE_CHARS[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+    return f"P-{chars[:4]}-{chars[4:]}"
+
+
+def code_key(text) -> str | None:
+    """A private code as written on a sheet ("P-7KQM-2XBD"), in any case and spacing, else
+    None for anything that is not one (a sheet ID)."""
+    if not isinstance(text, str):
+        return None
+    clean = "".join(text.split()).upper().translate(str.maketrans("OIL", "011"))
+    m = _CODE.fullmatch(clean)
+    return f"P-{m.group(1)}-{m.group(2)}" if m else None
+
+
+def with_codes(class_seed: int, students: list[Student]) -> list[Student]:
+    """The class with a private code for every student."""
+    out = [dataclasses.replace(s, code=private_code(class_seed, s)) for s in students]
+    if len({s.code for s in out}) != len(out):  # 40 bits: not in any class of 500
+        raise DrawError("two students drew the same private code; try another --seed")
+    return out
+
+
+def code_error(code: str) -> str:
+    return (
+        f"{code} is a private class code: only the class's manifest maps it to a sheet; "
+        "give --manifest FILE (the class's manifest.json)"
+    )
+
+
+def sheet_of_code(doc: dict, code: str, where: str) -> str:
+    """The sheet ID a manifest gives a private code; a one-line error when it has none."""
+    for row in doc["students"]:
+        if code_key(row.get("code")) == code:
+            return row["id"]
+    raise OptionError(f"{where} has no student with code {code}")
+
+
 def class_names(count: int | None, roster: str | None) -> list[str]:
     """The students' names: the roster's, or "Student 1" ... "Student N"."""
     if count is not None and not 1 <= count <= MAX_STUDENTS:
@@ -110,6 +166,13 @@ def class_names(count: int | None, roster: str | None) -> list[str]:
 
 def read_roster(path: str) -> list[str]:
     """Names from a CSV file's `name` column (any other columns are ignored)."""
+    return [name for name, _ in read_roster_table(path)[1]]
+
+
+def read_roster_table(path: str) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
+    """A roster's other columns (email, student number, section...: the header's names, in
+    order) and each line's name with its values in those columns, for the gradebook and the
+    grade-import files."""
     text = read_text(path, "roster", RosterError)
     try:
         rows = list(csv.reader(io.StringIO(text)))
@@ -121,7 +184,12 @@ def read_roster(path: str) -> list[str]:
     if "name" not in header:
         raise RosterError(f"roster {path} has no 'name' column in its header line")
     col = header.index("name")
-    names = []
+    others = [
+        (k, h.strip())
+        for k, h in enumerate(rows[0])
+        if k != col and h.strip() and h.strip().lower() not in header[:k]
+    ]
+    students = []
     for line, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue  # an empty line, often the last
@@ -134,10 +202,11 @@ def read_roster(path: str) -> list[str]:
                 f"roster {path} line {line}: the name is {len(name)} characters long; "
                 f"at most {NAME_LIMIT} fit on the name line"
             )
-        names.append(name)
-    if not names:
+        values = {h: (row[k].strip() if k < len(row) else "") for k, h in others}
+        students.append((name, values))
+    if not students:
         raise RosterError(f"roster {path} names no students")
-    return names
+    return [h for _, h in others], students
 
 
 # Latin letters that do not decompose into a base letter and marks (NFKD leaves them whole).
@@ -173,9 +242,19 @@ def file_stem(student: Student, width: int) -> str:
     return f"{student.number:0{width}d}-{plain or 'student'}"
 
 
-def split_names(students: list[Student], kind: str, fmt: str) -> list[str]:
+def split_names(
+    students: list[Student], kind: str, fmt: str, previous: dict | None = None
+) -> list[str]:
+    """Each student's file name in a split folder; a student the folder's manifest already
+    lists keeps the name it gave (a class grown past 9 students does not rename 1-Ann)."""
     width = len(str(len(students)))
-    return [f"{file_stem(s, width)}{SPLIT_SUFFIX[kind]}.{fmt}" for s in students]
+    suffix = f"{SPLIT_SUFFIX[kind]}.{fmt}"
+    before = {}
+    for row in (previous or {}).get("students", []):
+        name = row.get(FILE_COLUMNS[kind][0])
+        if isinstance(name, str) and name == os.path.basename(name) and name.endswith(suffix):
+            before[row.get("id")] = name
+    return [before.get(s.id) or f"{file_stem(s, width)}{suffix}" for s in students]
 
 
 # --- the manifest --------------------------------------------------------------------------
@@ -185,13 +264,16 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
     """One row per student. The other kind's file and page are kept from the manifest already
     in the folder when it lists the same class (the blank booklet, then its keys)."""
     kept = previous.get("students", []) if previous else []
-    if [r.get("id") for r in kept] != [s.id for s in students]:
-        kept = [{} for _ in students]
+    if not _grown_from(kept, students):
+        kept = []
+    kept = kept + [{} for _ in students[len(kept) :]]
     file_col, page_col = FILE_COLUMNS[kind]
     rows = []
     for s, f, p, old in zip(students, files, pages, kept):
         row = {c: old.get(c) for c in COLUMNS}
-        row.update(number=s.number, student=s.name, id=s.id, seed=s.seed)
+        row.update(number=s.number, student=s.name, id=s.id, seed=s.seed, code=s.code)
+        if s.code is None:
+            del row["code"]
         row[file_col] = f
         if page_col is not None:
             row[page_col] = p
@@ -201,15 +283,18 @@ def manifest_rows(students, kind, files, pages, previous: dict | None = None) ->
 
 def manifest_json(class_seed: int, rows: list[dict]) -> bytes:
     doc = {"handcalc_manifest": MANIFEST_VERSION, "class_seed": class_seed, "students": rows}
+    if any(r.get("code") for r in rows):
+        doc["private"] = True  # every later output of the class prints codes, not IDs
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def manifest_csv(rows: list[dict]) -> bytes:
+    columns = COLUMNS if any(r.get("code") for r in rows) else _PLAIN_COLUMNS
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(columns)
     for r in rows:
-        w.writerow([spreadsheet_cell(r[c]) for c in COLUMNS])
+        w.writerow([spreadsheet_cell(r[c]) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
@@ -247,7 +332,18 @@ def read_manifest(path: str) -> dict:
     for number, row in enumerate(students, 1):
         if not isinstance(row.get("student"), str):
             raise ManifestError(f'{name}: student {number} has no name (a "student" text)')
+        bad = bad_char(row["student"])
+        if bad:
+            raise ManifestError(f"{name}: student {number}'s name holds {bad}, which is not text")
     return doc
+
+
+def _grown_from(rows: list[dict], students: list[Student]) -> bool:
+    """Whether `students` are the class a manifest's `rows` list, with any late students
+    added at the end."""
+    return len(rows) <= len(students) and [r.get("id") for r in rows] == [
+        s.id for s in students[: len(rows)]
+    ]
 
 
 def check_same_class(folder: str, students: list[Student]) -> None:
@@ -256,7 +352,7 @@ def check_same_class(folder: str, students: list[Student]) -> None:
     previous = previous_manifest(folder)
     if previous is None:
         return
-    if [r.get("id") for r in previous.get("students", [])] != [s.id for s in students]:
+    if not _grown_from(previous.get("students", []), students):
         where = os.path.join(folder, MANIFEST_JSON)
         seed = previous.get("class_seed")
         raise OptionError(
@@ -308,7 +404,7 @@ def _is_our_json(path: str) -> bool:
 
 
 def _is_our_csv(path: str) -> bool:
-    return first_line(path) == ",".join(COLUMNS)
+    return first_line(path) in (",".join(COLUMNS), ",".join(_PLAIN_COLUMNS))
 
 
 def previous_manifest(folder: str) -> dict | None:
@@ -367,7 +463,26 @@ def choose_class(
     if seed is not None and seed != class_seed:
         raise OptionError(f"{manifest} is the class of seed {class_seed}, not {seed}; drop --seed")
     names = class_names(count, roster) if count is not None or roster else None
+    listed = [" ".join(str(r.get("student") or "").split()) for r in doc["students"]]
+    if names is not None and len(names) > len(listed) and names[: len(listed)] == listed:
+        return Chosen(class_seed, grown_class(spec, doc, manifest, names), manifest)
     return Chosen(class_seed, students_from_manifest(doc, manifest, names), manifest)
+
+
+def grown_class(spec: Spec, doc: dict, where: str, names: list[str]) -> list[Student]:
+    """A manifest's class with late students added at the end of its names: the class is
+    drawn again from its seed, and must come out as the manifest lists it."""
+    rows = doc["students"]
+    class_seed = doc.get("class_seed")
+    if not isinstance(class_seed, int) or isinstance(class_seed, bool):
+        raise ManifestError(f"{where} has no class seed to draw late students from")
+    students = draw_class(spec, class_seed, names)
+    if not _grown_from(rows, students):
+        raise OptionError(
+            f"{where} was drawn with other sizes or ranges; to add students give "
+            f"--seed {class_seed} and the size options the class was made with"
+        )
+    return with_codes(class_seed, students) if doc.get("private") else students
 
 
 def students_from_manifest(doc: dict, where: str, names: list[str] | None = None):
@@ -377,8 +492,9 @@ def students_from_manifest(doc: dict, where: str, names: list[str] | None = None
     if names is not None:
         if len(names) != len(rows):
             raise OptionError(
-                f"{where} lists {len(rows)} students, not {len(names)}; "
-                "for a new class give --seed and write it to another folder"
+                f"{where} lists {len(rows)} students, not {len(names)}; add late students "
+                "at the end, the others as listed; for a new class give --seed and write it "
+                "to another folder"
             )
         for k, (name, row) in enumerate(zip(names, rows), 1):
             listed = " ".join(str(row.get("student") or "").split())
@@ -397,5 +513,6 @@ def students_from_manifest(doc: dict, where: str, names: list[str] | None = None
         if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED:
             problem = dataclasses.replace(problem, seed=seed)
         name = " ".join(str(row.get("student") or f"Student {k}").split())
-        students.append(Student(k, name, problem))
+        code = code_key(row.get("code")) if doc.get("private") else None
+        students.append(Student(k, name, problem, code))
     return students

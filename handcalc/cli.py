@@ -166,6 +166,7 @@ def resolve_problem(opts: dict, warn: bool = True):
     from .draw import make_problem
 
     given = _take(opts)
+    _refuse_code(given["sheet_id"])
     fixed = "--id" if given["sheet_id"] is not None else "--from" if given["source"] else None
     if fixed:
         clash = [k for k in _SIZE_FLAGS if given[k] is not None]
@@ -186,6 +187,18 @@ def resolve_problem(opts: dict, warn: bool = True):
         if warning:
             click.echo(f"note: {warning}", err=True)
     return problem
+
+
+def _refuse_code(sheet_id, where: str = "") -> None:
+    """A private class code names no sheet by itself: only the class's manifest maps it."""
+    if sheet_id is None:
+        return
+    from .classset import code_error, code_key
+    from .errors import AnswersError
+
+    code = code_key(sheet_id)
+    if code is not None:
+        raise (AnswersError if where else OptionError)(where + code_error(code))
 
 
 class Stopped(KeyboardInterrupt):
@@ -478,10 +491,23 @@ def sheet_options(f):
             "and no more than the sheets).",
         ),
         click.option(
+            "--private",
+            is_flag=True,
+            help="A class set: print a short code per student instead of the sheet ID and "
+            "seed; only the manifest maps codes to sheets.",
+        ),
+        click.option(
             "--force",
             is_flag=True,
-            help="A class set: replace a manifest in the folder that handcalc did not write "
-            "or that lists another class.",
+            help="A class set: replace filled --fillable forms in --split DIR, and a manifest "
+            "in the folder that handcalc did not write or that lists another class.",
+        ),
+        click.option(
+            "--marking-page",
+            is_flag=True,
+            default=None,
+            help="A class set: also write mark.html beside the manifest, the page to mark "
+            "the class's paper sheets on (see: handcalc mark).",
         ),
     ]
     for opt in reversed(opts):
@@ -490,21 +516,36 @@ def sheet_options(f):
 
 
 def _write_sheet(
-    kind, output, fmt, paper, title, student, fillable, opts, interactive=False, working=True
+    kind,
+    output,
+    fmt,
+    paper,
+    title,
+    student,
+    fillable,
+    opts,
+    interactive=False,
+    working=True,
+    exam=False,
 ):
     from .worksheet import check_name, check_title
 
     check_title(check_text(title, "--title"))
     check_name(check_text(student, "--student"))
-    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, "workers", "force")}
+    own = ("workers", "force", "private", "marking_page")
+    class_opts = {k: opts.pop(k) for k in (*_CLASS_OPTIONS, *own)}
+    if exam and not interactive:
+        raise OptionError("--exam makes an --interactive page that only collects answers")
+    _code_from_manifest(opts, class_opts)
     if any(class_opts[k] is not None for k in _CLASS_OPTIONS):
         kind = "interactive" if interactive else kind
         return _write_class(
-            kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts
-        )
-    for flag in ("workers", "force"):
+            kind, output, fmt, paper, title, student, fillable, opts, working, exam=exam,
+            **class_opts,
+        )  # fmt: skip
+    for flag in own:
         if class_opts[flag]:
-            raise OptionError(f"--{flag} is for class sets (--count or --roster)")
+            raise OptionError(f"--{flag.replace('_', '-')} is for class sets (--count or --roster)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     from . import worksheet
@@ -525,6 +566,7 @@ def _write_sheet(
         fillable=fillable,
         interactive=interactive,
         working=working,
+        exam=exam,
     )
     from . import render
 
@@ -534,6 +576,21 @@ def _write_sheet(
     data = render.render_pdf(view) if fmt == "pdf" else render.render_html(view).encode()
     write_atomic(output, data)
     click.echo(f"wrote {_shown(output)}  (ID {view.sheet_id})")
+
+
+def _code_from_manifest(opts: dict, class_opts: dict) -> None:
+    """`--id CODE --manifest FILE` (no class options): the sheet the manifest gives that
+    private code, for one sheet or key."""
+    from .classset import code_key, read_manifest, sheet_of_code
+
+    code = code_key(opts.get("sheet_id"))
+    manifest = class_opts.get("manifest")
+    if code is None or manifest is None:
+        return
+    if any(class_opts[k] is not None for k in ("count", "roster", "split")):
+        raise OptionError("--id names one sheet; a class set takes its sheets from --manifest")
+    opts["sheet_id"] = sheet_of_code(read_manifest(manifest), code, _shown(manifest))
+    class_opts["manifest"] = None
 
 
 @main.command()
@@ -554,8 +611,19 @@ def _write_sheet(
     type=click.Path(file_okay=False),
     help="A class: one answers file per student in this folder.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="A class: replace answers files that hold typed work, and a manifest that is "
+    "not this class's.",
+)
+@click.option(
+    "--private",
+    is_flag=True,
+    help="A class: write each student's private code in the files, not the sheet ID.",
+)
 @friendly
-def answers(output, student, **opts):
+def answers(output, student, force, private, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID;
     for a class, one per student with the name filled in."""
     from .answers import blank, to_text
@@ -567,6 +635,7 @@ def answers(output, student, **opts):
     if any(v is not None for v in class_opts.values()):
         if output is not None:
             raise OptionError("a class's answers files go one per student into --split DIR")
+        class_opts.update(force=force, private=private)
         return _write_class(
             "answers",
             None,
@@ -580,6 +649,9 @@ def answers(output, student, **opts):
             workers=None,
             **class_opts,
         )
+    if force or private:
+        flag = "--force" if force else "--private"
+        raise OptionError(f"{flag} is for a class's answers files (--split DIR)")
     if output is None:
         raise OptionError("Missing option '-o' / '--output'.")
     p = resolve_problem(opts)
@@ -599,12 +671,20 @@ def answers(output, student, **opts):
     is_flag=True,
     help="HTML to fill in and check on screen, cell by cell; it prints as the blank sheet.",
 )
+@click.option(
+    "--exam",
+    is_flag=True,
+    help="With --interactive: a page that only collects answers and saves them (no checking, "
+    "no hints, no key).",
+)
 @friendly
-def generate(output, fmt, paper, title, student, fillable, interactive, **opts):
+def generate(output, fmt, paper, title, student, fillable, interactive, exam, **opts):
     """Write a blank worksheet (HTML or PDF)."""
     if fillable and interactive:
         raise OptionError("--fillable is for PDF sheets, --interactive for web pages; pick one")
-    _write_sheet("blank", output, fmt, paper, title, student, fillable, opts, interactive)
+    _write_sheet(
+        "blank", output, fmt, paper, title, student, fillable, opts, interactive, exam=exam
+    )
 
 
 @main.command()
@@ -650,10 +730,12 @@ def _class_folders(output: str | None, split: str | None) -> tuple[str, ...]:
     return (split, os.path.dirname(os.path.normpath(split)) or ".")
 
 
-def _write_class(kind, output, fmt, paper, title, student, fillable, opts, working, **class_opts):
+def _write_class(
+    kind, output, fmt, paper, title, student, fillable, opts, working, exam=False, **class_opts
+):
     """A class set: one different problem per student, drawn from one class seed."""
     from .booklet import write_class_set
-    from .classset import choose_class
+    from .classset import choose_class, with_codes
 
     count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
     manifest, force = class_opts["manifest"], class_opts.get("force", False)
@@ -691,6 +773,8 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
         spec_flag="--" + spec_flags[0].replace("_", "-") if spec_flags else None,
     )
     students, class_seed = chosen.students, chosen.class_seed
+    if class_opts.get("private"):
+        students = with_codes(class_seed, students)
     if chosen.drawn:
         click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
     elif chosen.manifest is not None:
@@ -712,12 +796,29 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
             workers=workers,
             progress=tick,
             force=force,
+            exam=exam,
         )
     where = (
         _shown(output) if output is not None else f"{len(written.files)} files in {_shown(split)}"
     )
+    if written.kept:
+        n = len(written.files) - len(written.kept)
+        where = f"{n} files in {_shown(split)}"
     click.echo(f"wrote {where}  ({len(students)} {what}, class seed {class_seed})")
+    if written.kept:
+        k = len(written.kept)
+        one = k == 1
+        click.echo(
+            f"kept {k} filled file{'' if one else 's'} in {_shown(split)} (different from "
+            f"the blank {'one' if one else 'ones'}: a student's work); "
+            f"--force replaces {'it' if one else 'them'}",
+            err=True,
+        )
     click.echo(f"wrote {_shown(written.manifest)}")
+    if class_opts.get("marking_page"):
+        from . import marking
+
+        click.echo(f"wrote {_shown(marking.write(written.manifest, paper=paper))}")
 
 
 @main.command()
@@ -775,6 +876,40 @@ def _write_class(kind, output, fmt, paper, title, student, fillable, opts, worki
     type=click.Path(dir_okay=False),
     help='A review file: JSON {"FILE": {"CELL": "VALUE"}}, readings of cells that need review.',
 )
+@click.option(
+    "--student",
+    help="The student's name, for one answers file that has none (its gradebook row).",
+)
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False),
+    help="With --manifest: the class's roster; its other columns (email, student number, "
+    "section...) go into the gradebook.",
+)
+@click.option(
+    "--lms",
+    type=click.Choice(["moodle", "canvas"]),
+    multiple=True,
+    help="With --manifest and --roster: also write a grade-import file for Moodle or Canvas "
+    "beside the gradebook (GRADEBOOK-moodle.csv, GRADEBOOK-canvas.csv).",
+)
+@click.option(
+    "--lms-item",
+    default="Self-attention by hand",
+    show_default=True,
+    help="The grade item (Moodle) or assignment (Canvas) column's name in --lms files.",
+)
+@click.option(
+    "--feedback",
+    "feedback_dir",
+    type=click.Path(file_okay=False),
+    help="Write each graded student's feedback (HTML and PDF) into this folder.",
+)
+@click.option(
+    "--class-report",
+    type=click.Path(dir_okay=False),
+    help="With --manifest: write the class report as this HTML file and a PDF beside it.",
+)
 @friendly
 def check(
     files,
@@ -788,6 +923,12 @@ def check(
     weights,
     accept,
     review_path,
+    student,
+    roster,
+    lms,
+    lms_item,
+    feedback_dir,
+    class_report,
     **opts,
 ):
     """Grade answers files (JSON, or filled PDF sheets) cell by cell, with follow-through.
@@ -805,11 +946,22 @@ def check(
         decisions.setdefault(name, {}).update(cells)
     check_decisions(decisions, files)
     if manifest is not None:
-        return _check_class(
-            manifest, files, as_json, csv_path, summary, opts, force, marking, decisions
+        if student is not None:
+            raise OptionError("--manifest names every student; drop --student")
+        handback = dict(
+            roster=roster, lms=lms, lms_item=lms_item, feedback=feedback_dir, report=class_report
         )
+        return _check_class(
+            manifest, files, as_json, csv_path, summary, opts, force, marking, decisions, handback
+        )
+    for flag, value in (("--roster", roster), ("--lms", lms), ("--class-report", class_report)):
+        if value:
+            raise OptionError(f"{flag} is for a class: give --manifest")
     if not files:
         raise OptionError("give the answers files to check (JSON, or filled PDF sheets)")
+    if student is not None and len(files) != 1:
+        raise OptionError('--student names one file\'s student; for several, add "student" to each')
+    student = _student_name(student)
 
     named = any(opts[k] is not None for k in ("seed", "source", "sheet_id"))
     if not named and any(opts[k] is not None for k in (*_SIZE_FLAGS, *_RULE_FLAGS)):
@@ -820,22 +972,65 @@ def check(
     solved: dict = {}
     rows, failed = [], 0
     for path in files:
+        sub = None
         try:
-            answers = _decided(load(path), path, decisions)
-            rows.append(grading.check(answers, fixed, solved, marking))
+            sub = _named(load(path), student)
+            if fixed is None:
+                _refuse_code(sub.sheet_id, f"{sub.source}: ")
+            sub = _decided(sub, path, decisions)
+            rows.append(grading.check(sub, fixed, solved, marking))
         except HandcalcError as e:
-            if len(files) == 1:
+            if len(files) == 1 and not csv_path:
                 raise
             click.echo(_line(f"Error: {e}"), err=True)
-            rows.append((_shown(path), str(e)))
+            who = (sub.student, sub.sheet_id) if sub else (None, None)
+            rows.append(report.Failed(_shown(path), str(e), *who))
             failed += 1
     reports = [r for r in rows if isinstance(r, grading.Report)]
     _show(rows, reports, as_json, summary, one=len(files) == 1)
+    outputs = _handback_files(rows, None, csv_path or "", {"feedback": feedback_dir})
     if csv_path:
-        report.write_gradebook(csv_path, rows, force)
-        click.echo(f"wrote {_shown(csv_path)}  ({len(reports)} graded, {failed} failed)", err=True)
+        book = report.write_gradebook(csv_path, rows, force)
+        failed += _book_notes(book)
+        graded = len(reports) - len(book.refused)
+        click.echo(f"wrote {_shown(csv_path)}  ({graded} graded, {failed} failed)", err=True)
+    _write_handback(outputs)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The class set's manifest.json: the students to mark, in roster order.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Where to write the page (default: mark.html beside the manifest).",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter", "a3"]),
+    default="a4",
+    show_default=True,
+    help="The paper the sheets were printed on: the page is laid out like it.",
+)
+@click.option("--title", help="Title at the top of the page.")
+@friendly
+def mark(manifest, output, paper, title):
+    """Write the marking page: one offline web page to mark the class's paper sheets.
+
+    Every box shows what the chosen student should have written (the key, or what their own
+    earlier boxes lead to); type only where the paper differs, then Export marks and grade
+    the file with check --manifest."""
+    from . import marking
+
+    title = check_text(title, "--title")
+    click.echo(f"wrote {_shown(marking.write(manifest, output, paper, title))}")
 
 
 def _decided(answers, path, decisions):
@@ -846,6 +1041,33 @@ def _decided(answers, path, decisions):
 
     mine = decisions_for(decisions, path)
     return dataclasses.replace(answers, decided=mine) if mine else answers
+
+
+def _student_name(name: str | None) -> str | None:
+    from .worksheet import check_name
+
+    check_name(check_text(name, "--student"))
+    return " ".join(name.split()) or None if name is not None else None
+
+
+def _named(sub, student: str | None):
+    """The answers with check's --student as the name, when the file gives none."""
+    import dataclasses
+
+    if student is None or sub.student is None:
+        return sub if student is None else dataclasses.replace(sub, student=student)
+    if " ".join(sub.student.split()).casefold() != student.casefold():
+        raise OptionError(f"{sub.source} names {sub.student!r}; drop --student")
+    return sub
+
+
+def _book_notes(book) -> int:
+    """Say what the gradebook merge kept unread and refused; the number refused."""
+    for note in book.notes:
+        click.echo(_line(note), err=True)
+    for f in book.refused:
+        click.echo(_line(f"Error: {f.error}"), err=True)
+    return len(book.refused)
 
 
 def _answers_only(files) -> list:
@@ -879,17 +1101,36 @@ def _show(rows, reports, as_json: bool, summary: bool, one: bool) -> None:
         objs = [report.to_json(r) for r in reports]
         click.echo(json.dumps(objs[0] if one else objs, ensure_ascii=False))
     else:
-        click.echo("\n".join(report.to_text(r) for r in reports), nl=False)
+        # the rule and the marking are the run's, said once after every report
+        many = len(reports) > 1
+        texts = [report.to_text(r, rules=not many) for r in reports]
+        if many:
+            texts.append("\n".join(report.rules_text(reports[0])) + "\n")
+        click.echo("\n".join(texts), nl=False)
     if not one:
         click.echo(("" if as_json else "\n") + report.summary(rows), nl=False, err=as_json)
 
 
 def _check_class(
-    manifest, files, as_json, csv_path, summary, opts, force=False, marking=None, decisions=None
+    manifest,
+    files,
+    as_json,
+    csv_path,
+    summary,
+    opts,
+    force=False,
+    marking=None,
+    decisions=None,
+    handback=None,
 ):
-    """check --manifest: one gradebook row per student of a class set."""
+    """check --manifest: one gradebook row per student of a class set; with `handback`, the
+    roster's columns, grade-import files, feedback files and the class report."""
     from . import report
     from .classgrade import NOTHING_HANDED_IN, grade_class
+
+    handback = handback or {}
+    if handback.get("lms") and not handback.get("roster"):
+        raise OptionError("--lms matches students by the roster's email or number: give --roster")
 
     given = [k for k, v in opts.items() if v is not None]
     if given:
@@ -899,6 +1140,8 @@ def _check_class(
         csv_path = os.path.join(os.path.dirname(manifest), "gradebook.csv")
     report.check_gradebook(csv_path, force)
     rows, errors, missing = grade_class(manifest, files, marking, decisions)
+    roster = _roster_columns(handback.get("roster"), rows)
+    outputs = _handback_files(rows, roster, csv_path, handback)
     reports = [r for r in rows if not isinstance(r, tuple)]
     for e in errors:
         click.echo(_line(f"Error: {e}"), err=True)
@@ -909,9 +1152,73 @@ def _check_class(
     else:  # a student who handed nothing in has a line in the table, not a blank report
         shown = [r for r in reports if r.answers.source != NOTHING_HANDED_IN]
     _show(rows, shown, as_json, summary, one=False)
-    report.write_gradebook(csv_path, rows, force, unsent=NOTHING_HANDED_IN)
+    book = report.write_gradebook(csv_path, rows, force, NOTHING_HANDED_IN, roster)
+    refused = _book_notes(book)
     click.echo(
-        f"wrote {_shown(csv_path)}  ({len(reports)} students, {len(errors)} failed)", err=True
+        f"wrote {_shown(csv_path)}  ({len(reports) - refused} graded, {len(missing)} missing, "
+        f"{len(errors) + refused} failed)",
+        err=True,
     )
-    if errors:
+    _write_handback(outputs)
+    if errors or refused:
         sys.exit(1)
+
+
+def _roster_columns(path, rows):
+    """The roster's other columns for the gradebook, each student of the class found on it."""
+    if path is None:
+        return None
+    from .classset import read_roster_table
+    from .report import MISTAKE_COLUMNS, RosterColumns, _name_key
+
+    columns, students = read_roster_table(path)
+    names = {n for r in rows for n in getattr(r, "steps", {})}
+    ours = {"student", "id", "file", "percent", "review", "status", "error", *MISTAKE_COLUMNS}
+    renamed = {c: f"roster {c}" if c.lower() in ours or c in names else c for c in columns}
+    by_name: dict = {}
+    for name, values in students:
+        by_name.setdefault(_name_key(name), {renamed[c]: v for c, v in values.items()})
+    for r in rows:
+        who = r.answers.student if hasattr(r, "answers") else getattr(r, "student", None)
+        if who and _name_key(who) not in by_name and not hasattr(r, "error"):
+            raise OptionError(f"roster {_shown(path)} has no line for {who}")
+    return RosterColumns(tuple(renamed[c] for c in columns), by_name)
+
+
+def _handback_files(rows, roster, csv_path, handback) -> list:
+    """Every file to hand back, rendered before any is written: [(path, bytes)], and notes."""
+    from . import lms
+
+    out = []
+    stem = os.path.splitext(csv_path)[0]
+    for system in handback.get("lms") or ():
+        data, left_out = lms.import_file(system, rows, roster, handback["lms_item"])
+        note = f"; left out: {', '.join(left_out)}" if left_out else ""
+        out.append((f"{stem}-{system}.csv", data, note))
+    if handback.get("feedback"):
+        from .feedback import feedback_files
+
+        folder = handback["feedback"]
+        for name, data in feedback_files(rows):
+            out.append((os.path.join(folder, name), data, ""))
+    if handback.get("report"):
+        from .classreport import report_files
+
+        for path, data in report_files(rows, handback["report"]):
+            out.append((path, data, ""))
+    return out
+
+
+def _write_handback(outputs) -> None:
+    """Write the hand-back files all together, or none of them."""
+    if not outputs:
+        return
+    from .files import Staging
+
+    with Staging() as out:  # committed on leaving; an error anywhere writes none
+        for path, data, _ in outputs:
+            if os.path.dirname(path):
+                out.folder(os.path.dirname(path))
+            out.write(path, data)
+    for path, _, note in outputs:
+        click.echo(_line(f"wrote {_shown(path)}{note}"), err=True)

@@ -23,6 +23,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import unicodedata
 import zlib
 
 from .errors import OutputError, escaped
@@ -122,6 +123,20 @@ def read_bytes(path, what: str, error: type[Exception], limit: int | None = None
     if len(data) > limit:  # it grew while being read
         refuse(f"it is over {_size(limit)}; a {what} is at most {_size(limit)}")
     return data
+
+
+_KEPT_CONTROLS = "\t\n\r"
+
+
+def bad_char(text: str) -> str | None:
+    """The first character of `text` that is not text a person wrote, as U+XXXX: a lone
+    surrogate (a "\\ud800" escape in JSON) or a control character other than a tab or a
+    line break. Such text cannot be written as UTF-8 or shown."""
+    for ch in text:
+        kind = unicodedata.category(ch)
+        if kind == "Cs" or (kind == "Cc" and ch not in _KEPT_CONTROLS):
+            return f"U+{ord(ch):04X}"
+    return None
 
 
 def read_text(path, what: str, error: type[Exception]) -> str:

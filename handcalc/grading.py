@@ -503,6 +503,10 @@ MISTAKES: tuple[Way, ...] = (
     Way("weights-axis", ("Z",), _factors_swapped, _say_factors_swapped),
 )
 
+# Every kind of named mistake, in the order they are looked for, then the slip: the
+# gradebook's mistake columns and the class report's ranking use these names.
+MISTAKE_KINDS = (*dict.fromkeys(w.kind for w in MISTAKES), "slip")
+
 
 # --- the report ------------------------------------------------------------------------
 

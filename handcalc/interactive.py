@@ -7,10 +7,13 @@ read the answers from. The same object is what the shared grading test vectors h
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 
 from . import steps
+from .errors import OptionError
 from .problem import Problem
 
 # The grader refuses 3^x beyond this |x|; the page must refuse the same (grading.EXP_LIMIT).
@@ -54,6 +57,51 @@ def page_data(problem: Problem) -> dict:
     if ex.shown:  # worked steps printed as givens: the page works them out, never grades them
         out["shown"] = list(ex.shown_in_order())
     return out
+
+
+def exam_data(problem: Problem, sheet_id: str) -> dict:
+    """What an exam page needs to save an answers file, and nothing to grade with: the ID
+    (or private code) to write in it and the asked steps' names and shapes; no given matrices,
+    no formulas, no step table for a grader."""
+    return {
+        "id": sheet_id,
+        "asked": [
+            {"name": s.name, "rows": s.rows, "cols": s.cols if not s.is_vector else None}
+            for s in problem.exercise.asked
+        ],
+    }
+
+
+# What every sheet of a class shares; the marking page swaps only the ID and the givens.
+_PER_SHEET = ("id", "given")
+
+
+def marking_data(roster: list[tuple[str, Problem]]) -> dict:
+    """The marking page's data: the class's one step table and rules, and each student's
+    name, sheet ID (full, and as their sheet prints it) and givens in roster order; `classKey` names the class's kept marking."""
+    pages = [page_data(problem) for _, problem in roster]
+    shared = {k: v for k, v in pages[0].items() if k not in _PER_SHEET}
+    for (name, _), page in zip(roster, pages):
+        if {k: v for k, v in page.items() if k not in _PER_SHEET} != shared:
+            raise OptionError(
+                f"{name}'s sheet has another shape or rules than the class's first; "
+                "one marking page marks one kind of sheet"
+            )
+    who = json.dumps([[name, problem.id] for name, problem in roster], ensure_ascii=False)
+    return {
+        **pages[0],
+        "marking": True,
+        "classKey": hashlib.sha256(who.encode()).hexdigest()[:16],
+        "students": [
+            {
+                "student": name,
+                "id": page["id"],
+                "sheetId": problem.sheet_id,
+                "given": page["given"],
+            }
+            for (name, problem), page in zip(roster, pages)
+        ],
+    }
 
 
 # --- the words beside each step ------------------------------------------------------------

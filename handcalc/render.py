@@ -47,12 +47,16 @@ def environment() -> jinja2.Environment:
     )
 
 
-# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide.
+# The interactive sheet's scripts, inlined in this order: the grader, the page, its guide;
+# the marking page is the same sheet with the marking layer in place of the guide.
 SCRIPTS = ("grading.js", "sheet.js", "guide.js")
+# An exam page's one script: it saves the answers and knows nothing of grading.
+EXAM_SCRIPTS = ("exam.js",)
+MARKING_SCRIPTS = ("grading.js", "sheet.js", "mark.js")
 
 
-def _script() -> str:
-    text = "\n".join((template_dir() / name).read_text(encoding="utf-8") for name in SCRIPTS)
+def _script(names: tuple[str, ...] = SCRIPTS) -> str:
+    text = "\n".join((template_dir() / name).read_text(encoding="utf-8") for name in names)
     if "</script" in text.lower() or "<!--" in text:
         raise ValueError("an inlined script must not contain </script or <!--")
     return text
@@ -75,9 +79,12 @@ def render_html(view: Sheet, stylesheet: bool = True) -> str:
     css, js = "", ""
     if stylesheet:
         css = _browser_css(*BROWSER_CSS)
-    if view.interactive:
+    if view.exam:
+        css += _browser_css("interactive.css")
+        js = _script(EXAM_SCRIPTS)
+    elif view.interactive:
         css += _browser_css("interactive.css", "guide.css")
-        js = _script()
+        js = _script(MARKING_SCRIPTS if view.marking else SCRIPTS)
     return env.get_template("sheet.html").render(sheet=view, css=css, js=js, browser=stylesheet)
 
 
@@ -91,6 +98,12 @@ def render_class_html(views: list[Sheet], title: str) -> str:
     return env.get_template("class.html").render(
         sheets=views, css=_browser_css(*BROWSER_CSS), title=title, page_css=views[0].page_css
     )
+
+
+def render_class_report(report) -> str:
+    """The class report (classreport.ClassView) as one self-contained HTML page; its charts
+    are SVG already drawn from the data, placed as they are."""
+    return environment().get_template("class_report.html").render(report=report)
 
 
 GRID_URL = "data:image/svg+xml,"  # the only images a sheet has: small SVG cells, inline

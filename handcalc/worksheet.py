@@ -18,7 +18,7 @@ from urllib.parse import quote
 from . import layout, numbers, steps
 from .draw import sheet_rules
 from .errors import OptionError
-from .interactive import explanations, page_data
+from .interactive import exam_data, explanations, marking_data, page_data
 from .solution import Solution
 
 DEFAULT_TITLE = "Self-attention by hand"
@@ -257,6 +257,7 @@ class Sheet:
     id_field: str
     title_style: str = ""
     interactive: bool = False
+    marking: bool = False  # the teacher's marking page: one interactive sheet, a class's data
     data: dict | None = None
     screen_style: str = ""
     print_foot: str = ""  # the footer as a CSS string, for browsers (no running elements)
@@ -265,6 +266,21 @@ class Sheet:
     fit_note: str = ""  # said on stderr when the cells had to shrink below a writable size
     header_style: str = ""  # the first page's header, rules included (layout.header_height)
     working_page_css: str = ""  # the key's working pages, upright on a landscape sheet
+    id_label: str = "sheet ID"  # "code" on a private class's sheet: no ID, no seed
+    exam: bool = False  # an interactive page that only collects answers: no grader, no guide
+    feedback: Feedback | None = None  # a graded student's sheet: the words under the grid
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a feedback sheet says under its grid, as lines of text: the score, the named
+    mistakes with where they happened, the cells waiting for review, and the rules once."""
+
+    score: str
+    legend: tuple[str, ...]
+    mistakes: tuple[str, ...]
+    review: tuple[str, ...]
+    rules: tuple[str, ...]
 
 
 # --- cells --------------------------------------------------------------------------------
@@ -841,10 +857,12 @@ def _cache_savings(sp) -> list[str]:
     ]
 
 
-def _foot_text(problem, badge: str) -> str:
-    """The footer's words, for a browser that prints them in the page's margin box."""
-    seed = f" · seed {problem.seed}" if problem.seed is not None else ""
-    return f"{badge} · sheet ID {problem.sheet_id}{seed}"
+def _foot_text(problem, badge: str, code: str | None = None) -> str:
+    """The footer's words, for a browser that prints them in the page's margin box; a
+    private class's sheet names its code, without ID or seed."""
+    seed = f" · seed {problem.seed}" if problem.seed is not None and not code else ""
+    which = f"code {code}" if code else f"sheet ID {problem.sheet_id}"
+    return f"{badge} · {which}{seed}"
 
 
 def _css_string(text: str) -> str:
@@ -900,16 +918,30 @@ def build(
     fillable: bool = False,
     interactive: bool = False,
     working: bool = True,
+    code: str | None = None,
+    exam: bool = False,
+    filled: dict | None = None,
+    feedback: Feedback | None = None,
 ) -> Sheet:
     """The view model of a blank sheet (kind="blank") or an answer key (kind="key"); a key
     without `working` is one page: no dot products, no exact track.
 
     `interactive` makes a blank sheet to fill in and check on screen: an input in every
-    blank cell and the problem's data (never its key) for the page's own grader."""
-    if kind not in ("blank", "key"):
+    blank cell and the problem's data (never its key) for the page's own grader; with `exam`
+    the page only collects answers (no grader, no hints). A blank sheet with a private `code`
+    prints the code where the sheet ID and seed would be.
+
+    kind="feedback" is a graded student's sheet: `filled` gives each worked step's cell texts
+    and second lines, shaped like the step's value (a mark and what was written; the key's
+    value under a wrong cell), and `feedback` the words under the grid."""
+    if kind not in ("blank", "key", "feedback"):
         raise ValueError(f"unknown sheet kind {kind!r}")
     if interactive and kind != "blank":
         raise ValueError("only a blank sheet can be interactive")
+    if exam and not interactive:
+        raise ValueError("only an interactive sheet can be an exam page")
+    if code is not None and kind != "blank":
+        raise ValueError("a key shows its sheet ID, never a private code")
     if paper not in layout.PAPERS:
         raise ValueError(f"unknown paper {paper!r}")
     ex = sol.exercise
@@ -927,6 +959,9 @@ def build(
     def cell_texts(step: steps.Step):
         if step.given:
             return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
+        if kind == "feedback" and filled and step.name in filled:
+            texts, seconds = (_as_rows(v, step, ex.convention) for v in filled[step.name])
+            return long_numbers.fit(texts, seconds, step, ex.convention)
         if kind == "blank" and step.name not in ex.shown:
             return None, None
         texts, decimals = _texts(sol.values[step.name], step, ex.convention, layout.holds(ex, step))
@@ -965,7 +1000,7 @@ def build(
         + layout.BAND_INDENT * geometry.banded
     )
     margins = f"{layout.MARGIN_TOP}mm {layout.MARGIN_SIDE}mm {layout.MARGIN_BOTTOM}mm"
-    badge = "Answer key" if kind == "key" else "Worksheet"
+    badge = {"key": "Answer key", "feedback": "Feedback"}.get(kind, "Worksheet")
     return Sheet(
         kind=kind,
         badge=badge,
@@ -979,9 +1014,9 @@ def build(
             if shown_working and "landscape" in geometry.page
             else ""
         ),
-        sheet_id=problem.sheet_id,
-        full_id=problem.id,
-        seed="" if problem.seed is None else str(problem.seed),
+        sheet_id=code or problem.sheet_id,
+        full_id=code or problem.id,
+        seed="" if problem.seed is None or code else str(problem.seed),
         rules=rules,
         drawing_rules=drawing,
         instructions=instructions(sol),
@@ -990,14 +1025,56 @@ def build(
         fillable=fillable and kind == "blank",
         id_field="handcalc_id",
         interactive=interactive,
-        data=page_data(problem) if interactive else None,
+        data=_page_data(problem, interactive, exam, code),
         screen_style=(
             f"max-width:{page_width:.1f}mm"
             if interactive
             else f"--paper-w:{page_width - 2 * layout.MARGIN_SIDE:.1f}mm"
         ),
-        print_foot=_css_string(_foot_text(problem, badge)),
+        print_foot=_css_string(_foot_text(problem, badge, code)),
         long_numbers=tuple(show(line) for line in long_numbers.lines),
         fit_note=_fit_note(geometry, paper),
-        explain=explanations(problem) if interactive else {},
+        explain=explanations(problem) if interactive and not exam else {},
+        id_label="code" if code else "sheet ID",
+        exam=exam,
+        feedback=feedback,
+    )
+
+
+def _page_data(problem, interactive: bool, exam: bool, code: str | None) -> dict | None:
+    if not interactive:
+        return None
+    if exam:
+        return exam_data(problem, code or problem.id)
+    return page_data(problem)
+
+
+MARKING_INSTRUCTIONS = (
+    "Every box shows what this student should have written: the key, or what their own "
+    "earlier boxes lead to. Type only where the paper differs. In a box: b blank (Shift+B: "
+    "the rest of the step), ? needs review, Esc back to the screen's value, n done and next "
+    "student."
+)
+
+
+def marking_sheet(
+    roster: list[tuple[str, Solution]], paper: str = "a4", title: str | None = None
+) -> Sheet:
+    """The marking page's view: the interactive sheet of the student whose givens are widest
+    (so every student's fit its boxes), carrying the whole class's data."""
+    if not roster:
+        raise OptionError("a marking page needs at least one student")
+
+    def widest(sol: Solution) -> int:
+        ex = sol.exercise
+        return max(len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row)
+
+    _, sol = max(roster, key=lambda item: widest(item[1]))
+    view = build(sol, "blank", paper=paper, title=title, interactive=True)
+    return replace(
+        view,
+        badge="Marking",
+        marking=True,
+        instructions=MARKING_INSTRUCTIONS,
+        data=marking_data([(name, s.problem) for name, s in roster]),
     )

@@ -949,8 +949,11 @@
 
   /* Grade one answers object (the answers file's JSON) against the page's problem; the
      result has the fields of `handcalc check --json` that the page and the vectors use.
-     `rules` ({places, weights, factors}) is the marking; the default is handcalc's. */
-  function grade(ex, answers, keyValues, rules) {
+     `rules` ({places, weights, factors}) is the marking; the default is handcalc's.
+     `fill(step, position)` (the marking page's) says which cells to take as written with the
+     value the student's own earlier cells lead to, as if copied from the screen; the result's
+     `filled` then holds every step's cells as an answers file writes them. */
+  function grade(ex, answers, keyValues, rules, fill) {
     keyValues = keyValues || solve(ex);
     var mk = marking(rules);
     var places = mk.places;
@@ -961,7 +964,7 @@
     ex.givenSteps.forEach(function (s) {
       credited[s.name] = asWritten[s.name] = roughly[s.name] = keyValues[s.name];
     });
-    var out = {}, graded = 0, creditedCount = 0, firstWrong = null;
+    var out = {}, graded = 0, creditedCount = 0, firstWrong = null, filled = {};
     var total = ZERO, weighted = ZERO;
     var counts = {};
     [CORRECT, FOLLOW, WRONG, BLANK, REVEALED, REVIEW].forEach(function (v) { counts[v] = 0; });
@@ -988,6 +991,19 @@
       var yours = worked.length
         ? s.inputs.filter(function (i) { return !sameValue(worked[0][0][i], keyValues[i]); })
         : [];
+      if (fill) {
+        var goal = worked.length ? worked[0][1] : k;
+        var raw = answers[s.name];
+        filled[s.name] = shaped(s, function (p) {
+          var g = at(goal, p);
+          if (fill(s.name, p)) return hidden[s.name][key(p)] || g === MASKED ? null : jsonCell(g);
+          var v = Array.isArray(raw) ? (p[1] === null ? raw[p[0]] : (raw[p[0]] || [])[p[1]]) : null;
+          return v === undefined || v === "" ? null : v;
+        });
+        cellsBy[s.name] = shaped(s, function (p) {
+          return fill(s.name, p) ? readCell(at(filled[s.name], p)) : at(cellsBy[s.name], p);
+        });
+      }
       var gradedHere = positions(s).filter(function (p) { return !hidden[s.name][key(p)]; });
       var gradedKeys = {};
       gradedHere.forEach(function (p) { gradedKeys[key(p)] = true; });
@@ -1076,6 +1092,7 @@
       counts: counts,
       first_wrong: firstWrong,
       steps: out,
+      filled: fill ? filled : undefined,
     };
   }
 

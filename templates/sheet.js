@@ -8,8 +8,17 @@
   "use strict";
   var G = window.HandcalcGrading;
   var data = JSON.parse(document.getElementById("handcalc-data").textContent);
-  var ex = new G.Exercise(data);
-  var keyValues = G.solve(ex);
+  // The marking page (mark.js) is this sheet with a class's data: it swaps the problem per
+  // student (use) and keeps its own record, so the learner's keeping and buttons stay off.
+  var MARKING = !!data.marking;
+  var ex, keyValues, PREFIX;
+  function use(problem) {
+    data = problem;
+    ex = new G.Exercise(problem);
+    keyValues = G.solve(ex);
+    PREFIX = "handcalc:" + problem.id + ":";
+  }
+  use(data);
   var inputs = Array.prototype.slice.call(document.querySelectorAll("input[data-step]"));
   var byName = {};
   inputs.forEach(function (el) {
@@ -181,8 +190,6 @@
 
   // --- keeping the work: in the browser as it is typed, and from a saved file ---------
 
-  var PREFIX = "handcalc:" + data.id + ":";
-
   function storage() {
     try {
       return window.localStorage;
@@ -347,6 +354,8 @@
   function readableGivens() {
     document.querySelectorAll(".item[data-name]").forEach(function (item) {
       var s = ex.byName[item.dataset.name];
+      var old = item.querySelector("table.sr");
+      if (old) old.remove();
       var m = item.querySelector(".m");
       if (!s || !m || m.querySelector("input") || m.classList.contains("blank")) return;
       if (s.kind !== "given" && !ex.shown[s.name]) return;
@@ -428,7 +437,11 @@
 
   function check() {
     var sent = answers();
-    var report = G.grade(ex, sent, keyValues);
+    return showReport(G.grade(ex, sent, keyValues), sent);
+  }
+
+  /* Mark every cell with its verdict and write the step-by-step report. */
+  function showReport(report, sent) {
     checked = true;
     Object.keys(report.steps).forEach(function (name) {
       var s = ex.byName[name];
@@ -450,8 +463,8 @@
       "Score " + report.percent.toFixed(1) + " %: " + report.credited + " of " + report.graded +
       " cells (" + c.correct + " correct, " + c["follow-through"] + " follow-through; " +
       c.wrong + " wrong, " + c.blank + " blank" +
-      (c.revealed ? ", " + c.revealed + " revealed, not counted" : "") + "). " +
-      "The report is below (Ctrl+Enter checks and goes to it).";
+      (c.revealed ? ", " + c.revealed + " revealed, not counted" : "") + ")." +
+      (MARKING ? "" : " The report is below (Ctrl+Enter checks and goes to it).");
     var panel = document.getElementById("report");
     panel.textContent = "";
     add(panel, "h2", "Step by step").id = "report-h";
@@ -506,53 +519,57 @@
     return report;
   }
 
-  document.getElementById("check").addEventListener("click", check);
-  document.getElementById("save").addEventListener("click", save);
-  var picker = document.getElementById("open-file");
-  document.getElementById("open").addEventListener("click", function () {
-    picker.value = "";
-    picker.click();
-  });
-  picker.addEventListener("change", function () {
-    if (picker.files && picker.files[0]) openFile(picker.files[0]);
-  });
-  document.getElementById("afresh").addEventListener("click", startAfresh);
-  // Print my work: the sheet as filled in, its marks and the report; Ctrl+P stays blank.
-  document.getElementById("print-work").addEventListener("click", function () {
-    document.body.classList.add("print-work");
-    window.print();
-  });
-  window.addEventListener("afterprint", function () {
-    document.body.classList.remove("print-work");
-  });
-  inputs.forEach(function (el) {
-    el.addEventListener("input", function () {
+  if (!MARKING) wireLearner();
+
+  function wireLearner() {
+    document.getElementById("check").addEventListener("click", check);
+    document.getElementById("save").addEventListener("click", save);
+    var picker = document.getElementById("open-file");
+    document.getElementById("open").addEventListener("click", function () {
+      picker.value = "";
+      picker.click();
+    });
+    picker.addEventListener("change", function () {
+      if (picker.files && picker.files[0]) openFile(picker.files[0]);
+    });
+    document.getElementById("afresh").addEventListener("click", startAfresh);
+    // Print my work: the sheet as filled in, its marks and the report; Ctrl+P stays blank.
+    document.getElementById("print-work").addEventListener("click", function () {
+      document.body.classList.add("print-work");
+      window.print();
+    });
+    window.addEventListener("afterprint", function () {
+      document.body.classList.remove("print-work");
+    });
+    inputs.forEach(function (el) {
+      el.addEventListener("input", function () {
+        unsaved = true;
+        store();
+      });
+      el.addEventListener("change", function () {
+        if (checked) check();
+      });
+    });
+    studentEl.addEventListener("input", function () {
       unsaved = true;
       store();
     });
-    el.addEventListener("change", function () {
-      if (checked) check();
-    });
-  });
-  studentEl.addEventListener("input", function () {
-    unsaved = true;
-    store();
-  });
-  // Leaving with work not yet in a file: the browser asks first (its copy is kept anyway).
-  window.addEventListener("beforeunload", function (ev) {
-    if (!unsaved) return undefined;
-    ev.preventDefault();
-    ev.returnValue = "";
-    return "";
-  });
-  // Ctrl+Enter (or Cmd+Enter) checks from anywhere on the page.
-  document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !ev.altKey) {
+    // Leaving with work not yet in a file: the browser asks first (its copy is kept anyway).
+    window.addEventListener("beforeunload", function (ev) {
+      if (!unsaved) return undefined;
       ev.preventDefault();
-      check();
-      document.getElementById("report").focus();
-    }
-  });
+      ev.returnValue = "";
+      return "";
+    });
+    // Ctrl+Enter (or Cmd+Enter) checks from anywhere on the page.
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !ev.altKey) {
+        ev.preventDefault();
+        check();
+        document.getElementById("report").focus();
+      }
+    });
+  }
 
   window.handcalcSheet = {
     check: check,
@@ -568,14 +585,19 @@
     openText: openText,
     load: load,
     save: save,
-    data: data,
-    ex: ex,
-    keyValues: keyValues,
+    get data() { return data; },
+    get ex() { return ex; },
+    get keyValues() { return keyValues; },
     byName: byName,
+    use: use,
+    showReport: showReport,
+    readableGivens: readableGivens,
+    say: say,
     inputs: inputs,
   };
 
   readableGivens();
+  if (MARKING) return;
 
   // The work kept in this browser comes back (after a reload, or on reopening the file).
   var kept = stored();

@@ -151,3 +151,36 @@ def mm(a, b):
 
 def cellwise(m, f):
     return tuple(tuple(x if x is steps.MASKED else f(x) for x in row) for row in m)
+
+
+# --- papers with slips, for the marking page ------------------------------------------------
+
+
+def slipped(sol, slips: dict | None = None, marks: dict | None = None, **extra) -> dict:
+    """A paper: the student works each step from their own earlier numbers but writes cell
+    (r, c) of step `name` off by `slips[name][(r, c)]` (c is None in a vector), and writes
+    `marks[name][(r, c)]` (None: left blank; "?": unreadable) in the last cells they fill."""
+    ex = sol.exercise
+    track = steps.simplified(sol.problem.spec.rounding)
+
+    def changed(s, cells):
+        def f(values):
+            worked = steps.compute(s, values, track)
+            value = [list(r) if isinstance(r, tuple) else r for r in worked]
+            for (r, c), delta in cells.items():
+                if c is None:
+                    value[r] += delta
+                else:
+                    value[r][c] += delta
+            return tuple(tuple(r) if isinstance(r, list) else r for r in value)
+
+        return f
+
+    out = work(sol, {n: changed(ex[n], cells) for n, cells in (slips or {}).items()}, **extra)
+    for name, cells in (marks or {}).items():
+        for (r, c), x in cells.items():
+            if c is None:
+                out[name][r] = x
+            else:
+                out[name][r][c] = x
+    return out

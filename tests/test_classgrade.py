@@ -55,16 +55,21 @@ def test_a_class_is_graded_into_one_row_per_student(handed_in, cli):
     assert 90 < float(book[1]["percent"]) < 100
     assert book[1]["Z"] == "100.0"  # follow-through: Z built on the slip still earns credit
     assert float(book[1]["Q"]) < 100
-    assert book[2]["percent"] == "0.0" and book[2]["file"] == "nothing handed in"
+    # issue 24: a student who handed nothing in has an empty score, not 0, and says so
+    assert book[2]["percent"] == "" and book[2]["file"] == "nothing handed in"
+    assert [r["status"] for r in book] == ["graded", "graded", "missing", "graded"]
+    assert book[2]["Q"] == book[2]["mistake: slip"] == ""
+    assert book[1]["mistake: slip"] == "1" and book[0]["mistake: slip"] == "0"
     assert {"S", "A", "colsum", "Z", "error"} <= set(book[0])
     assert "no answers from Student 3" in result.stderr
     out = result.stdout
     assert out.count("handcalc check  ") == 3  # a full report for each file handed in
     assert "(Student 2)" in out and "One slip in Q, row 1, column 1: wrote" in out
-    assert re.search(r"^Student 3 +nothing handed in +0\.0 %  -$", out, re.M)
+    assert re.search(r"^Student 3 +nothing handed in +missing  -$", out, re.M)
     assert re.search(rf"^Student 2 +{re.escape(str(subs / 'b.json'))} +9\d\.\d %  Q$", out, re.M)
-    mean = sum(float(r["percent"]) for r in book) / 4
-    assert out.splitlines()[-1] == f"4 graded, 0 failed; mean {mean:.1f} %"
+    mean = sum(float(r["percent"]) for r in book if r["percent"]) / 3  # over those graded
+    assert out.splitlines()[-1] == f"3 graded, 1 missing, 0 failed; mean {mean:.1f} % over the 3 graded"
+    assert out.count("Rule: ") == 1  # said once for the run, after every report
 
 
 def test_unmatched_files_are_one_line_errors_and_rows_of_their_own(handed_in, tmp_path):
@@ -86,7 +91,7 @@ def test_unmatched_files_are_one_line_errors_and_rows_of_their_own(handed_in, tm
     assert [r["student"] for r in book[:4]] == [r["student"] for r in rows]
     assert [r["file"] for r in book[4:]] == [str(subs / n) for n in ("x.json", "y.json", "z.json")]
     assert all(r["error"] and not r["percent"] for r in book[4:])
-    assert book[2]["percent"] == "0.0"  # student 3's answers never matched
+    assert book[2]["status"] == "missing"  # student 3's answers never matched
 
 
 def test_a_name_that_matches_no_one_suggests_the_nearest_roster_name(tmp_path, cli):
@@ -139,20 +144,21 @@ def test_a_filled_pdf_from_a_split_class_is_matched_by_its_id_field(tmp_path, cl
     assert result.exit_code == 0, result.output
     book = gradebook(out / "gradebook.csv")
     assert [(r["student"], r["percent"]) for r in book] == [
-        ("Student 1", "0.0"),
+        ("Student 1", ""),
         ("Student 2", "100.0"),
     ]
 
 
-def test_a_class_that_handed_nothing_in_gets_a_gradebook_of_zeros(tmp_path, cli):
+def test_a_class_that_handed_nothing_in_gets_a_gradebook_of_missing_rows(tmp_path, cli):
     assert cli("generate", "--count", 2, "--seed", 3, "-o", tmp_path / "c.html").exit_code == 0
     result = cli("check", "--manifest", tmp_path / "manifest.json")
     assert result.exit_code == 0, result.output
     book = list(csv.DictReader(io.StringIO((tmp_path / "gradebook.csv").read_text())))
-    assert [(r["student"], r["percent"]) for r in book] == [
-        ("Student 1", "0.0"),
-        ("Student 2", "0.0"),
+    assert [(r["student"], r["percent"], r["status"]) for r in book] == [
+        ("Student 1", "", "missing"),
+        ("Student 2", "", "missing"),
     ]
+    assert result.stdout.splitlines()[-1] == "0 graded, 2 missing, 0 failed; none graded"
 
 
 def test_check_without_files_or_manifest_is_one_line(cli):

@@ -122,13 +122,13 @@ def test_several_files_give_every_report_and_a_summary_table(tmp_path):
         f"Ada      {str(ada):<{width}}   99.1 %  Q",
         f"Bo       {str(bo):<{width}}  100.0 %  -",
         f'-        {str(bad):<{width}}    error  {bad}: "id" must be the sheet ID as text',
-        "2 graded, 1 failed; mean 99.5 %",
+        "2 graded, 1 failed; mean 99.5 % over the 2 graded",
     ]
     summary = run("check", "--summary", *files)
     assert summary.exit_code == 1 and summary.stdout.splitlines() == table
     as_json = run("check", "--json", ada, bo)
     assert [r["percent"] for r in json.loads(as_json.stdout)] == [100 * 110 / 111, 100]
-    assert as_json.stderr.splitlines() == table[:3] + ["2 graded, 0 failed; mean 99.5 %"]
+    assert as_json.stderr.splitlines() == table[:3] + ["2 graded, 0 failed; mean 99.5 % over the 2 graded"]
     rows = json.loads(run("check", "--summary", "--json", ada, bo).stdout)
     assert [(r["student"], r["percent"], r["first_wrong"]) for r in rows] == [
         ("Ada", 100 * 110 / 111, "Q"),

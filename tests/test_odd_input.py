@@ -69,7 +69,8 @@ def test_a_regrade_with_no_files_keeps_every_grade(graded_class):
     again = run("check", "--manifest", folder / "manifest.json")
     assert again.exit_code == 0, again.output
     assert (folder / "gradebook.csv").read_bytes() == before
-    assert [r["percent"] for r in book(folder / "gradebook.csv")] == ["100.0", "0.0", "0.0"]
+    # issue 24: nothing handed in is an empty score, not 0
+    assert [r["percent"] for r in book(folder / "gradebook.csv")] == ["100.0", "", ""]
 
 
 def test_a_later_hand_in_is_merged_and_earlier_grades_stay(graded_class):
@@ -80,7 +81,7 @@ def test_a_later_hand_in_is_merged_and_earlier_grades_stay(graded_class):
     assert [(r["student"], r["percent"]) for r in grades] == [
         ("Student 1", "100.0"),
         ("Student 2", "100.0"),
-        ("Student 3", "0.0"),
+        ("Student 3", ""),
     ]
     assert grades[0]["file"] == str(folder / "a.json")
     assert grades[1]["file"] == str(folder / "b.json")
@@ -90,7 +91,7 @@ def test_force_replaces_the_gradebook(graded_class):
     folder, _ = graded_class
     forced = run("check", "--manifest", folder / "manifest.json", "--force")
     assert forced.exit_code == 0
-    assert [r["percent"] for r in book(folder / "gradebook.csv")] == ["0.0", "0.0", "0.0"]
+    assert [r["percent"] for r in book(folder / "gradebook.csv")] == ["", "", ""]
 
 
 def test_a_csv_that_is_not_a_gradebook_is_never_replaced(graded_class):

@@ -1,6 +1,6 @@
 """The README's classroom loop, run as written: its commands in order in an empty folder, with
-three students handing in the three ways (typed from paper, a filled PDF form, saved from
-the on-screen page in a real browser), ending in a gradebook."""
+three students handing in the three ways (a paper marked on mark.html, a filled PDF form, saved
+from the on-screen page in a real browser), ending in a gradebook."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+from fractions import Fraction
 
 import pytest
 
@@ -46,16 +47,24 @@ def written(step, value, write=gv.frac):
     return gv.as_answer(step, value, write)
 
 
-def typed_from_paper(path):
-    """Chloé's paper, typed into her answers file: one colsum entry wrong, A worked from it."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    sol = solve(decode_id(data["id"]))
-    colsum = list(sol.values["colsum"])
-    colsum[1] += 2
-    values = gv.follow(sol, {"colsum": tuple(colsum)})
-    for s in sol.exercise.worked:
-        data[s.name] = written(s, values[s.name])
-    path.write_text(answers.to_text(data), encoding="utf-8")
+def marked_on_page(browser, mark_path, folder):
+    """Chloé's paper, marked on mark.html: one colsum entry wrong, A worked from it, so one
+    typed box; then n (done) and Export marks."""
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(mark_path.as_uri())
+    assert page.input_value("#student") == "Chloé O'Brien"
+    shown = page.get_attribute('input[name="colsum_2"]', "placeholder").replace("\u2212", "-")
+    page.click('input[name="colsum_2"]')
+    page.keyboard.type(str(Fraction(shown) + 2))
+    page.keyboard.press("n")
+    assert "1 of 3 students marked" in page.text_content("#counts")
+    with page.expect_download() as dl:
+        page.click("#export")
+    saved = folder / dl.value.suggested_filename
+    dl.value.save_as(saved)
+    context.close()
+    return saved
 
 
 def filled_form(path):
@@ -102,17 +111,16 @@ def test_the_readme_class_loop_runs_as_written(tmp_path, monkeypatch, cli):
     for args in commands:
         if args[1] == "check":
             handed_in.mkdir()
-            typed = tmp_path / "typed" / "1-Chloe-O-Brien-answers.json"
-            typed_from_paper(typed)
-            shutil.copy(typed, handed_in)
             form = tmp_path / "forms" / "2-Soren-Kierkegaard.pdf"
             filled_form(form)
             shutil.copy(form, handed_in)
             with sync_api.sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                marks = marked_on_page(browser, tmp_path / "mark.html", handed_in)
                 page = tmp_path / "screen" / "3-Ada-Lovelace-screen.html"
                 saved = saved_from_screen(browser, page, handed_in)
                 browser.close()
+            assert json.loads(marks.read_text("utf-8"))[0]["student"] == "Chloé O'Brien"
             assert saved.name.startswith("answers-") and saved.suffix == ".json"
         argv = [x for a in args[1:] for x in (sorted(glob.glob(a)) if "*" in a else [a])]
         result = cli(*argv)
@@ -129,6 +137,6 @@ def test_the_readme_class_loop_runs_as_written(tmp_path, monkeypatch, cli):
     assert out.count("Step by step:") == 3
     table = out[out.index("student  ") :]
     assert re.search(
-        r"^Chloé O'Brien +handed-in/1-Chloe-O-Brien-answers\.json +9\d\.\d %  colsum$", table, re.M
+        r"^Chloé O'Brien +handed-in/marks-\w+-1\.json #1 .* +9\d\.\d %  colsum$", table, re.M
     )
     print(out)

@@ -175,4 +175,4 @@ def test_a_class_matches_answers_by_the_short_id_their_sheets_print(cli, tmp_pat
     with open(tmp_path / "gradebook.csv", encoding="utf-8") as f:
         book = list(csv.DictReader(f))
     got = [(r["student"], r["percent"]) for r in book]
-    assert got == [("Student 1", "0.0"), ("Student 2", "100.0")]
+    assert got == [("Student 1", ""), ("Student 2", "100.0")]  # missing: empty, not 0
