@@ -238,12 +238,16 @@ def _section(ex, placed, sw, sh, given_w, heading="", band="", new_page=True) ->
     col_w = [max(w, LABEL_W) if w else w for w in col_w]
     xs = [sum(col_w[:c]) + COL_GAP * c for c in range(n_cols)]
     ys = [sum(row_h[:r]) + ROW_GAP * r for r in range(n_rows)]
+    roles = [role_in_grid(p, placed) for p in placed]
+    hug = {(p.row, p.col) for p, role in zip(placed, roles) if role == "left"}
     boxes = []
     for i, p in enumerate(placed):
         (rows, cols), (w, h) = shapes[i], cells[i]
-        role = role_in_grid(p, placed)
+        role = roles[i]
         x, y = xs[p.col], ys[p.row]
-        if role == "left":
+        # A left factor hugs its product; a right factor above it moves with it, so the
+        # product still sits under its factor when the column is wider than both (rows: Q).
+        if role == "left" or (role == "above" and (p.row + 1, p.col) in hug):
             x += col_w[p.col] - cols * w
         if role == "above":
             y += row_h[p.row] - rows * h - (0.0 if side[i] else LABEL_H)

@@ -51,7 +51,9 @@
   // clipped: text outside an ancestor that hides its overflow; an ancestor that scrolls
   // sideways is a scroller (its text is reachable), flagged once
   const scrollers = new Set();
+  const docRight = Math.max(docW, document.documentElement.scrollWidth);
   for (const [el, r, text] of pieces) {
+    let reachable = false;  // inside an on-screen box that scrolls sideways: not off-screen
     for (let a = el; a && a !== document.body; a = a.parentElement) {
       const st = getComputedStyle(a);
       if (st.overflowX === "visible" && st.overflowY === "visible") continue;
@@ -62,11 +64,13 @@
         r.top < top - slack || r.bottom > top + a.clientHeight + slack;
       if (!out) continue;
       const scrolls = ["auto", "scroll"].includes(st.overflowX) || ["auto", "scroll"].includes(st.overflowY);
-      if (scrolls) scrollers.add(a);
-      else findings.push({ kind: "clipped", what: name(el), detail: `"${text}" cut by ${name(a)}` });
+      if (scrolls) {
+        scrollers.add(a);
+        reachable = box.left + sx >= -slack && box.right + sx <= docRight + slack;
+      } else findings.push({ kind: "clipped", what: name(el), detail: `"${text}" cut by ${name(a)}` });
       break;
     }
-    if (r.left + sx < -slack || r.right + sx > Math.max(docW, document.documentElement.scrollWidth) + slack) {
+    if (!reachable && (r.left + sx < -slack || r.right + sx > docRight + slack)) {
       findings.push({ kind: "off-screen", what: name(el), detail: `"${text}" at x ${Math.round(r.left + sx)}…${Math.round(r.right + sx)}` });
     }
   }
