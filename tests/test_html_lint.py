@@ -21,6 +21,10 @@ VIEWS = {"375px": (375, 1), "768px": (768, 1), "1400px": (1400, 1), "200% zoom":
 PAGES = {
     "interactive": ("generate", "--seed", "1", "--interactive"),
     "interactive, 2 heads": ("generate", "--seed", "1", "--heads", "2", "--interactive"),
+    "interactive, grouped heads": (
+        "generate", "--seed", "3", "--heads", "4", "--kv-heads", "2", "--interactive",
+    ),
+    "interactive, rows": ("generate", "--seed", "3", "--convention", "rows", "--interactive"),
     "sheet": ("generate", "--seed", "1"),
     "key": ("key", "--seed", "1"),
     "key, 2 heads": ("key", "--seed", "1", "--heads", "2"),
@@ -28,24 +32,6 @@ PAGES = {
 # A printed sheet is as wide as its paper less the side margins (A4: 188 mm, 711 px): a
 # narrower window scrolls sideways over the page, as a PDF viewer would. Flagged, not failed.
 PAPER_PX = (210 - 2 * layout.MARGIN_SIDE) / 25.4 * 96 + 2
-
-# The interactive page's narrow (flowing) layout is issue 25's, owned elsewhere; what it does
-# today at these widths, so that anything else still fails:
-NARROW_INTERACTIVE = (
-    "issue 25 (the interactive page's narrow layout): in the flowing layout (≤ 820 px) the "
-    "side label of colsum ('colsum = column sums') sits left of the window; at 375 px the "
-    "title also runs under the badge and the Date field over the instructions"
-)
-
-
-def known_narrow(finding: dict, width: int) -> bool:
-    text = finding["detail"]
-    if finding["kind"] == "off-screen":
-        return "column sums" in text.lower()
-    if width < 400 and finding["kind"] in ("clipped", "overlap"):
-        return finding["what"].startswith(("h1", "span.field / p.instructions"))
-    return False
-
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
@@ -86,11 +72,6 @@ def defects(findings: list[dict], printed: bool) -> list[dict]:
 def test_no_text_is_clipped_off_screen_or_overlapping(browser, pages, name, view):
     width, scale = VIEWS[view]
     found = defects(lint(browser, pages[name], width, scale), printed="interactive" not in name)
-    if "interactive" in name and width <= 820:
-        unknown = [f for f in found if not known_narrow(f, width)]
-        assert not unknown, unknown
-        if found:
-            pytest.xfail(NARROW_INTERACTIVE)
     assert not found, found
 
 
