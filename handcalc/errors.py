@@ -25,6 +25,10 @@ class OutputError(HandcalcError):
     """An output path that cannot be written."""
 
 
+class SheetTooBigError(HandcalcError):
+    """A problem too big for its paper: its cells would be too small to write in."""
+
+
 # --- user text in messages ------------------------------------------------------------------
 # A message or report shows a piece of user text (a cell, a name, an ID, a number) cut to
 # ECHO_LIMIT characters with a mark saying how much was left out, and every character that

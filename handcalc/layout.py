@@ -50,6 +50,9 @@ MIN_SCALE = 0.55
 # A typed problem too big for the paper even at MIN_SCALE still gets a sheet that stays on the
 # page: its cells shrink further, down to SQUEEZE_SCALE, and the sheet says so (PagePlan.scale).
 SQUEEZE_SCALE = 0.05
+# Below this, a cell cannot hold a handwritten answer (a 16 × 16 typed problem on A4: 5 %):
+# the sheet is refused with what to change, rather than printed as slivers.
+PRINT_MIN_SCALE = 0.3
 GROW_W, GROW_H = 1.3, 1.15
 WORK_MIN_H = 25.0  # a working area only when at least this much height is left
 WORK_MIN_W = 40.0  # and, beside the boxes, this much width

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from . import layout, numbers, steps
 from .draw import sheet_rules
-from .errors import OptionError
+from .errors import OptionError, SheetTooBigError
 from .interactive import exam_data, explanations, marking_data, page_data
 from .solution import Solution
 
@@ -909,6 +909,19 @@ def _fit_note(geometry: layout.PagePlan, paper: str) -> str:
     )
 
 
+def _too_big(sol: Solution, geometry: layout.PagePlan, paper: str) -> str:
+    spec = sol.problem.spec
+    size = f"{spec.tokens} tokens, d_in {spec.d_in}, d_k {spec.d_k}"
+    change = "use --paper a3, or fewer tokens or features" if paper != "a3" else (
+        "use fewer tokens or features"
+    )
+    return (
+        f"this problem ({size}) does not fit {layout.PAPERS[paper][0]}: its cells would be "
+        f"{geometry.scale:.0%} of a size a hand can write in, and a sheet needs at least "
+        f"{layout.PRINT_MIN_SCALE:.0%}; {change}"
+    )
+
+
 def build(
     sol: Solution,
     kind: str = "blank",
@@ -953,6 +966,8 @@ def build(
     rules = tuple(show(r) for r in problem.spec.rules_text())
     header = layout.header_height(rules_lines(rules))
     geometry = layout.plan(ex, _layout(ex), paper, given_chars, header)
+    if geometry.scale < layout.PRINT_MIN_SCALE:
+        raise SheetTooBigError(_too_big(sol, geometry, paper))
 
     long_numbers = LongNumbers()
 

@@ -109,10 +109,11 @@ def test_the_12_token_sheet_agrees_with_numpy(cli, tmp_path):
 
 def test_the_12_token_sheet_renders_its_key_and_blank(cli, tmp_path):
     source = write(tmp_path, LARGE)
-    out = cli("generate", "--from", source, "--interactive", "-o", tmp_path / "blank.html")
+    a3 = ("--paper", "a3")  # on A4 its cells would be too small to write in (refused)
+    out = cli("generate", "--from", source, *a3, "--interactive", "-o", tmp_path / "blank.html")
     assert out.exit_code == 0, out.output
     assert 'name="S_r12_c12"' in (tmp_path / "blank.html").read_text()
-    out = cli("key", "--from", source, "-o", tmp_path / "key.html")
+    out = cli("key", "--from", source, *a3, "-o", tmp_path / "key.html")
     assert out.exit_code == 0, out.output
     z = solve(from_matrices(LARGE)).values["Z"]
     text = str(z[5][11]).replace("-", "\u2212")
@@ -438,18 +439,29 @@ def test_ids_before_version_2_mean_the_same_sheet():
     assert make_problem(seed=1).id == "95E84-VWK0H-H5YSM-TFRVD-KVV21-23R1X-PB785"
 
 
-def test_the_12_token_sheet_stays_on_its_page_and_says_when_cramped(tmp_path):
-    """A typed problem too wide for A4 shrinks onto the page and says so; on A3 it is roomy."""
+def test_a_typed_sheet_shrinks_onto_its_page_and_says_so_until_a_hand_cannot_write_in_it(tmp_path):
+    """8 × 8 × 8 on A4 prints at 31 % of a writable cell size with a note; the 12-token sheet
+    would be 7 % on A4, so A4 is refused (nothing written) and A3 holds it roomily."""
     import pdfplumber
 
     from .conftest import run_cli
+    from .test_pagelint import _typed
 
-    source = write(tmp_path, LARGE)
-    for paper, cramped in (("a4", True), ("a3", False)):
-        out_pdf = tmp_path / f"{paper}.pdf"
+    cases = (
+        (write(tmp_path, _typed(8, 8, 8), "eight.json"), "a4", "cramped"),
+        (write(tmp_path, LARGE), "a4", "refused"),
+        (write(tmp_path, LARGE), "a3", "roomy"),
+    )
+    for source, paper, fate in cases:
+        out_pdf = tmp_path / f"{fate}.pdf"
         out = run_cli("generate", "--from", source, "--paper", paper, "-o", str(out_pdf))
+        if fate == "refused":
+            assert out.exit_code == 1
+            assert "does not fit A4" in out.stderr and "use --paper a3" in out.stderr
+            assert not out_pdf.exists()
+            continue
         assert out.exit_code == 0, out.output
-        assert ("try --paper a3" in out.stderr) is cramped
+        assert ("try --paper a3" in out.stderr) is (fate == "cramped")
         with pdfplumber.open(out_pdf) as pdf:
             assert len(pdf.pages) == 1
             page = pdf.pages[0]
