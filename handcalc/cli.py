@@ -385,7 +385,7 @@ def _write_json(output: str, data, problem) -> None:
 def problem(output, **opts):
     """Save a problem's matrices as a problem file, for --from."""
     p = resolve_problem(opts)
-    _write_json(output, p.to_json(), p)
+    _write_json(output, p.file_json(), p)
 
 
 # stress judges about 700 draws a second on one core: the most takes under 3 minutes, with a

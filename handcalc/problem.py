@@ -361,6 +361,11 @@ class Problem:
     def to_json(self) -> dict:
         return {name: [list(row) for row in m] for name, m in self.given.items()}
 
+    def file_json(self) -> dict:
+        """The problem file: the matrices, and `"rope": true` for a sheet with rotary
+        positions, which no matrix shows (so `--from` brings the same exercise back)."""
+        return {**self.to_json(), "rope": True} if self.spec.rope else self.to_json()
+
 
 def _check_matrix(name: str, m, shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     if not isinstance(m, (list, tuple)) or not m:
@@ -387,6 +392,11 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
         raise ProblemFileError("a problem file must be a JSON object of matrices")
     if "x" in data or "Kcache" in data:
         return _decode_from_matrices(data, spec, seed)
+    if "rope" in data:
+        if not isinstance(data["rope"], bool):
+            raise ProblemFileError(f'"rope" must be true or false, not {echoed(data["rope"])}')
+        spec = replace(spec, d_k=2, rope=spec.rope or data["rope"])  # d_k is read off WQ below
+        data = {k: v for k, v in data.items() if k != "rope"}
     if "X" not in data:
         raise ProblemFileError("the problem has no X matrix")
     heads = 1
@@ -414,6 +424,10 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…", "queries": "Xq"}
     checked = {**sizes, "queries": queries} if queries is not None else sizes
     _check_typed_sizes(data, checked, shown_by)
+    if spec.rope and d_k % 2:
+        raise ProblemFileError(
+            f"{wq} makes queries of {d_k} entries: rotary positions turn pairs, so d_k must be even"
+        )
     try:
         sized = replace(
             spec,
@@ -518,8 +532,8 @@ _DRILLED = 3
 _MAX_ID_CHARS = 20_000
 # Version 4 is a decode step: the version-1 header says it all (one head, its sizes).
 _DECODE = 4
-# Version 5 goes on past attention or turns by position: version 3's fields, then one bit
-# each for --rope and --block (the block's bit is 0 until that exercise exists).
+# Version 5 turns by position (and later goes on past attention): version 3's fields, then one
+# bit each for --rope and the block (that bit stays 0 until the block exists).
 _EXTENDED = 5
 
 
@@ -696,12 +710,9 @@ def _decode_full(text: str, clean: str) -> Problem:
 
 def _option_fields(bits) -> dict:
     """Spec fields from the version-5 bits (only those set, so a Spec without them reads)."""
-    out = {}
-    if bits[0]:
-        out["rope"] = True
-    if bits[1]:
-        out["block"] = True
-    return out
+    if bits[1]:  # the block's bit: no exercise reads it yet, so no ID may set it
+        raise OptionError("an ID with the whole block is for a later handcalc")
+    return {"rope": True} if bits[0] else {}
 
 
 # --- short sheet IDs -----------------------------------------------------------------------

@@ -275,3 +275,34 @@ def test_the_interactive_rope_page_checks_like_the_cli(browser, tmp_path):
     assert "Qr turns the wrong way" in report_text
     assert "follow-through" in set(shown.values())
     assert "quarter turns" in explained  # the walkthrough's words for Qr and Kr
+
+
+def test_a_problem_file_keeps_the_option(tmp_path):
+    path = tmp_path / "p.json"
+    assert run_cli("problem", "--seed", "9", "--rope", "-o", str(path)).exit_code == 0
+    data = json.loads(path.read_text())
+    assert data["rope"] is True
+    solved = json.loads(run_cli("solve", "--from", str(path), "--json").stdout)
+    assert {"Qr", "Kr"} <= set(solved["steps"])
+    drawn = json.loads(run_cli("solve", "--seed", "9", "--rope", "--json").stdout)
+    assert solved["steps"] == drawn["steps"]
+    for bad, words in (("yes", '"rope" must be true or false'), (True, "d_k must be even")):
+        odd = {**data, "rope": bad}
+        if bad is True:  # a third row of weights: d_k = 3
+            odd = {**odd, **{w: data[w] + [[0] * 6] for w in ("WQ", "WK", "WV")}}
+        path.write_text(json.dumps(odd))
+        result = run_cli("solve", "--from", str(path))
+        assert result.exit_code == 1 and words in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_an_id_with_the_unused_block_bit_is_refused(monkeypatch):
+    from handcalc import problem as problem_mod
+    from handcalc.errors import ProblemFileError
+
+    p = make_problem(seed=1, spec=Spec.for_level("classic", rope=True))
+    monkeypatch.setattr(problem_mod, "_options", lambda spec: (1, 1))
+    forged = problem_mod.encode_id(p)
+    monkeypatch.undo()
+    with pytest.raises(ProblemFileError, match="not a handcalc sheet ID"):
+        decode_id(forged)
