@@ -78,6 +78,13 @@ def problem_options(f):
             help="Causal mask: each token sees only itself and earlier tokens.",
         ),
         click.option(
+            "--rope",
+            is_flag=True,
+            default=None,
+            help="Rotary positions by quarter turns: Qr and Kr, token m turned m quarter turns "
+            "(d_k even).",
+        ),
+        click.option(
             "--convention",
             type=click.Choice(["columns", "rows"]),
             help="Tokens as columns (default) or rows.",
@@ -114,7 +121,7 @@ _SIZE_FLAGS = (
     "w_range",
     "output_projection",
 )
-_RULE_FLAGS = ("rounding", "causal", "convention", "given_steps")
+_RULE_FLAGS = ("rounding", "causal", "convention", "given_steps", "rope")
 
 
 def _flag(key: str, value=None) -> str:
@@ -146,7 +153,16 @@ def _spec(given: dict):
         given["level"] or "classic",
         **{
             k: given[k]
-            for k in (*sizes, "queries", "kv_heads", "decode", "rounding", "causal", "convention")
+            for k in (
+                *sizes,
+                "queries",
+                "kv_heads",
+                "decode",
+                "rounding",
+                "causal",
+                "convention",
+                "rope",
+            )
         },
         given_steps=_steps_list(given["given_steps"]),
         x_range=_range(given["x_range"], "--x-range"),
@@ -369,7 +385,7 @@ def _write_json(output: str, data, problem) -> None:
 def problem(output, **opts):
     """Save a problem's matrices as a problem file, for --from."""
     p = resolve_problem(opts)
-    _write_json(output, p.to_json(), p)
+    _write_json(output, p.file_json(), p)
 
 
 # stress judges about 700 draws a second on one core: the most takes under 3 minutes, with a

@@ -475,6 +475,30 @@ def _say_factors_swapped(cx: Context, s: steps.Step) -> str:
     )
 
 
+def _turned_back(cx: Context, s: steps.Step):
+    """Each token turned the other way: (a, b) -> (b, -a), i.e. -m quarter turns."""
+    return steps.rotate(cx.fed[s.inputs[0]], s.axis, lambda m: -m)
+
+
+def _say_turned_back(cx: Context, s: steps.Step) -> str:
+    return (
+        f"{s.name} turns the wrong way: a quarter turn takes (a, b) to (−b, a), "
+        "not to (b, −a)."
+    )
+
+
+def _turned_from_one(cx: Context, s: steps.Step):
+    """Positions counted from 1: the first token turned once instead of not at all."""
+    return steps.rotate(cx.fed[s.inputs[0]], s.axis, lambda m: m + 1)
+
+
+def _say_turned_from_one(cx: Context, s: steps.Step) -> str:
+    return (
+        f"{s.name} turns each token by the wrong position: the first token is m = 0 "
+        "(not turned at all), the second m = 1 (one quarter turn), and so on."
+    )
+
+
 @dataclass(frozen=True)
 class Way:
     """One usual mistake: the roles it happens in, how to redo a step that way, its sentence."""
@@ -501,6 +525,8 @@ MISTAKES: tuple[Way, ...] = (
     Way("softmax-axis", ("colsum", "rowsum", "A"), _softmax_axis, _say_softmax_axis),
     Way("weights-axis", ("Z",), _weights_transposed, _say_weights_transposed),
     Way("weights-axis", ("Z",), _factors_swapped, _say_factors_swapped),
+    Way("rotation-direction", ("Qr", "Kr"), _turned_back, _say_turned_back),
+    Way("rotation-position", ("Qr", "Kr"), _turned_from_one, _say_turned_from_one),
 )
 
 # Every kind of named mistake, in the order they are looked for, then the slip: the

@@ -145,6 +145,14 @@ EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "become a short vector that questions are matched against. " + _PRODUCT,
     "V": "{name} = {formula}: the values, a projection of the input. Each token's features "
     "become what it hands on to the tokens that attend to it. " + _PRODUCT,
+    "Qr": "{name}: each query turned by its token's position, so that the scores can tell "
+    "near tokens from far ones (rotary positions, RoPE). Token m (the first is m = 0) is "
+    "turned m quarter turns in each pair of entries (1,2), (3,4), …: one turn takes (a, b) "
+    "to (−b, a), two to (−a, −b), three to (b, −a), four back to (a, b).",
+    "Kr": "{name}: each key turned by its token's position, exactly as the queries are: token "
+    "m turned m quarter turns in each pair of entries, (a, b) to (−b, a) per turn. A key and "
+    "a query turned by m and n then score as if only the query were turned by n − m: the "
+    "score depends on how far apart the two tokens are, not on where they stand.",
     "KT": "{name} is {a} with rows and columns swapped: entry (i, j) of {a} goes to (j, i). "
     "Nothing new is worked out; it lines the keys up so that the next product meets every "
     "key with every query.",
@@ -229,7 +237,8 @@ def _shown(name: str, exercise: steps.Exercise) -> str:
     """A step's name as printed on the sheet: K2ᵀ rather than KT2."""
     s = exercise[name] if name in exercise.by_name else None
     if s is not None and s.role == "KT":
-        return "K" + name[len(s.role) :] + "ᵀ"
+        turned = "r" if s.formula.startswith("Kr") else ""
+        return "K" + turned + name[len(s.role) :] + "ᵀ"
     return name
 
 

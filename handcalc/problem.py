@@ -115,6 +115,7 @@ class Spec:
     output_projection: bool = True
     given_steps: tuple[str, ...] = ()
     decode: bool = False
+    rope: bool = False
 
     def __post_init__(self):
         if self.d_v is None:
@@ -164,6 +165,13 @@ class Spec:
                 raise OptionError(
                     "--decode needs --tokens of at least 2: the cached tokens and the new one"
                 )
+        if self.rope and self.form in ("cross", "decode"):
+            flag = "--queries" if self.form == "cross" else "--decode"
+            raise OptionError(f"--rope works on self-attention (with or without heads), not {flag}")
+        if self.rope and self.d_k % 2:
+            raise OptionError(
+                f"--rope turns pairs of dimensions, so --d-k must be even, not {self.d_k}"
+            )
         if self.queries is not None and self.causal:
             raise OptionError(
                 "--causal does not apply to cross-attention: the queries come from Xq, not from "
@@ -228,6 +236,7 @@ class Spec:
                 self.causal,
                 self.rounding,
                 output_projection=self.output_projection,
+                rope=self.rope,
             )
         return steps.build(
             self.tokens,
@@ -239,6 +248,7 @@ class Spec:
             self.causal,
             self.rounding,
             output_projection=self.output_projection,
+            rope=self.rope,
         )
 
     def rules_text(self) -> list[str]:
@@ -259,6 +269,12 @@ class Spec:
         ]
         if self.causal:
             rules.append("causal mask: a token attends only to itself and earlier tokens")
+        if self.rope:
+            rules.append(
+                "rotary positions: Qr = R·Q and Kr = R·K turn token m (the first is m = 0) m "
+                "quarter turns in each pair of dimensions (1,2), (3,4), …: (a, b) becomes (−b, a) "
+                "per turn"
+            )
         if self.form == "cross":
             rules.append(
                 f"cross-attention: {self.queries} queries from Xq attend to the {self.tokens} "
@@ -297,6 +313,8 @@ class Spec:
             tokens=lv.tokens, d_in=lv.d_in, d_k=lv.d_k, x_range=lv.x_range, w_range=lv.w_range
         )
         base.update({k: v for k, v in overrides.items() if v is not None})
+        if base.get("rope") and overrides.get("d_k") is None and base["d_k"] % 2:
+            base["d_k"] -= 1  # rotary positions turn pairs: an odd level size drops to even
         spec = cls(level=level, **base)
         spec.check_drawable()
         return spec
@@ -343,6 +361,11 @@ class Problem:
     def to_json(self) -> dict:
         return {name: [list(row) for row in m] for name, m in self.given.items()}
 
+    def file_json(self) -> dict:
+        """The problem file: the matrices, and `"rope": true` for a sheet with rotary
+        positions, which no matrix shows (so `--from` brings the same exercise back)."""
+        return {**self.to_json(), "rope": True} if self.spec.rope else self.to_json()
+
 
 def _check_matrix(name: str, m, shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     if not isinstance(m, (list, tuple)) or not m:
@@ -369,6 +392,11 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
         raise ProblemFileError("a problem file must be a JSON object of matrices")
     if "x" in data or "Kcache" in data:
         return _decode_from_matrices(data, spec, seed)
+    if "rope" in data:
+        if not isinstance(data["rope"], bool):
+            raise ProblemFileError(f'"rope" must be true or false, not {echoed(data["rope"])}')
+        spec = replace(spec, d_k=2, rope=spec.rope or data["rope"])  # d_k is read off WQ below
+        data = {k: v for k, v in data.items() if k != "rope"}
     if "X" not in data:
         raise ProblemFileError("the problem has no X matrix")
     heads = 1
@@ -396,6 +424,10 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…", "queries": "Xq"}
     checked = {**sizes, "queries": queries} if queries is not None else sizes
     _check_typed_sizes(data, checked, shown_by)
+    if spec.rope and d_k % 2:
+        raise ProblemFileError(
+            f"{wq} makes queries of {d_k} entries: rotary positions turn pairs, so d_k must be even"
+        )
     try:
         sized = replace(
             spec,
@@ -500,10 +532,22 @@ _DRILLED = 3
 _MAX_ID_CHARS = 20_000
 # Version 4 is a decode step: the version-1 header says it all (one head, its sizes).
 _DECODE = 4
+# Version 5 turns by position (and later goes on past attention): version 3's fields, then one
+# bit each for --rope and the block (that bit stays 0 until the block exists).
+_EXTENDED = 5
+
+
+def _options(spec: Spec) -> tuple[int, int]:
+    """The version-5 bits, most significant first: rotary positions, the whole block."""
+    return int(spec.rope), int(getattr(spec, "block", False))
 
 
 def _drilled(problem: Problem) -> bool:
-    return bool(problem.exercise.shown) or not problem.spec.output_projection
+    return (
+        bool(problem.exercise.shown)
+        or not problem.spec.output_projection
+        or any(_options(problem.spec))
+    )
 
 
 _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY_LIMIT + 1)
@@ -512,7 +556,9 @@ _HEADER_RADICES = (8, 2, 2, 2, 8, 16, 16, 16, 16, 2 * ENTRY_LIMIT + 1, 2 * ENTRY
 def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     sp = problem.spec
     return (
-        _DRILLED
+        _EXTENDED
+        if any(_options(sp))
+        else _DRILLED
         if _drilled(problem)
         else {"self": _VERSION, "decode": _DECODE}.get(sp.form, _SHAPED),
         CONVENTIONS.index(sp.convention),
@@ -546,6 +592,9 @@ def encode_id(problem: Problem) -> str:
         extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
         for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
+    if any(_options(problem.spec)):
+        for bit in _options(problem.spec):
+            n = n * 2 + bit
     for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
         n = n * radix + value
     body = ""
@@ -595,16 +644,22 @@ def _decode_full(text: str, clean: str) -> Problem:
         n, value = divmod(n, radix)
         header.append(value)
     (version, conv, causal, rounding, heads, tokens, d_in, d_k, d_v, lo, span) = header[::-1]
-    if version not in (_VERSION, _SHAPED, _DRILLED, _DECODE):
+    if version not in (_VERSION, _SHAPED, _DRILLED, _DECODE, _EXTENDED):
         raise bad
+    options = [0, 0]
+    if version == _EXTENDED:
+        for i in reversed(range(len(options))):
+            n, options[i] = divmod(n, 2)
+        if not any(options):
+            raise bad
     extras = [0, 0]
-    if version in (_SHAPED, _DRILLED):
+    if version in (_SHAPED, _DRILLED, _EXTENDED):
         for i in reversed(range(len(_EXTRA_RADICES))):
             n, extras[i] = divmod(n, _EXTRA_RADICES[i])
         if version == _SHAPED and not any(extras):
             raise bad
     wo, decode = 1, int(version == _DECODE)
-    if version == _DRILLED:
+    if version in (_DRILLED, _EXTENDED):
         n, decode = divmod(n, 2)
         n, wo = divmod(n, 2)
     lo -= ENTRY_LIMIT
@@ -622,8 +677,9 @@ def _decode_full(text: str, clean: str) -> Problem:
             causal=bool(causal),
             rounding=steps.ROUNDINGS[rounding],
             output_projection=bool(wo) or heads == 0,
+            **_option_fields(options),
         )
-        if version == _DRILLED:
+        if version in (_DRILLED, _EXTENDED):
             worked = spec.exercise().worked
             bits = []
             for _ in worked:
@@ -652,6 +708,13 @@ def _decode_full(text: str, clean: str) -> Problem:
     return Problem(spec, given)
 
 
+def _option_fields(bits) -> dict:
+    """Spec fields from the version-5 bits (only those set, so a Spec without them reads)."""
+    if bits[1]:  # the block's bit: no exercise reads it yet, so no ID may set it
+        raise OptionError("an ID with the whole block is for a later handcalc")
+    return {"rope": True} if bits[0] else {}
+
+
 # --- short sheet IDs -----------------------------------------------------------------------
 # A full ID grows with the problem (130 characters for four heads, thousands for the biggest
 # typed problem), too long for a footer line or for a person to retype. A sheet whose full ID
@@ -669,7 +732,8 @@ def _decode_full(text: str, clean: str) -> Problem:
 PRINTED_LIMIT = 40  # symbols (eight groups of five): a classic sheet keeps its full ID
 _CHECK_PRIME = 1021
 _SEEDED, _TYPED = 0, 1
-_KINDS = 4  # two spare kinds for later formats
+_SEEDED_EXT = 2  # a seeded draw with --rope or --block: two more bits below the digest
+_KINDS = 4  # one spare kind for later formats
 _SEEDED_DIGEST_BITS = 20  # one in a million that a changed stream goes unnoticed
 _TYPED_DIGEST_BITS = 40
 _RANGE_RADIX = 19  # -9…9, Spec's bound on --x-range/--w-range
@@ -746,7 +810,12 @@ def printed_id(problem: Problem) -> str:
             for value, radix in reversed(fields):
                 n = n * radix + value
             n = n * 2**_SEEDED_DIGEST_BITS + _digest(full, _SEEDED_DIGEST_BITS)
-            return _grouped(n * _KINDS + _SEEDED)
+            options = _options(sp)
+            if not any(options):
+                return _grouped(n * _KINDS + _SEEDED)
+            for bit in options:
+                n = n * 2 + bit
+            return _grouped(n * _KINDS + _SEEDED_EXT)
     n = (1 << _TYPED_DIGEST_BITS) + _digest(full, _TYPED_DIGEST_BITS)  # a leading 1: fixed length
     return _grouped(n * _KINDS + _TYPED)
 
@@ -765,8 +834,14 @@ def read_short_id(clean: str) -> ShortId | None:
     if kind == _TYPED:
         n, digest = divmod(n, 2**_TYPED_DIGEST_BITS)
         return ShortId(_TYPED, digest) if n == 1 else None
-    if kind != _SEEDED:
+    if kind not in (_SEEDED, _SEEDED_EXT):
         return None
+    options = [0, 0]
+    if kind == _SEEDED_EXT:
+        for i in reversed(range(len(options))):
+            n, options[i] = divmod(n, 2)
+        if not any(options):
+            return None
     n, digest = divmod(n, 2**_SEEDED_DIGEST_BITS)
     values = []
     for _, radix in _spec_fields(Spec()):
@@ -790,6 +865,7 @@ def read_short_id(clean: str) -> ShortId | None:
             kv_heads=kv or None,
             x_range=(x_lo - 9, x_lo - 9 + x_span),
             w_range=(w_lo - 9, w_lo - 9 + w_span),
+            **_option_fields(options),
         )
         bits = []
         for _ in spec.exercise().worked:

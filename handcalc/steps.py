@@ -151,6 +151,7 @@ class Exercise:
     form: str = "self"
     kv_heads: int | None = None
     shown: frozenset = frozenset()
+    rope: bool = False
     by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -268,15 +269,34 @@ class _Table:
 
     def transposed(self, k: str, sfx: str, d_k: int, tokens: int, head=None) -> str:
         shape = self.shaped(d_k, tokens)[::-1]
+        formula = "Krᵀ" if k.startswith("Kr") else "Kᵀ"
         return self.add(
-            "KT" + sfx, "KT", "transpose", (k,), shape, "product", "Kᵀ", "Keys, transposed", head
+            "KT" + sfx, "KT", "transpose", (k,), shape, "product", formula, "Keys, transposed", head
+        )
+
+    def rotated(self, role: str, sfx: str, src: str, d: int, tokens: int, head=None) -> str:
+        """RoPE by quarter turns: token m's vector turned m quarter turns in each pair of
+        dimensions, (a, b) -> (-b, a) per turn."""
+        title = "Turned queries" if role == "Qr" else "Turned keys"
+        return self.add(
+            role + sfx,
+            role,
+            "rotate",
+            (src,),
+            self.shaped(d, tokens),
+            "product",
+            f"R·{role[0]}",
+            title,
+            head,
+            axis="columns" if self.cols else "rows",
         )
 
     def scores(self, sfx, kt, q, keys, queries, head=None, mask=None) -> str:
         """S = Kᵀ·Q: keys down, queries across (turned for the row convention)."""
         inputs = (kt, q) if self.cols else (q, kt)
-        qn = "q" if q == "q" else "Q"
-        formula = f"Kᵀ·{qn}" if self.cols else f"{qn}·Kᵀ"
+        qn = "q" if q == "q" else "Qr" if q.startswith("Qr") else "Q"
+        kn = "Krᵀ" if qn == "Qr" else "Kᵀ"
+        formula = f"{kn}·{qn}" if self.cols else f"{qn}·{kn}"
         return self.add(
             "S" + sfx,
             "S",
@@ -419,6 +439,7 @@ def _attention(
     heads,
     causal,
     project: bool = True,
+    rope: bool = False,
 ) -> list[str]:
     """One set of weights per head, then each head's Q, K, V, Kᵀ, S, softmax and Z; the
     queries come from `xq` (X itself for self-attention). Returns the heads' Z names."""
@@ -435,6 +456,9 @@ def _attention(
         q = t.projection("Q", sfx, "WQ" + sfx, xq, d_k, queries, head, partner="K" + sfx)
         k = t.projection("K", sfx, "WK" + sfx, x, d_k, tokens, head, partner="Q" + sfx)
         v = t.projection("V", sfx, "WV" + sfx, x, d_v, tokens, head)
+        if rope:
+            q = t.rotated("Qr", sfx, q, d_k, queries, head)
+            k = t.rotated("Kr", sfx, k, d_k, tokens, head)
         kt = t.transposed(k, sfx, d_k, tokens, head)
         s = t.scores(sfx, kt, q, tokens, queries, head, mask)
         a = t.softmax(sfx, s, tokens, queries, head)
@@ -452,16 +476,22 @@ def build(
     causal: bool = False,
     rounding: str = "floor",
     output_projection: bool = True,
+    rope: bool = False,
 ) -> Exercise:
     """Self-attention: queries, keys and values all from X. Multi-head step names carry the
-    head number: Q1, S2. Without `output_projection` several heads stop at Zcat (no WO)."""
+    head number: Q1, S2. Without `output_projection` several heads stop at Zcat (no WO).
+    With `rope` each head's Q and K are turned by position (Qr, Kr) before the scores."""
     d_v = d_k if d_v is None else d_v
+    if rope and d_k % 2:
+        raise ValueError(f"rotary positions turn pairs of dimensions: d_k must be even, not {d_k}")
     t = _Table(convention, rounding)
     t.data("X", d_in, tokens, "Input features")
-    zs = _attention(t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal, output_projection)
+    zs = _attention(
+        t, "X", "X", tokens, tokens, d_in, d_k, d_v, heads, causal, output_projection, rope
+    )
     if heads > 1:
         t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
-    return Exercise(tuple(t.steps), convention, causal, heads)
+    return Exercise(tuple(t.steps), convention, causal, heads, rope=rope)
 
 
 def build_cross(
@@ -554,6 +584,7 @@ def build_grouped(
     causal: bool = False,
     rounding: str = "floor",
     output_projection: bool = True,
+    rope: bool = False,
 ) -> Exercise:
     """Grouped heads: `heads` query heads share `kv_heads` key/value heads (one: multi-query).
     Each K and V is worked once, under the first query head of its group, and every query
@@ -583,12 +614,18 @@ def build_grouped(
         if (h - 1) % per == 0:
             t.projection("K", kv, "WK" + kv, "X", d_k, tokens, h, partner=q)
             t.projection("V", kv, "WV" + kv, "X", d_v, tokens, h)
-            t.transposed("K" + kv, kv, d_k, tokens, h)
+            if rope:
+                t.rotated("Kr", kv, "K" + kv, d_k, tokens, h)
+            t.transposed(("Kr" if rope else "K") + kv, kv, d_k, tokens, h)
+        if rope:
+            q = t.rotated("Qr", sfx, q, d_k, tokens, h)
         s = t.scores(sfx, "KT" + kv, q, tokens, tokens, h, mask)
         a = t.softmax(sfx, s, tokens, tokens, h)
         zs.append(t.output(sfx, "V" + kv, a, d_v, tokens, h))
     t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
-    return Exercise(tuple(t.steps), convention, causal, heads, "grouped", kv_heads)
+    if rope and d_k % 2:
+        raise ValueError(f"rotary positions turn pairs of dimensions: d_k must be even, not {d_k}")
+    return Exercise(tuple(t.steps), convention, causal, heads, "grouped", kv_heads, rope=rope)
 
 
 # --- drills: worked steps printed filled in, as givens ----------------------------------
@@ -692,6 +729,23 @@ def normalise(a: Matrix, totals: Vector, axis: str) -> Matrix:
     return tuple(tuple(x / totals[r] for x in row) for r, row in enumerate(a))
 
 
+def quarter_turns(vec: Sequence, turns: int) -> tuple:
+    """One token's vector turned `turns` quarter turns in each pair of dimensions (1,2),
+    (3,4), …: (a, b) -> (-b, a) per turn, so four turns bring it back."""
+    out = list(vec)
+    for _ in range(turns % 4):
+        out = [x for i in range(0, len(out), 2) for x in (-out[i + 1], out[i])]
+    return tuple(out)
+
+
+def rotate(a: Matrix, axis: str, turns: Callable[[int], int] = lambda m: m) -> Matrix:
+    """RoPE by quarter turns: token m (a column, or a row for axis="rows"), counted from 0,
+    turned `turns(m)` quarter turns. A mistaken rotation passes another `turns`."""
+    tokens = transpose(a) if axis == "columns" else a
+    turned = tuple(quarter_turns(t, turns(m)) for m, t in enumerate(tokens))
+    return transpose(turned) if axis == "columns" else turned
+
+
 def concat(parts: Sequence[Matrix], axis: str) -> Matrix:
     """Stack the heads' outputs: one under another (axis="rows") or side by side."""
     if axis == "rows":
@@ -717,6 +771,8 @@ def compute(step: Step, values: Mapping[str, Value], track: Track) -> Value:
         return normalise(args[0], args[1], step.axis)
     if step.kind == "concat":
         return concat(args, step.axis)
+    if step.kind == "rotate":
+        return rotate(args[0], step.axis)
     raise ValueError(f"step {step.name} has no computation ({step.kind})")
 
 

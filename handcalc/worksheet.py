@@ -147,6 +147,38 @@ DECODE_PLAN = (
 )
 PLANS = {"self": HEAD_PLAN, "cross": CROSS_PLAN, "decode": DECODE_PLAN}
 
+# Rotary positions: each token's key is turned beside K (Kr keeps K's rows), its query under
+# Q (Qr keeps Q's columns) and so straight above the scores it is the right factor of.
+ROPE_PLAN = (
+    ("X", 0, 1),
+    ("WK", 1, 0),
+    ("K", 1, 1),
+    ("Kr", 1, 2),
+    ("WQ", 2, 0),
+    ("Q", 2, 1),
+    ("Qr", 3, 1),
+    ("KT", 4, 0),
+    ("S", 4, 1),
+    ("scaled", 4, 2),
+    ("exp", 4, 3),
+    ("colsum", 5, 3),
+    ("rowsum", 5, 3),
+    ("X", 6, 1),
+    ("A", 6, 2),
+    ("WV", 7, 0),
+    ("V", 7, 1),
+    ("Z", 7, 2),
+)
+ROPE_SHARED_PLAN = tuple(
+    p for p in ROPE_PLAN if p[0] not in ("WK", "K", "Kr", "WV") and p != ("X", 6, 1)
+)
+
+
+def _head_plan(ex: steps.Exercise):
+    if ex.rope:
+        return ROPE_PLAN
+    return CROSS_PLAN if ex.form == "cross" else PLANS.get(ex.form, HEAD_PLAN)
+
 DEFAULT_TITLES = {
     "self": "Self-attention by hand",
     "cross": "Cross-attention by hand",
@@ -234,6 +266,8 @@ class Working:
     grading_rule: str
     savings: tuple[str, ...] = ()
     savings_heading: str = ""
+    notes: tuple[str, ...] = ()
+    notes_heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -481,7 +515,8 @@ def matrix_view(
 def _pretty(name: str, step: steps.Step) -> str:
     """A step's printed name: K2ᵀ rather than KT2 (a shared key head: Kaᵀ)."""
     if step.role == "KT":
-        return f"K{step.suffix}ᵀ"
+        turned = "r" if step.formula.startswith("Kr") else ""
+        return f"K{turned}{step.suffix}ᵀ"
     return step.role + step.suffix
 
 
@@ -589,25 +624,26 @@ def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
     if h == first:
         return (
             f"Head {h} of {ex.heads} · works K{kv} and V{kv}, shared by query {heads_text}",
-            _plan(ex, h, HEAD_PLAN),
+            _plan(ex, h, _head_plan(ex)),
         )
     shared = {ex[role + kv].role: ex[role + kv] for role in SHARED_ROLES}
+    kt = _pretty("KT" + kv, ex["KT" + kv])
     return (
-        f"Head {h} of {ex.heads} · reuses K{kv}ᵀ and V{kv} from head {first}: no K or V to work",
-        _plan(ex, h, SHARED_PLAN, shared),
+        f"Head {h} of {ex.heads} · reuses {kt} and V{kv} from head {first}: no K or V to work",
+        _plan(ex, h, ROPE_SHARED_PLAN if ex.rope else SHARED_PLAN, shared),
     )
 
 
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
     if ex.heads == 1:
-        return [("", "", _plan(ex, None, PLANS[ex.form]))]
+        return [("", "", _plan(ex, None, _head_plan(ex)))]
     if ex.form == "grouped":
         out = []
         for h in range(1, ex.heads + 1):
             heading, placed = _grouped_head(ex, h)
             out.append((heading, f"band-{h}", placed))
     else:
-        plan = CROSS_PLAN if ex.form == "cross" else HEAD_PLAN
+        plan = _head_plan(ex)
         out = [
             (f"Head {h} of {ex.heads}", f"band-{h}", _plan(ex, h, plan))
             for h in range(1, ex.heads + 1)
@@ -840,6 +876,54 @@ def savings(sol: Solution) -> list[str]:
     ]
 
 
+def _vector(v) -> str:
+    return "(" + ", ".join(_cell_text(x) for x in v) + ")"
+
+
+def rope_notes(sol: Solution) -> list[str]:
+    """The key's check that a rotary score depends only on how far apart the two tokens are:
+    turning key i by i and query j by j scores like turning the query alone by j − i (a
+    turn keeps dot products), so the score would be the same one place later."""
+    ex = sol.exercise
+    if not ex.rope:
+        return []
+    s = next(st for st in ex.worked if st.role == "S")
+    kt, qr = (ex[i] for i in s.inputs) if ex.convention == "columns" else reversed(
+        [ex[i] for i in s.inputs]
+    )
+    kr = ex[kt.inputs[0]]
+    k_name, q_name = kr.inputs[0], qr.inputs[0]
+    cols = ex.convention == "columns"
+
+    def token(name, m):
+        v = sol.values[name]
+        return tuple(row[m] for row in v) if cols else tuple(v[m])
+
+    n, keys = (s.cols, s.rows) if cols else (s.rows, s.cols)
+    def worth(p):  # a pair whose score is not 0, far apart, makes the clearest check
+        k, q = token(k_name, p[0]), token(q_name, p[1])
+        dot = sum(a * b for a, b in zip(k, steps.quarter_turns(q, p[1] - p[0])))
+        return (dot != 0, p[1] - p[0], p[0])
+
+    pairs = [(i, j) for j in range(n) for i in range(min(j, keys))]
+    i, j = max(pairs, key=worth) if pairs else (0, 0)
+    k, q = token(k_name, i), token(q_name, j)
+    turned = steps.quarter_turns(q, j - i)
+    score = sum(a * b for a, b in zip(k, turned))
+    later_k, later_q = steps.quarter_turns(k, i + 1), steps.quarter_turns(q, j + 1)
+    later = sum(a * b for a, b in zip(later_k, later_q))
+    entry = f"{s.name}[{i + 1}][{j + 1}]" if cols else f"{s.name}[{j + 1}][{i + 1}]"
+    terms = " + ".join(f"{_term(a)}{_term(b)}" for a, b in zip(k, turned))
+    later_terms = " + ".join(f"{_term(a)}{_term(b)}" for a, b in zip(later_k, later_q))
+    return [
+        f"{entry} (key m = {i}, query m = {j}) is the key · the query turned by the distance "
+        f"{j} − {i}: {_vector(k)} · {_vector(turned)} = {terms} = {_cell_text(score)}; one place "
+        f"later, {_vector(later_k)} · {_vector(later_q)} = {later_terms} = {_cell_text(later)}. "
+        "Real RoPE turns pair p by m·θ_p, θ_p = 10000^(−2(p−1)/d_k), each pair at its own "
+        "frequency; quarter turns keep the numbers whole.",
+    ]
+
+
 def _cache_savings(sp) -> list[str]:
     """What the KV cache saved a decode step, in multiplications."""
     earlier = sp.tokens - 1
@@ -1001,6 +1085,8 @@ def build(
             grading_rule=GRADING_RULE,
             savings=tuple(savings(sol)),
             savings_heading="What the cache saved" if ex.form == "decode" else "What sharing saved",
+            notes=tuple(show(line) for line in rope_notes(sol)),
+            notes_heading="Rotary positions: only the distance counts",
         )
     # How the numbers were drawn is for the teacher: the key's working page, never the sheet.
     drawing = (

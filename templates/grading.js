@@ -388,6 +388,26 @@
     });
   }
 
+  /* steps.quarter_turns and steps.rotate: RoPE by quarter turns, (a, b) -> (-b, a) per turn. */
+  function quarterTurns(vec, turns) {
+    var out = vec.slice();
+    for (var t = 0; t < ((turns % 4) + 4) % 4; t++) {
+      var next = [];
+      for (var i = 0; i < out.length; i += 2) {
+        var b = frac(out[i + 1]);
+        next.push(new Frac(-b.n, b.d), out[i]);
+      }
+      out = next;
+    }
+    return out;
+  }
+  function rotate(a, axis, turns) {
+    turns = turns || function (m) { return m; };
+    var tokens = axis === "columns" ? transpose(a) : a;
+    var turned = tokens.map(function (t, m) { return quarterTurns(t, turns(m)); });
+    return axis === "columns" ? transpose(turned) : turned;
+  }
+
   function floorHalf(x) {
     x = frac(x);
     return new Frac(floorDiv(x.n, 2n * x.d));
@@ -438,6 +458,8 @@
         return normalise(args[0], args[1], step.axis);
       case "concat":
         return concat(args, step.axis);
+      case "rotate":
+        return rotate(args[0], step.axis);
     }
     throw new Fail("step " + step.name + " has no computation (" + step.kind + ")");
   }
@@ -767,6 +789,29 @@
         return (
           s.name + " was worked as " + s.inputs.slice().reverse().join("·") + " instead of " +
           s.inputs.join("·") + ": the weights were applied along the wrong axis."
+        );
+      },
+    },
+    {
+      kind: "rotation-direction",
+      roles: ["Qr", "Kr"],
+      redo: function (cx, s) {
+        return rotate(cx.fed[s.inputs[0]], s.axis, function (m) { return -m; });
+      },
+      say: function (cx, s) {
+        return s.name + " turns the wrong way: a quarter turn takes (a, b) to (−b, a), not to (b, −a).";
+      },
+    },
+    {
+      kind: "rotation-position",
+      roles: ["Qr", "Kr"],
+      redo: function (cx, s) {
+        return rotate(cx.fed[s.inputs[0]], s.axis, function (m) { return m + 1; });
+      },
+      say: function (cx, s) {
+        return (
+          s.name + " turns each token by the wrong position: the first token is m = 0 " +
+          "(not turned at all), the second m = 1 (one quarter turn), and so on."
         );
       },
     },

@@ -33,7 +33,9 @@
     return rowsConvention ? [r, 0] : [0, r];
   }
   function shown(s) {
-    return s.role === "KT" ? "K" + s.name.slice(s.role.length) + "ᵀ" : s.name;
+    if (s.role !== "KT") return s.name;
+    var turned = /^Kr/.test(s.formula) ? "r" : "";
+    return "K" + turned + s.name.slice(s.role.length) + "ᵀ";
   }
   function where(s, r, c) {
     return shown(s) + (c === null ? ", entry " + (r + 1) : ", row " + (r + 1) + ", column " + (c + 1));
@@ -174,6 +176,22 @@
           paren(factor(a, r, c)) + " / " + paren(factor(b, i, null)) +
           ". Keep it as a fraction and cancel what you can.",
         marks: [{ name: a.name, cell: [r, c] }, { name: b.name, cell: [i, null] }],
+      };
+    },
+    rotate: function (s, r, c) {
+      var a = ex.byName[s.inputs[0]], cols = s.axis === "columns";
+      var m = cols ? c : r, f = cols ? r : c, first = f - (f % 2);
+      var cell = function (k) { return cols ? [k, c] : [r, k]; };
+      var pa = cell(first), pb = cell(first + 1);
+      var turns = ((m % 4) + 4) % 4;
+      var dims = "entries " + (first + 1) + " and " + (first + 2);
+      return {
+        text: where(s, r, c) + ": token " + (m + 1) + " has m = " + m + ", so its " + dims +
+          " of " + shown(a) + " (a, b) = (" + factor(a, pa[0], pa[1]) + ", " + factor(a, pb[0], pb[1]) +
+          ") turn " + m + " quarter turn" + (m === 1 ? "" : "s") + ": (a, b) → (−b, a) each time" +
+          (turns !== m ? " (four turns bring it back, so " + turns + ")" : "") +
+          "; this box holds the turned pair's " + (f % 2 ? "second" : "first") + " entry.",
+        marks: [{ name: a.name, cell: pa }, { name: a.name, cell: pb }],
       };
     },
     concat: function (s, r, c) {

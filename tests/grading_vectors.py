@@ -250,6 +250,7 @@ def cases() -> list[tuple[str, object, dict]]:
     out.append(("2 heads, Zcat blank", heads, hb))
     out += revealed_cases(sol, rows, heads)
     out += shaped_cases()
+    out += rope_cases()
     out += drill_cases()
     out += written_cases(sol)
     out += marking_cases(sol)
@@ -407,6 +408,37 @@ def revealed_cases(sol, rows, heads) -> list[tuple[str, object, dict]]:
     hshown = blank_steps(full(heads), "O")
     hshown["revealed"] = ["Zcat_r1_c1", "S2_r1_c2"]
     out.append(("2 heads, revealed cells", heads, hshown))
+    return out
+
+
+def rope_cases() -> list[tuple[str, object, dict]]:
+    """Rotary positions: Qr and Kr turned by position, their two named mistakes, follow-through
+    from a wrong turn into the scores, and the shapes rope works with."""
+    out = []
+    rope = _sol(13, rope=True, d_k=2)
+    rv = rope.values
+    out.append(("rope, right work", rope, full(rope)))
+    back = steps.rotate(rv["Q"], "columns", lambda m: -m)
+    turned = {"Qr": back}
+    out.append(("rope, Qr turned the wrong way", rope, full(rope, values=follow(rope, turned))))
+    late = steps.rotate(rv["K"], "columns", lambda m: m + 1)
+    out.append(("rope, Kr turned from m = 1", rope, full(rope, values=follow(rope, {"Kr": late}))))
+    kslip = tweak(rv["Kr"], 0, 2, rv["Kr"][0][2] + 1)
+    slipped = full(rope, values=follow(rope, {"Kr": kslip}))
+    out.append(("rope, slip in Kr carried on", rope, slipped))
+    unturned = full(rope, values=follow(rope, {"Qr": rv["Q"], "Kr": rv["K"]}))
+    out.append(("rope, nothing turned", rope, unturned))
+    rrows = _sol(14, rope=True, d_k=4, convention="rows", causal=True)
+    rr = rrows.values
+    out.append(("rope rows causal, right work", rrows, full(rrows)))
+    rback = steps.rotate(rr["K"], "rows", lambda m: -m)
+    rwork = full(rrows, values=follow(rrows, {"Kr": rback}))
+    out.append(("rope rows causal, Kr the wrong way", rrows, rwork))
+    rheads = _sol(15, rope=True, d_k=2, heads=2, kv_heads=1)
+    out.append(("rope multi-query, right work", rheads, full(rheads)))
+    out.append(("rope multi-query, Qr2 blank", rheads, blank_steps(full(rheads), "Qr2")))
+    drill = _sol(16, rope=True, d_k=2, given_steps=("Q", "K", "V"))
+    out.append(("rope, given Q,K,V, right work", drill, asked(drill, full(drill))))
     return out
 
 

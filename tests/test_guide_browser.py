@@ -38,6 +38,10 @@ VARIANTS = {
     "cross": (["--queries", "3"], {"queries": 3}),
     "grouped": (["--heads", "2", "--kv-heads", "1"], {"heads": 2, "kv_heads": 1}),
     "decode": (["--decode"], {"decode": True}),
+    "rope": (
+        ["--rope", "--d-k", "4", "--convention", "rows"],
+        {"rope": True, "d_k": 4, "convention": "rows"},
+    ),
 }
 
 
@@ -205,6 +209,11 @@ def _worked_out(kind: str, hint: str, rounding: str) -> Fraction:
         return Fraction(math.floor(v / 2) if rounding == "floor" else math.trunc(v / 2))
     if kind == "exp":
         return Fraction(3) ** int(_value(re.search(r": 3\^(\(?[^.]*?\)?)\. ", hint).group(1)))
+    if kind == "rotate":  # turn (a, b) -> (-b, a) as often as the hint says, here
+        a, b = (_value(x) for x in re.search(r"\(a, b\) = \(([^)]*)\)", hint).group(1).split(", "))
+        for _ in range(int(re.search(r"turn (\d+) quarter", hint).group(1))):
+            a, b = -b, a
+        return a if "pair's first" in hint else b
     return _value(re.search(r" \(([^)]*)\): ", hint).group(1))  # transpose, concat: a copy
 
 

@@ -38,6 +38,8 @@ def test_vectors_cover_every_verdict_and_named_mistake():
         "e-not-3",
         "softmax-axis",
         "weights-axis",
+        "rotation-direction",
+        "rotation-position",
     }
     verdicts = {k for v in VECTORS for k, n in v["expected"]["counts"].items() if n}
     assert verdicts == {"correct", "follow-through", "wrong", "blank", "revealed", "needs-review"}
