@@ -2,8 +2,8 @@
 
 PDFs are rendered by a pool of spawned worker processes (WeasyPrint must not be forked, and
 this process never imports it), one small WeasyPrint document per sheet so memory stays flat
-however large the class; the sheets come back in class order and pypdf merges them into one
-booklet, so the output is the same bytes whatever the number of workers. Every file of a run
+however large the class; the sheets come back in class order and pdfjoin (qpdf) joins them
+into one booklet, so the output is the same bytes whatever the number of workers. Every file of a run
 (booklet or split files, and the manifest) is staged and moved in together by files.Staging,
 under a lock on the folder: a failure, Ctrl-C or a second run at once leaves nothing behind.
 """
@@ -74,11 +74,6 @@ def render_sheet(job: Job) -> bytes:
     from . import render
 
     return render.render_pdf(sheet_view(job))
-
-
-def render_parts(job: Job) -> pdfjoin.Parts:
-    """One sheet's PDF split into objects for the booklet (runs in a worker process)."""
-    return pdfjoin.split(render_sheet(job))
 
 
 def _ignore_ctrl_c() -> None:
@@ -199,8 +194,7 @@ def write_class_set(
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
     `split`, with the manifest beside them, all written together or not at all. Kind
     "interactive" (a self-checking page) and "answers" (a blank answers file) are one file per
-    student only. `renderer` replaces the worker's job function (render_parts for a booklet,
-    render_sheet for split files). A split file a student writes in (an answers file, a
+    student only. `renderer` replaces the worker's job function (render_sheet). A split file a student writes in (an answers file, a
     fillable PDF) that differs from the blank one this run would write holds their work and
     is kept (listed in Written.kept). `force` replaces those, and a manifest that is not this
     class's. Students with private codes (classset.with_codes), or a class whose manifest is
@@ -267,7 +261,7 @@ def _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer) -
     """Stage one booklet of every sheet; the page each sheet starts on (None for HTML)."""
     heading = title or "handcalc class set"
     if fmt == "pdf":
-        parts = render_all(jobs, workers, renderer or render_parts)
+        parts = render_all(jobs, workers, renderer or render_sheet)
         with closing(parts), out.open(output) as fh:
             return pdfjoin.join(_ticking(parts, progress), fh, heading)
     from . import render
