@@ -15,26 +15,42 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 
-def join(sheets: Iterable[bytes], out: BinaryIO, title: str) -> list[int]:
-    """Write one PDF of every sheet's pages, in order; returns the page each sheet starts on."""
-    import pikepdf
+class Booklet:
+    """A booklet being built: sheets are added one at a time, in order, then it is saved."""
 
-    book = pikepdf.Pdf.new()
-    starts: list[int] = []
-    for data in sheets:
-        starts.append(len(book.pages) + 1)
+    def __init__(self) -> None:
+        import pikepdf
+
+        self._pdf = pikepdf.Pdf.new()
+
+    def add(self, data: bytes) -> int:
+        """Append a sheet's pages (a whole PDF's bytes); the page it starts on."""
+        import pikepdf
+
+        start = len(self._pdf.pages) + 1
         with pikepdf.Pdf.open(io.BytesIO(data)) as sheet:
             _own_streams(sheet)
-            book.pages.extend(sheet.pages)
-    book.docinfo[pikepdf.Name.Title] = pikepdf.String(title)
-    book.docinfo[pikepdf.Name.Producer] = pikepdf.String("handcalc")
-    book.Root.Lang = pikepdf.String("en")
-    book.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
-    book.save(
-        out,
-        deterministic_id=True,
-        object_stream_mode=pikepdf.ObjectStreamMode.generate,
-    )
+            self._pdf.pages.extend(sheet.pages)
+        return start
+
+    def save(self, out: BinaryIO, title: str) -> None:
+        import pikepdf
+
+        book = self._pdf
+        book.docinfo[pikepdf.Name.Title] = pikepdf.String(title)
+        book.docinfo[pikepdf.Name.Producer] = pikepdf.String("handcalc")
+        book.Root.Lang = pikepdf.String("en")
+        book.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        book.save(
+            out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate
+        )
+
+
+def join(sheets: Iterable[bytes], out: BinaryIO, title: str) -> list[int]:
+    """Write one PDF of every sheet's pages, in order; returns the page each sheet starts on."""
+    book = Booklet()
+    starts = [book.add(data) for data in sheets]
+    book.save(out, title)
     return starts
 
 

@@ -247,14 +247,12 @@ def fail_on_c(job):
     """A booklet renderer that breaks on the third student (runs in a worker process)."""
     if job.student == "C":
         raise RuntimeError("worker failed on C")
-    return booklet.render_sheet(job)
+    return booklet.render_student(job)
 
 
 def fail_file_on_c(job):
     """The same for --split."""
-    if job.student == "C":
-        raise RuntimeError("worker failed on C")
-    return booklet.render_sheet(job)
+    return fail_on_c(job)
 
 
 @pytest.fixture(scope="module")
@@ -389,13 +387,13 @@ def test_a_worker_renders_a_sheet_without_importing_numpy(tmp_path):
     """Workers render and never draw: numpy (about 0.1 s to import) stays out of them. The
     job reaches the process pickled, as the pool sends it, with a drawn problem's seed."""
     student = classset.draw_class(Spec(), 7, ["Ann"])[0]
-    job = booklet.Job(student.problem, "key", "a4", None, student.name, False)
+    job = booklet.Job(student.problem, student.name, (booklet.Render("key", "pdf"),))
     (tmp_path / "job").write_bytes(pickle.dumps(job))
     code = (
         "import pickle, sys\n"
         "from handcalc import booklet\n"
         f"job = pickle.loads(open({str(tmp_path / 'job')!r}, 'rb').read())\n"
-        "pdf = booklet.render_sheet(job)\n"
+        "(pdf,) = booklet.render_student(job)\n"
         "numpy = 'numpy' in sys.modules\n"
         "import io, pypdf\n"
         "print(len(pypdf.PdfReader(io.BytesIO(pdf)).pages), numpy)\n"
