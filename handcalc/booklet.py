@@ -288,6 +288,7 @@ def write_class(
             Job(s.problem, s.name, renders, paper, title, working, s.code, exam)
             for s in students
         ]
+        out.folder(folder)
         sinks = [_Sink(o, students, folder, previous, out, force) for o in outputs]
         made = _made(jobs, renders, workers, renderer)
         with closing(made):
@@ -313,7 +314,6 @@ def write_class(
         if marking_page is not None:
             from . import marking
 
-            check_target(marking_page)
             out.write(marking_page, marking.page_of(students, paper, title).encode())
     return [Written(s.files, s.pages, manifest, s.kept) for s in sinks]
 
@@ -341,12 +341,14 @@ class _Sink:
         n = len(students)
         if output.split:
             out.folder(output.path)
-            names = classset.split_names(students, output.kind, output.fmt, previous)
+            listed = previous if output.listed else None  # (its column names another file)
+            names = classset.split_names(students, output.kind, output.fmt, listed)
             self.files = [os.path.join(output.path, name) for name in names]
             sheets = output.fmt == "pdf" and output.kind in ("blank", "key")
             self.pages: list[int | None] = [1 if sheets else None] * n
         else:
-            check_target(output.path)
+            if os.path.isdir(os.path.dirname(os.path.abspath(output.path))):
+                check_target(output.path)  # (in a folder still to be made, nothing is there)
             self.files = [output.path]
             self.pages = []
             if output.fmt == "pdf":
