@@ -264,8 +264,40 @@ def _quiet_stdout() -> None:
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
 
 
+# The commands in the order of a teacher's week, each with an example for `handcalc --help`.
+WEEK = (
+    ("class", "handcalc class --roster roster.csv --seed 7 -o week1"),
+    ("generate", "handcalc generate --seed 2026 -o sheet.pdf"),
+    ("key", "handcalc key --seed 2026 -o key.pdf"),
+    ("answers", "handcalc answers --seed 2026 -o answers.json"),
+    ("mark", "handcalc mark --manifest week1/manifest.json"),
+    ("check", "handcalc check --manifest week1/manifest.json week1/*-answers.json"),
+    ("solve", "handcalc solve --seed 2026"),
+    ("problem", "handcalc problem --seed 2026 -o problem.json"),
+    ("stress", "handcalc stress --draws 1000"),
+)
+
+
 class OneLineErrors(click.Group):
-    """Every error, usage mistakes included, is one line on stderr and a non-zero exit."""
+    """Every error, usage mistakes included, is one line on stderr and a non-zero exit.
+    Its help lists the commands in the order of a week (WEEK), each with an example."""
+
+    def list_commands(self, ctx) -> list[str]:
+        known = [name for name, _ in WEEK if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
+
+    def format_commands(self, ctx, formatter) -> None:
+        examples = dict(WEEK)
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(limit=formatter.width - 12)))
+            if name in examples:
+                rows.append(("", f"e.g. {examples[name]}"))
+        with formatter.section("Commands, in the order of a teacher's week"):
+            formatter.write_dl(rows)
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
@@ -457,6 +489,7 @@ def sheet_options(f):
         click.option(
             "--format",
             "fmt",
+            type=click.Choice(_FORMATS, case_sensitive=False),
             help="html or pdf (default: from the output's suffix).",
         ),
         click.option(
@@ -777,8 +810,10 @@ CLASS_FILES = {"sheets": "sheets.pdf", "keys": "keys.pdf", "marking": "mark.html
 @friendly
 def class_(folder, count, roster, manifest, paper, title, working, interactive, exam,
            fillable, marking_page, private, workers, force, **opts):  # fmt: skip
-    """Write a class's files in one go: every student's blank sheet (sheets.pdf), key
-    (keys.pdf) and blank answers file, and the manifest; all of them or none.
+    """Write a class's week of files: sheets, keys, answers files, manifest.
+
+    Every student's blank sheet (sheets.pdf), key (keys.pdf) and blank answers file, and
+    the manifest, each student a different problem from one --seed; all of them or none.
 
     Example: handcalc class --roster roster.csv --seed 7 -o week1"""
     from .booklet import Output, write_class

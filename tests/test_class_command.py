@@ -162,3 +162,17 @@ def test_bad_class_options_are_one_line(tmp_path, cli):
         assert done.exit_code == 1 and message in done.output, done.output
         assert done.output.count("\n") == 1
     assert os.listdir(tmp_path) == []
+
+
+def test_help_lists_the_commands_in_the_order_of_a_week_with_examples(cli):
+    from handcalc.cli import WEEK, main
+
+    text = cli("--help").output
+    commands = text.split("Commands, in the order of a teacher's week:")[1]
+    listed = [line.split()[0] for line in commands.splitlines() if line[2:3].isalpha()]
+    assert listed == [name for name, _ in WEEK] == list(main.list_commands(None))
+    assert set(listed) == set(main.commands)
+    assert "e.g. handcalc class --roster roster.csv --seed 7 -o week1" in text
+    assert "--format [html|pdf]" in cli("generate", "--help").output
+    done = cli("generate", "--seed", 1, "--format", "docx", "-o", "x.pdf")
+    assert done.exit_code == 2 and "'docx' is not one of 'html', 'pdf'" in done.output
