@@ -266,7 +266,7 @@ _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
 
 # The commands in the order of a teacher's week, each with an example for `handcalc --help`.
 WEEK = (
-    ("class", "handcalc class --roster roster.csv --seed 7 -o week1"),
+    ("class", "handcalc class --roster class.csv -o week1"),
     ("generate", "handcalc generate --seed 2026 -o sheet.pdf"),
     ("key", "handcalc key --seed 2026 -o key.pdf"),
     ("answers", "handcalc answers --seed 2026 -o answers.json"),
@@ -815,7 +815,7 @@ def class_(folder, count, roster, manifest, paper, title, working, interactive, 
     Every student's blank sheet (sheets.pdf), key (keys.pdf) and blank answers file, and
     the manifest, each student a different problem from one --seed; all of them or none.
 
-    Example: handcalc class --roster roster.csv --seed 7 -o week1"""
+    Example: handcalc class --roster class.csv -o week1"""
     from .booklet import Output, write_class
     from .worksheet import check_title
 

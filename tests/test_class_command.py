@@ -3,8 +3,11 @@ commands write, graded through its manifest, all or nothing, and never over a st
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
+import shlex
 import shutil
 
 import pytest
@@ -13,6 +16,7 @@ from pypdf import PdfReader
 from handcalc import booklet, classset
 from handcalc.problem import Spec
 
+from .conftest import ROOT
 from .test_classgrade import gradebook, key_answers
 
 NAMES = ["Ann", "Chloé Ünal"]
@@ -23,20 +27,38 @@ def write_roster(path, names):
     return path
 
 
+def readme_week() -> list[list[str]]:
+    """The commands of the README's "A teacher's week", as written."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## A teacher's week") :]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return [args for args in (shlex.split(line, comments=True) for line in block.splitlines())
+            if args]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def week(tmp_path_factory):
-    """One `class` run with every extra, and the same class made by the per-kind commands."""
+    """The README's `class` command run as written, and the same class made by the per-kind
+    commands (from its manifest) in another folder."""
     from click.testing import CliRunner
 
     from handcalc.cli import main
 
     root = tmp_path_factory.mktemp("week")
-    roster = write_roster(root / "roster.csv", NAMES)
+    write_roster(root / "class.csv", NAMES)
     run = CliRunner().invoke
-    args = ["--roster", str(roster), "--seed", "7"]
-    one = run(main, ["class", *args, "-o", str(root / "w1"), "--interactive", "--marking-page"])
+    first = readme_week()[0]
+    assert first[:2] == ["handcalc", "class"] and first[first.index("-o") + 1] == "week1"
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        one = run(main, first[1:])
+    finally:
+        os.chdir(cwd)
     assert one.exit_code == 0, one.output
+    os.rename(root / "week1", root / "w1")
     apart = root / "apart"
+    args = ["--manifest", str(root / "w1" / "manifest.json")]
     for cmd in (
         ["generate", *args, "-o", str(apart / "class.pdf")],
         ["key", *args, "-o", str(apart / "keys.pdf")],
@@ -60,14 +82,14 @@ def test_one_run_writes_the_weeks_files(week):
     ]  # fmt: skip
     doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     rows = doc["students"]
-    assert doc["class_seed"] == 7 and [r["student"] for r in rows] == NAMES
+    assert [r["student"] for r in rows] == NAMES
+    assert f"class seed {doc['class_seed']}" in result.output
     assert [(r["file"], r["page"]) for r in rows] == [("sheets.pdf", 1), ("sheets.pdf", 2)]
     # a key is two pages (the values, then the working): the second starts on page 3
     assert [(r["key_file"], r["key_page"]) for r in rows] == [("keys.pdf", 1), ("keys.pdf", 3)]
     assert [r["answers_file"] for r in rows] == ["1-Ann-answers.json", "2-Chloe-Unal-answers.json"]
     assert len(PdfReader(folder / "sheets.pdf").pages) == 2
     assert len(PdfReader(folder / "keys.pdf").pages) == 4
-    assert "wrote " in result.output and "class seed 7" in result.output
 
 
 def test_the_files_are_the_bytes_the_per_kind_commands_write(week):
@@ -85,17 +107,20 @@ def test_the_files_are_the_bytes_the_per_kind_commands_write(week):
     assert [r["id"] for r in ours] == [r["id"] for r in theirs]
 
 
-def test_the_manifest_grades_the_answers_files(week, cli, tmp_path):
+def test_the_readme_check_grades_the_answers_files(week, cli, tmp_path, monkeypatch):
     root, _ = week
-    folder = tmp_path / "w1"
+    folder = tmp_path / "week1"
     shutil.copytree(root / "w1", folder)
     rows = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["students"]
     ann = folder / rows[0]["answers_file"]
     blank = json.loads(ann.read_text(encoding="utf-8"))
     assert blank["student"] == "Ann" and blank["id"] == rows[0]["id"]
     ann.write_text(json.dumps(key_answers(rows[0]["id"], student="Ann")), encoding="utf-8")
-    files = [folder / r["answers_file"] for r in rows]
-    done = cli("check", "--manifest", folder / "manifest.json", *files)
+    check = readme_week()[1]
+    assert check[:2] == ["handcalc", "check"]
+    monkeypatch.chdir(tmp_path)
+    argv = [x for a in check[1:] for x in (sorted(glob.glob(a)) if "*" in a else [a])]
+    done = cli(*argv)
     assert done.exit_code == 0, done.output
     book = gradebook(folder / "gradebook.csv")
     assert [(r["student"], r["id"]) for r in book] == [(r["student"], r["id"]) for r in rows]
@@ -108,7 +133,7 @@ def test_typed_answers_are_kept_and_force_replaces_them(week, cli, tmp_path):
     shutil.copytree(root / "w1", folder)
     typed = folder / "1-Ann-answers.json"
     typed.write_text('{"student": "Ann", "Q": [[1]]}', encoding="utf-8")
-    roster = root / "roster.csv"
+    roster = root / "class.csv"
     again = cli("class", "--roster", roster, "-o", folder)  # the class of the folder's manifest
     assert again.exit_code == 0, again.output
     assert "kept 1 filled answers files" in again.output
@@ -172,7 +197,7 @@ def test_help_lists_the_commands_in_the_order_of_a_week_with_examples(cli):
     listed = [line.split()[0] for line in commands.splitlines() if line[2:3].isalpha()]
     assert listed == [name for name, _ in WEEK] == list(main.list_commands(None))
     assert set(listed) == set(main.commands)
-    assert "e.g. handcalc class --roster roster.csv --seed 7 -o week1" in text
+    assert "e.g. handcalc class --roster class.csv -o week1" in text
     assert "--format [html|pdf]" in cli("generate", "--help").output
     done = cli("generate", "--seed", 1, "--format", "docx", "-o", "x.pdf")
     assert done.exit_code == 2 and "'docx' is not one of 'html', 'pdf'" in done.output
