@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 
 from . import classset, pdfjoin
@@ -273,7 +273,7 @@ def write_class(
     class's. Students with private codes (classset.with_codes), or a class whose manifest is
     private, get sheets and answers files with the code for the sheet ID; `exam` makes the
     interactive pages collect answers only."""
-    with locked(folder), Staging() as out:
+    with locked(folder), Staging() as out, ExitStack() as files:
         previous = classset.previous_class(folder, students, force)
         if previous and previous.get("private") and not all(s.code for s in students):
             students = classset.with_codes(class_seed, students)
@@ -289,7 +289,7 @@ def write_class(
             for s in students
         ]
         out.folder(folder)
-        sinks = [_Sink(o, students, folder, previous, out, force) for o in outputs]
+        sinks = [_Sink(o, students, folder, previous, out, force, files) for o in outputs]
         made = _made(jobs, renders, workers, renderer)
         with closing(made):
             for k, (student, results) in enumerate(zip(students, _ticking(made, progress))):
@@ -333,7 +333,7 @@ class _Sink:
     """Where one output's files go as the students' renders come in: a booklet being
     joined, or one staged file per student (kept when it holds a student's work)."""
 
-    def __init__(self, output: Output, students, folder, previous, out, force) -> None:
+    def __init__(self, output: Output, students, folder, previous, out, force, files) -> None:
         self.output, self.out, self.force, self.folder = output, out, force, folder
         self.kept: list[str] = []
         self.views: list = []
@@ -353,6 +353,7 @@ class _Sink:
             self.pages = []
             if output.fmt == "pdf":
                 self._book = pdfjoin.Booklet()
+                self._fh = files.enter_context(out.open(output.path))  # staged from the start
 
     def add(self, k: int, data) -> None:
         o = self.output
@@ -373,8 +374,7 @@ class _Sink:
         if self.output.split:
             return
         if self._book is not None:
-            with self.out.open(self.output.path) as fh:
-                self._book.save(fh, heading)
+            self._book.save(self._fh, heading)
             self._book = None
         else:
             from . import render
