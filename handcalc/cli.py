@@ -280,7 +280,8 @@ WEEK = (
 
 class OneLineErrors(click.Group):
     """Every error, usage mistakes included, is one line on stderr and a non-zero exit.
-    Its help lists the commands in the order of a week (WEEK), each with an example."""
+    Its help lists the commands in the order of a teacher's week (WEEK), each with an
+    example."""
 
     def list_commands(self, ctx) -> list[str]:
         known = [name for name, _ in WEEK if name in self.commands]
@@ -296,7 +297,7 @@ class OneLineErrors(click.Group):
             rows.append((name, command.get_short_help_str(limit=formatter.width - 12)))
             if name in examples:
                 rows.append(("", f"e.g. {examples[name]}"))
-        with formatter.section("Commands, in the order of a teacher's week"):
+        with formatter.section("Commands"):
             formatter.write_dl(rows)
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
@@ -355,7 +356,9 @@ def check_text(value: str | None, flag: str) -> str | None:
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="handcalc")
 def main():
-    """Self-attention by hand: worksheets, answer keys and a grader."""
+    """Self-attention by hand: worksheets, answer keys and a grader.
+
+    The commands below come in the order of a teacher's week."""
 
 
 @main.command()
@@ -810,7 +813,7 @@ CLASS_FILES = {"sheets": "sheets.pdf", "keys": "keys.pdf", "marking": "mark.html
 @friendly
 def class_(folder, count, roster, manifest, paper, title, working, interactive, exam,
            fillable, marking_page, private, workers, force, **opts):  # fmt: skip
-    """Write a class's week of files: sheets, keys, answers files, manifest.
+    """Write a class's week: sheets, keys, answers files, manifest.
 
     Every student's blank sheet (sheets.pdf), key (keys.pdf) and blank answers file, and
     the manifest, each student a different problem from one --seed; all of them or none.

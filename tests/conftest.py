@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,23 +129,28 @@ def class_set_rendering(folder: Path) -> subprocess.Popen:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no worker started within 300 s"
         time.sleep(0.02)
-    time.sleep(0.5)  # the workers import WeasyPrint and lay out their first sheets
     assert proc.poll() is None
     return proc
 
 
 def has_worker(pid: int) -> bool:
-    """Whether a process has a child started by multiprocessing's spawn."""
+    """Whether a process has children started by multiprocessing's spawn, all of them set up
+    as workers: Ctrl-C ignored (SIGINT in SigIgn), as booklet._start_worker leaves them. A
+    signal before that reaches a worker still importing, which then prints a traceback."""
     try:
         children = [
             c
             for task in os.listdir(f"/proc/{pid}/task")
             for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
         ]
-        return any(
-            b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children
-        )
-    except OSError:
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        ignored = []
+        for c in workers:
+            status = Path(f"/proc/{c}/status").read_text()
+            mask = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+            ignored.append(bool(mask & (1 << (signal.SIGINT - 1))))
+        return bool(workers) and all(ignored)
+    except (OSError, AttributeError):
         return False
 
 
