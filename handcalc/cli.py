@@ -492,7 +492,7 @@ def sheet_options(f):
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(_FORMATS, case_sensitive=False),
+            metavar="[html|pdf]",
             help="html or pdf (default: from the output's suffix).",
         ),
         click.option(
