@@ -1,15 +1,16 @@
-"""Class sets: our parallel booklet against one process per student and against Chromium.
-
-All three make the same sheets in one run, side by side (the machine is shared and noisy):
-  a  `handcalc generate --count N` + `handcalc key --count N`: two booklets, parallel workers
-  b  the naive way: one `python -m handcalc generate` and one `key` process per student,
-     one after another (the same problems: each student's own --seed and name)
-  c  headless Chromium printing the same sheets (one HTML holding all 2N sheets) to PDF,
+"""A class's sheets and keys: `handcalc class` against Chromium, one process per sheet, and the
+two per-kind commands, side by side in one run (the machine is shared and noisy):
+  a  `handcalc class --count N`: sheets booklet, keys booklet, answers files, manifest
+  a2 `handcalc generate --count N` + `handcalc key --count N`: the same booklets, two commands
+  b  the naive way: one `python -m handcalc generate` and one `key` process per student
+     (the same problems: each student's own --seed and name); only with --naive (slow)
+  c  headless Chromium printing the same sheets and keys (one HTML holding all 2N) to PDF,
      in one process
 Peak memory is the largest total RSS of the command's process tree (parent and workers),
-polled from /proc every 20 ms. a is also measured at N = 200.
+polled from /proc every 20 ms. a is also measured at the second size (memory in the class size).
+Then a profile: where one sheet's time goes, rendered one by one in this process.
 
-Run from the repository root:  python benchmarks/bench_class.py [N ...]
+Run from the repository root:  python benchmarks/bench_class.py [--naive] [N [BIG]]
 """
 
 from __future__ import annotations
@@ -91,7 +92,12 @@ def handcalc(*args) -> list[str]:
 
 
 def ours(n: int, out: Path) -> tuple[float, float]:
-    """a: both booklets; time summed, peak the larger of the two runs."""
+    """a: the class command, one run."""
+    return measured(handcalc("class", "--count", n, "--seed", CLASS_SEED, "-o", "."), out)
+
+
+def two_commands(n: int, out: Path) -> tuple[float, float]:
+    """a2: both booklets; time summed, peak the larger of the two runs."""
     t1, m1 = measured(
         handcalc("generate", "--count", n, "--seed", CLASS_SEED, "-o", "class.pdf"), out
     )
@@ -115,7 +121,7 @@ def naive(students, out: Path) -> tuple[float, float]:
 def chromium(students, out: Path) -> tuple[float, float, int]:
     """c: all 2N sheets in one HTML file, printed by one Chromium process."""
     views = [
-        booklet.sheet_view(booklet.Job(s.problem, kind, "a4", None, s.name, False))
+        booklet.sheet_view(booklet.Job(s.problem, s.name, ()), booklet.Render(kind, "pdf"))
         for s in students
         for kind in ("blank", "key")
     ]
@@ -144,47 +150,101 @@ def pages(path: Path) -> int:
     return len(PdfReader(path).pages)
 
 
-def main(sizes: list[int]) -> None:
-    n, big = sizes if len(sizes) == 2 else (30, 200)
+def profile(students) -> dict[str, float]:
+    """Seconds per sheet (a blank and a key each) for each stage, in this one process."""
+    import io
+
+    from handcalc import pdfjoin
+    from handcalc.solution import solve
+
+    render.layout(booklet.sheet_view(booklet.Job(students[0].problem, "x", ()),
+                                     booklet.Render("blank", "pdf")))  # fmt: skip  (warm up)
+    took = dict.fromkeys(("solve", "view", "html", "layout", "write PDF", "join"), 0.0)
+    books = [pdfjoin.Booklet(), pdfjoin.Booklet()]
+    for s in students:
+        t = time.perf_counter()
+        solution = solve(s.problem)
+        took["solve"] += time.perf_counter() - t
+        job = booklet.Job(s.problem, s.name, ())
+        for book, kind in zip(books, ("blank", "key")):
+            t0 = time.perf_counter()
+            view = booklet.sheet_view(job, booklet.Render(kind, "pdf"), solution)
+            t1 = time.perf_counter()
+            render.render_html(view)
+            t2 = time.perf_counter()
+            document = render.layout(view)
+            t3 = time.perf_counter()
+            data = render.render_pdf(view)  # layout again, then the PDF: write = this - layout
+            t4 = time.perf_counter()
+            book.add(data)
+            t5 = time.perf_counter()
+            del document
+            took["view"] += t1 - t0
+            took["html"] += t2 - t1
+            took["layout"] += (t3 - t2) - (t2 - t1)  # (layout renders the HTML itself)
+            took["write PDF"] += (t4 - t3) - (t3 - t2)
+            took["join"] += t5 - t4
+    t = time.perf_counter()
+    for book in books:
+        book.save(io.BytesIO(), "profile")
+    took["join"] += time.perf_counter() - t
+    sheets = 2 * len(students)
+    return {k: v / sheets for k, v in took.items()}
+
+
+def main(argv: list[str]) -> None:
+    naive_too = "--naive" in argv
+    sizes = [int(a) for a in argv if a != "--naive"]
+    n = sizes[0] if sizes else 30
+    big = sizes[1] if len(sizes) > 1 else None
     cores = len(os.sched_getaffinity(0))
     print(
-        f"class set benchmark: {n} blank sheets + {n} keys, class seed {CLASS_SEED}, {cores} cores"
+        f"class benchmark: {n} blank sheets + {n} keys, class seed {CLASS_SEED}, {cores} cores"
     )
     students = classset.draw_class(Spec(), CLASS_SEED, classset.class_names(n, None))
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for d in ("a", "b", "c", "big"):
+        for d in ("a", "a2", "b", "c", "big"):
             (tmp / d).mkdir()
-        ta, ma = ours(n, tmp / "a")
-        pa = pages(tmp / "a" / "class.pdf") + pages(tmp / "a" / "keys.pdf")
-        tb, mb = naive(students, tmp / "b")
-        pb = sum(pages(p) for p in (tmp / "b").glob("*.pdf"))
-        have_chromium = os.path.exists(CHROMIUM)
-        if have_chromium:
+        t, m = ours(n, tmp / "a")
+        pa = pages(tmp / "a" / "sheets.pdf") + pages(tmp / "a" / "keys.pdf")
+        rows.append((f"a  handcalc class, N = {n}", t, pa, m))
+        if os.path.exists(CHROMIUM):
             tc, mc, pc = chromium(students, tmp / "c")
-        tbig, mbig = ours(big, tmp / "big")
-        pbig = pages(tmp / "big" / "class.pdf") + pages(tmp / "big" / "keys.pdf")
+            rows.append(("c  Chromium, one process, one HTML", tc, pc, mc))
+        t2, m2 = two_commands(n, tmp / "a2")
+        p2 = pages(tmp / "a2" / "class.pdf") + pages(tmp / "a2" / "keys.pdf")
+        rows.append((f"a2 generate + key, 2 commands, N = {n}", t2, p2, m2))
+        if naive_too:
+            tb, mb = naive(students, tmp / "b")
+            pb = sum(pages(p) for p in (tmp / "b").glob("*.pdf"))
+            rows.append((f"b  one process per sheet, {2 * n} processes", tb, pb, mb))
+        if big:
+            tg, mg = ours(big, tmp / "big")
+            pg = pages(tmp / "big" / "sheets.pdf") + pages(tmp / "big" / "keys.pdf")
+            rows.append((f"a  handcalc class, N = {big}", tg, pg, mg))
 
     print()
     print(f"{'':44}{'seconds':>9}{'pages':>7}{'peak MiB':>10}")
-    print(f"{'a  class set, 2 commands, N = ' + str(n):44}{ta:>9.1f}{pa:>7}{ma:>10.0f}")
-    print(
-        f"{'b  one process per sheet, ' + str(2 * n) + ' processes':44}{tb:>9.1f}{pb:>7}{mb:>10.0f}"
-    )
-    if have_chromium:
-        print(f"{'c  Chromium, one process, one HTML':44}{tc:>9.1f}{pc:>7}{mc:>10.0f}")
-    print(f"{'a  class set, 2 commands, N = ' + str(big):44}{tbig:>9.1f}{pbig:>7}{mbig:>10.0f}")
+    for label, t, p, m in rows:
+        print(f"{label:44}{t:>9.1f}{p:>7}{m:>10.0f}")
     print()
-    print(f"a/b = {ta / tb:.2f}  (a is {tb / ta:.1f}x faster than b; goal at least 6x)")
-    if have_chromium:
-        print(f"a/c = {ta / tc:.2f}  (a is {tc / ta:.1f}x faster than c; goal at least 4x)")
-    print(
-        f"per sheet: a {ta / (2 * n) * 1000:.0f} ms, b {tb / (2 * n) * 1000:.0f} ms"
-        + (f", c {tc / (2 * n) * 1000:.0f} ms" if have_chromium else "")
-        + f"; a at N = {big}: {tbig / (2 * big) * 1000:.0f} ms"
-    )
-    print(f"peak memory at N = {big}: {mbig:.0f} MiB (goal under 300)")
+    times = {label[:2].strip(): t for label, t, _, _ in rows}
+    ta = rows[0][1]
+    if "c" in times:
+        print(f"a/c = {ta / times['c']:.2f}  (goal at most 1.3; below 1: faster than Chromium)")
+    if "b" in times:
+        print(f"b/a = {times['b'] / ta:.1f}  (goal at least 8)")
+    print(f"per sheet: a {ta / (2 * n) * 1000:.0f} ms")
+    print()
+    k = min(n, 10)
+    shares = profile(students[:k])
+    total = sum(shares.values())
+    print(f"one process, {2 * k} sheets: {total * 1000:.0f} ms a sheet")
+    for stage, t in shares.items():
+        print(f"  {stage:10}{t * 1000:>7.0f} ms {100 * t / total:>5.0f} %")
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]])
+    main(sys.argv[1:])

@@ -2,8 +2,8 @@
 
 PDFs are rendered by a pool of spawned worker processes (WeasyPrint must not be forked, and
 this process never imports it), one small WeasyPrint document per sheet so memory stays flat
-however large the class; the sheets come back in class order and pypdf merges them into one
-booklet, so the output is the same bytes whatever the number of workers. Every file of a run
+however large the class; the sheets come back in class order and pdfjoin (qpdf) joins them
+into one booklet, so the output is the same bytes whatever the number of workers. Every file of a run
 (booklet or split files, and the manifest) is staged and moved in together by files.Staging,
 under a lock on the folder: a failure, Ctrl-C or a second run at once leaves nothing behind.
 """
@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 
 from . import classset, pdfjoin
@@ -26,24 +26,33 @@ from .problem import Problem
 
 
 @dataclass(frozen=True)
+class Render:
+    """One thing a worker makes of a student's problem: a sheet (blank, key or interactive)
+    as PDF or HTML bytes, or as its view ("view": for an HTML booklet, made of all views)."""
+
+    kind: str
+    fmt: str
+    fillable: bool = False
+
+
+@dataclass(frozen=True)
 class Job:
-    """One sheet to render: everything a worker process needs, and small to send."""
+    """One student's sheets to render: everything a worker process needs, and small to send.
+    The problem is solved once per job, for all of its renders."""
 
     problem: Problem
-    kind: str
-    paper: str
-    title: str | None
     student: str
-    fillable: bool
+    renders: tuple[Render, ...]
+    paper: str = "a4"
+    title: str | None = None
     working: bool = True
-    interactive: bool = False
     code: str | None = None  # a private class's code, printed on a blank sheet for the ID
     exam: bool = False
 
 
 @dataclass(frozen=True)
 class Written:
-    """What a class set wrote: the booklet or the split files, and the manifest."""
+    """What a class set wrote of one kind: the booklet or the split files, and the manifest."""
 
     files: list[str]
     pages: list[int | None]
@@ -51,34 +60,42 @@ class Written:
     kept: list[str] = field(default_factory=list)  # files holding a student's work, kept
 
 
-def sheet_view(job: Job):
+def sheet_view(job: Job, want: Render, solution=None):
+    """The view of one of a job's sheets (`solution`: the problem's, when already solved)."""
     from . import worksheet
     from .solution import solve
 
+    kind = "key" if want.kind == "key" else "blank"
     return worksheet.build(
-        solve(job.problem),
-        job.kind,
+        solution or solve(job.problem),
+        kind,
         paper=job.paper,
         title=job.title,
         student=job.student,
-        fillable=job.fillable,
+        fillable=want.fillable,
         working=job.working,
-        interactive=job.interactive,
-        code=job.code if job.kind == "blank" else None,
+        interactive=want.kind == "interactive",
+        code=job.code if kind == "blank" else None,
         exam=job.exam,
     )
 
 
-def render_sheet(job: Job) -> bytes:
-    """One sheet's PDF (runs in a worker process)."""
+def render_student(job: Job) -> list:
+    """Every render of one student's job, in order (runs in a worker process)."""
     from . import render
+    from .solution import solve
 
-    return render.render_pdf(sheet_view(job))
-
-
-def render_parts(job: Job) -> pdfjoin.Parts:
-    """One sheet's PDF split into objects for the booklet (runs in a worker process)."""
-    return pdfjoin.split(render_sheet(job))
+    solution = solve(job.problem)
+    made = []
+    for want in job.renders:
+        view = sheet_view(job, want, solution)
+        if want.fmt == "pdf":
+            made.append(render.render_pdf(view))
+        elif want.fmt == "html":
+            made.append(render.render_html(view).encode())
+        else:
+            made.append(view)
+    return made
 
 
 def _ignore_ctrl_c() -> None:
@@ -178,6 +195,19 @@ def _ticking(items: Iterable, progress: Callable[[int], None] | None) -> Iterato
             progress(1)
 
 
+@dataclass(frozen=True)
+class Output:
+    """One kind of file a class run writes: a booklet at `path`, or (split) one file per
+    student in the folder `path`. `listed`: the manifest says where each student's is."""
+
+    kind: str  # "blank", "key", "interactive" or "answers"
+    fmt: str  # "pdf", "html" or "json"
+    path: str
+    split: bool
+    fillable: bool = False
+    listed: bool = True
+
+
 def write_class_set(
     students: list[Student],
     kind: str,
@@ -197,15 +227,9 @@ def write_class_set(
     exam: bool = False,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
-    `split`, with the manifest beside them, all written together or not at all. Kind
-    "interactive" (a self-checking page) and "answers" (a blank answers file) are one file per
-    student only. `renderer` replaces the worker's job function (render_parts for a booklet,
-    render_sheet for split files). A split file a student writes in (an answers file, a
-    fillable PDF) that differs from the blank one this run would write holds their work and
-    is kept (listed in Written.kept). `force` replaces those, and a manifest that is not this
-    class's. Students with private codes (classset.with_codes), or a class whose manifest is
-    private, get sheets and answers files with the code for the sheet ID; `exam` makes the
-    interactive pages collect answers only."""
+    `split`, with the manifest beside them, all written together or not at all (one kind of
+    file of `write_class`). Kind "interactive" (a self-checking page) and "answers" (a blank
+    answers file) are one file per student only."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
@@ -213,42 +237,156 @@ def write_class_set(
     if kind in ("interactive", "answers") and split is None:
         what = "self-checking pages" if kind == "interactive" else "answers files"
         raise OptionError(f"a class's {what} need --split DIR (one file per student)")
-    sheet_kind = "key" if kind == "key" else "blank"
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
-    with locked(folder), Staging() as out:
+    path = split if split is not None else output
+    one = Output(kind, fmt, path, split is not None, fillable)
+    (written,) = write_class(
+        students, class_seed, folder, [one], paper=paper, title=title, working=working,
+        workers=workers, progress=progress, renderer=renderer, force=force, exam=exam,
+    )  # fmt: skip
+    return written
+
+
+def write_class(
+    students: list[Student],
+    class_seed: int,
+    folder: str,
+    outputs: list[Output],
+    *,
+    paper: str = "a4",
+    title: str | None = None,
+    working: bool = True,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    renderer: Callable | None = None,
+    force: bool = False,
+    exam: bool = False,
+    marking_page: str | None = None,
+) -> list[Written]:
+    """Every file of a class run, for every student: each of `outputs`, the manifest in
+    `folder` and, when asked, the marking page at `marking_page`; under one lock on the
+    folder and one staging, so all are written together or none is. Each student's problem
+    is solved once, in a worker, for all of their sheets. `renderer` replaces the worker's
+    job function (render_student). A split file a student writes in (an answers file, a
+    fillable PDF) that differs from the blank one this run would write holds their work and
+    is kept (listed in Written.kept); `force` replaces those, and a manifest that is not this
+    class's. Students with private codes (classset.with_codes), or a class whose manifest is
+    private, get sheets and answers files with the code for the sheet ID; `exam` makes the
+    interactive pages collect answers only."""
+    with locked(folder), Staging() as out, ExitStack() as files:
         previous = classset.previous_class(folder, students, force)
         if previous and previous.get("private") and not all(s.code for s in students):
             students = classset.with_codes(class_seed, students)
-        if kind == "interactive" and students[0].code and not exam:
+        if any(o.kind == "interactive" for o in outputs) and students[0].code and not exam:
             raise OptionError("a private class's pages must not check answers: add --exam")
+        renders = tuple(
+            Render(o.kind, o.fmt if o.split or o.fmt == "pdf" else "view", o.fillable)
+            for o in outputs
+            if o.kind != "answers"
+        )
         jobs = [
-            Job(s.problem, sheet_kind, paper, title, s.name, fillable, working,
-                kind == "interactive", s.code, exam)
+            Job(s.problem, s.name, renders, paper, title, working, s.code, exam)
             for s in students
-        ]  # fmt: skip
-        kept: list[str] = []
-        if split is not None:
-            out.folder(split)
-            names = classset.split_names(students, kind, fmt, previous)
-            files = [os.path.join(split, n) for n in names]
-            sheets = fmt == "pdf" and kind in ("blank", "key")
-            pages: list[int | None] = [1 if sheets else None] * len(jobs)
-            worked_in = kind == "answers" or fillable
-            datas = _render_files(students, jobs, kind, fmt, workers, renderer)
-            with closing(datas):
-                for path, data in zip(files, _ticking(datas, progress)):
-                    if worked_in and not force and _holds_work(path, data):
-                        kept.append(path)
-                    else:
-                        out.write(path, data, follow=False)  # see files.check_target
-        else:
-            check_target(output)
-            files, names = [output], [os.path.basename(output)] * len(jobs)
-            pages = _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer)
-        rows = classset.manifest_rows(students, kind, names, pages, previous)
-        for name, data in classset.manifest_files(class_seed, rows):
+        ]
+        out.folder(folder)
+        sinks = [_Sink(o, students, folder, previous, out, force, files) for o in outputs]
+        made = _made(jobs, renders, workers, renderer)
+        with closing(made):
+            for k, (student, results) in enumerate(zip(students, _ticking(made, progress))):
+                results = iter(results)
+                for sink in sinks:
+                    is_answers = sink.output.kind == "answers"
+                    sink.add(k, answers_file(student) if is_answers else next(results))
+        heading = title or "handcalc class set"
+        rows = previous
+        for sink in sinks:
+            sink.finish(heading)
+            if sink.output.listed:
+                names = sink.manifest_names()
+                rows = {
+                    "students": classset.manifest_rows(
+                        students, sink.output.kind, names, sink.pages, rows
+                    )
+                }
+        manifest = os.path.join(folder, classset.MANIFEST_JSON)
+        for name, data in classset.manifest_files(class_seed, rows["students"]):
             out.write(os.path.join(folder, name), data, follow=False)
-    return Written(files, pages, os.path.join(folder, classset.MANIFEST_JSON), kept)
+        if marking_page is not None:
+            from . import marking
+
+            out.write(marking_page, marking.page_of(students, paper, title).encode())
+    return [Written(s.files, s.pages, manifest, s.kept) for s in sinks]
+
+
+def _made(jobs: list[Job], renders, workers, renderer) -> Iterator[list]:
+    """Each job's renders, in class order: PDFs by worker processes, HTML here (no PDF: not
+    worth starting workers)."""
+    if not renders:
+        yield from ([] for _ in jobs)
+    elif any(r.fmt == "pdf" for r in renders):
+        yield from render_all(jobs, workers, renderer or render_student)
+    else:
+        yield from map(renderer or render_student, jobs)
+
+
+class _Sink:
+    """Where one output's files go as the students' renders come in: a booklet being
+    joined, or one staged file per student (kept when it holds a student's work)."""
+
+    def __init__(self, output: Output, students, folder, previous, out, force, files) -> None:
+        self.output, self.out, self.force, self.folder = output, out, force, folder
+        self.kept: list[str] = []
+        self.views: list = []
+        self._book = None
+        n = len(students)
+        if output.split:
+            out.folder(output.path)
+            listed = previous if output.listed else None  # (its column names another file)
+            names = classset.split_names(students, output.kind, output.fmt, listed)
+            self.files = [os.path.join(output.path, name) for name in names]
+            sheets = output.fmt == "pdf" and output.kind in ("blank", "key")
+            self.pages: list[int | None] = [1 if sheets else None] * n
+        else:
+            if os.path.isdir(os.path.dirname(os.path.abspath(output.path))):
+                check_target(output.path)  # (in a folder still to be made, nothing is there)
+            self.files = [output.path]
+            self.pages = []
+            if output.fmt == "pdf":
+                self._book = pdfjoin.Booklet()
+                self._fh = files.enter_context(out.open(output.path))  # staged from the start
+
+    def add(self, k: int, data) -> None:
+        o = self.output
+        if o.split:
+            path = self.files[k]
+            worked_in = o.kind == "answers" or o.fillable
+            if worked_in and not self.force and _holds_work(path, data):
+                self.kept.append(path)
+            else:
+                self.out.write(path, data, follow=False)  # see files.check_target
+        elif self._book is not None:
+            self.pages.append(self._book.add(data))
+        else:
+            self.views.append(data)
+            self.pages.append(None)
+
+    def finish(self, heading: str) -> None:
+        if self.output.split:
+            return
+        if self._book is not None:
+            self._book.save(self._fh, heading)
+            self._book = None
+        else:
+            from . import render
+
+            html = render.render_class_html(self.views, heading)
+            self.out.write(self.output.path, html.encode())
+
+    def manifest_names(self) -> list[str]:
+        """Where each student's file is, as the manifest gives it: from its folder."""
+        if self.output.split:
+            return [os.path.relpath(f, self.folder) for f in self.files]
+        return [os.path.relpath(self.output.path, self.folder)] * len(self.pages)
 
 
 def _holds_work(path: str, blank: bytes) -> bool:
@@ -261,31 +399,6 @@ def _holds_work(path: str, blank: bytes) -> bool:
         return read_bytes(path, "split file", OSError, limit=len(blank)) != blank
     except OSError:  # bigger than the blank, not a regular file, or unreadable: keep it
         return True
-
-
-def _write_booklet(out, output, jobs, fmt, title, workers, progress, renderer) -> list:
-    """Stage one booklet of every sheet; the page each sheet starts on (None for HTML)."""
-    heading = title or "handcalc class set"
-    if fmt == "pdf":
-        parts = render_all(jobs, workers, renderer or render_parts)
-        with closing(parts), out.open(output) as fh:
-            return pdfjoin.join(_ticking(parts, progress), fh, heading)
-    from . import render
-
-    views = [sheet_view(j) for j in _ticking(jobs, progress)]
-    out.write(output, render.render_class_html(views, heading).encode())
-    return [None] * len(jobs)
-
-
-def _render_files(students, jobs, kind, fmt, workers, renderer) -> Iterator[bytes]:
-    """Each student's file of its own, in class order."""
-    if kind == "answers":
-        return (answers_file(s) for s in students)
-    if fmt == "pdf":
-        return render_all(jobs, workers, renderer or render_sheet)
-    from . import render
-
-    return (render.render_html(sheet_view(j)).encode() for j in jobs)
 
 
 def answers_file(student: Student) -> bytes:

@@ -280,8 +280,41 @@ def _quiet_stdout() -> None:
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
 
 
+# The commands in the order of a teacher's week, each with an example for `handcalc --help`.
+WEEK = (
+    ("class", "handcalc class --roster class.csv -o week1"),
+    ("generate", "handcalc generate --seed 2026 -o sheet.pdf"),
+    ("key", "handcalc key --seed 2026 -o key.pdf"),
+    ("answers", "handcalc answers --seed 2026 -o answers.json"),
+    ("mark", "handcalc mark --manifest week1/manifest.json"),
+    ("check", "handcalc check --manifest week1/manifest.json week1/*-answers.json"),
+    ("solve", "handcalc solve --seed 2026"),
+    ("problem", "handcalc problem --seed 2026 -o problem.json"),
+    ("stress", "handcalc stress --draws 1000"),
+)
+
+
 class OneLineErrors(click.Group):
-    """Every error, usage mistakes included, is one line on stderr and a non-zero exit."""
+    """Every error, usage mistakes included, is one line on stderr and a non-zero exit.
+    Its help lists the commands in the order of a teacher's week (WEEK), each with an
+    example."""
+
+    def list_commands(self, ctx) -> list[str]:
+        known = [name for name, _ in WEEK if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
+
+    def format_commands(self, ctx, formatter) -> None:
+        examples = dict(WEEK)
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(limit=formatter.width - 12)))
+            if name in examples:
+                rows.append(("", f"e.g. {examples[name]}"))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
@@ -339,7 +372,9 @@ def check_text(value: str | None, flag: str) -> str | None:
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="handcalc")
 def main():
-    """Self-attention by hand: worksheets, answer keys and a grader."""
+    """Self-attention by hand: worksheets, answer keys and a grader.
+
+    The commands below come in the order of a teacher's week."""
 
 
 @main.command()
@@ -473,6 +508,7 @@ def sheet_options(f):
         click.option(
             "--format",
             "fmt",
+            metavar="[html|pdf]",
             help="html or pdf (default: from the output's suffix).",
         ),
         click.option(
@@ -718,6 +754,133 @@ def key(output, fmt, paper, title, student, working, **opts):
     _write_sheet("key", output, fmt, paper, title, student, False, opts, working=working)
 
 
+CLASS_FILES = {"sheets": "sheets.pdf", "keys": "keys.pdf", "marking": "mark.html"}
+
+
+@main.command("class")
+@problem_options
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The class's folder: sheets.pdf, keys.pdf, one answers file per student and the "
+    "manifest go here.",
+)
+@click.option("--count", type=int, help="This many students, each a different problem.")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False),
+    help="One student per name in this CSV file's 'name' column.",
+)
+@_MANIFEST_OPTION
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter", "a3"]),
+    default="a4",
+    show_default=True,
+    help="Paper size.",
+)
+@click.option("--title", help="Title printed at the top of every sheet.")
+@click.option(
+    "--working/--no-working",
+    default=True,
+    show_default=True,
+    help="The keys' page of working: one dot product per product, the exact track beside.",
+)
+@click.option(
+    "--interactive",
+    is_flag=True,
+    help="Also a self-checking web page per student (NN-Name-screen.html).",
+)
+@click.option(
+    "--exam",
+    is_flag=True,
+    help="With --interactive: pages that only collect answers (no checking, no key).",
+)
+@click.option(
+    "--fillable",
+    is_flag=True,
+    help="Also a PDF form per student (NN-Name.pdf) to type the answers in.",
+)
+@click.option(
+    "--marking-page",
+    is_flag=True,
+    help="Also mark.html, the page to mark the class's paper sheets on (see: handcalc mark).",
+)
+@click.option(
+    "--private",
+    is_flag=True,
+    help="Print a short code per student instead of the sheet ID and seed; only the "
+    "manifest maps codes to sheets.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes rendering the PDFs (default and most: one per core).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace answers files and forms that hold typed work, and a manifest in the "
+    "folder that handcalc did not write or that lists another class.",
+)
+@friendly
+def class_(folder, count, roster, manifest, paper, title, working, interactive, exam,
+           fillable, marking_page, private, workers, force, **opts):  # fmt: skip
+    """Write a class's week: sheets, keys, answers files, manifest.
+
+    Every student's blank sheet (sheets.pdf), key (keys.pdf) and blank answers file, and
+    the manifest, each student a different problem from one --seed; all of them or none.
+
+    Example: handcalc class --roster class.csv -o week1"""
+    from .booklet import Output, write_class
+    from .worksheet import check_title
+
+    check_title(check_text(title, "--title"))
+    given = _take(opts)
+    for flag, k in (("--id", "sheet_id"), ("--from", "source")):
+        if given[k] is not None:
+            raise OptionError(f"a class draws a problem per student; drop {flag}")
+    if exam and not interactive:
+        raise OptionError("--exam makes the --interactive pages only collect answers")
+    students, class_seed = _the_class(given, count, roster, manifest, (folder,), private)
+    outputs = [
+        Output("blank", "pdf", os.path.join(folder, CLASS_FILES["sheets"]), False),
+        Output("key", "pdf", os.path.join(folder, CLASS_FILES["keys"]), False),
+        Output("answers", "json", folder, True),
+    ]
+    if interactive:
+        outputs.append(Output("interactive", "html", folder, True))
+    if fillable:
+        outputs.append(Output("blank", "pdf", folder, True, fillable=True, listed=False))
+    marking = os.path.join(folder, CLASS_FILES["marking"]) if marking_page else None
+    _note_slow_pdf("pdf")
+    n = len(students)
+    with _progress(n, f"rendering {n} students' sheets") as tick:
+        written = write_class(
+            students, class_seed, folder, outputs, paper=paper, title=title, working=working,
+            workers=workers, progress=tick, force=force, exam=exam, marking_page=marking,
+        )  # fmt: skip
+    names = {"blank": "sheets", "key": "keys", "answers": "answers files",
+             "interactive": "self-checking pages"}  # fmt: skip
+    for o, w in zip(outputs, written):
+        what = "forms" if o.fillable else names[o.kind]
+        where = _shown(o.path) if not o.split else f"{len(w.files) - len(w.kept)} files"
+        click.echo(f"wrote {where}  ({n} {what})")
+        if w.kept:
+            k = len(w.kept)
+            click.echo(
+                f"kept {k} filled {what} in {_shown(folder)} (different from the blank: a "
+                "student's work); --force replaces them",
+                err=True,
+            )
+    click.echo(f"wrote {_shown(written[0].manifest)}  (class seed {class_seed})")
+    if marking is not None:
+        click.echo(f"wrote {_shown(marking)}")
+
+
 def _note_slow_pdf(fmt: str) -> None:
     """Say once, before rendering, when this machine makes PDFs the slow way."""
     if fmt == "pdf":
@@ -746,12 +909,36 @@ def _class_folders(output: str | None, split: str | None) -> tuple[str, ...]:
     return (split, os.path.dirname(os.path.normpath(split)) or ".")
 
 
+def _the_class(given: dict, count, roster, manifest, folders, private) -> tuple[list, int]:
+    """The students and class seed a class command writes (drawn, or a manifest's class),
+    saying on stderr which it is."""
+    from .classset import choose_class, with_codes
+
+    spec_flags = [k for k in (*_SIZE_FLAGS, *_RULE_FLAGS) if given[k] is not None]
+    chosen = choose_class(
+        _spec(given),
+        seed=given["seed"],
+        count=count,
+        roster=roster,
+        manifest=manifest,
+        folders=folders,
+        spec_flag="--" + spec_flags[0].replace("_", "-") if spec_flags else None,
+    )
+    students, class_seed = chosen.students, chosen.class_seed
+    if private:
+        students = with_codes(class_seed, students)
+    if chosen.drawn:
+        click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
+    elif chosen.manifest is not None:
+        click.echo(f"the class of {chosen.manifest} (class seed {class_seed})", err=True)
+    return students, class_seed
+
+
 def _write_class(
     kind, output, fmt, paper, title, student, fillable, opts, working, exam=False, **class_opts
 ):
     """A class set: one different problem per student, drawn from one class seed."""
     from .booklet import write_class_set
-    from .classset import choose_class, with_codes
 
     count, roster, split, workers = (class_opts[k] for k in ("count", "roster", "split", "workers"))
     manifest, force = class_opts["manifest"], class_opts.get("force", False)
@@ -778,23 +965,9 @@ def _write_class(
         fmt = _output_format(output, fmt, fillable)
     if fillable and split is None:  # write_class_set says so too, but only after the draw
         raise OptionError("--fillable class sets need --split DIR (one form file per student)")
-    spec_flags = [k for k in (*_SIZE_FLAGS, *_RULE_FLAGS) if given[k] is not None]
-    chosen = choose_class(
-        _spec(given),
-        seed=given["seed"],
-        count=count,
-        roster=roster,
-        manifest=manifest,
-        folders=_class_folders(output, split),
-        spec_flag="--" + spec_flags[0].replace("_", "-") if spec_flags else None,
+    students, class_seed = _the_class(
+        given, count, roster, manifest, _class_folders(output, split), class_opts.get("private")
     )
-    students, class_seed = chosen.students, chosen.class_seed
-    if class_opts.get("private"):
-        students = with_codes(class_seed, students)
-    if chosen.drawn:
-        click.echo(f"drew class seed {class_seed} (pass --seed {class_seed} to repeat)", err=True)
-    elif chosen.manifest is not None:
-        click.echo(f"the class of {chosen.manifest} (class seed {class_seed})", err=True)
     what = {"key": "keys", "answers": "answers files", "interactive": "pages"}.get(kind, "sheets")
     _note_slow_pdf(fmt)
     with _progress(len(students), f"rendering {len(students)} {what}") as tick:

@@ -18,10 +18,15 @@ MARKING_PAGE = "mark.html"
 
 def page(manifest_path: str, paper: str = "a4", title: str | None = None) -> str:
     """The marking page's HTML for the class a manifest lists."""
+    students = students_from_manifest(read_manifest(manifest_path), manifest_path)
+    return page_of(students, paper, title)
+
+
+def page_of(students, paper: str = "a4", title: str | None = None) -> str:
+    """The marking page's HTML for a class's students (classset.Student)."""
     from . import render
     from .worksheet import marking_sheet
 
-    students = students_from_manifest(read_manifest(manifest_path), manifest_path)
     roster = [(s.name, solve(s.problem)) for s in students]
     return render.render_html(marking_sheet(roster, paper, title or "Marking"))
 

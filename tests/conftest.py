@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,17 +90,6 @@ def dump_json(path, data):
     return path
 
 
-def has_data(paths) -> bool:
-    """Whether any of these files holds bytes yet (a staged booklet, once a sheet is joined)."""
-    for p in paths:
-        try:
-            if p.is_file() and p.stat().st_size:
-                return True
-        except FileNotFoundError:  # renamed or removed since it was listed
-            pass
-    return False
-
-
 def default_ctrl_c() -> None:
     """For a child process: Ctrl-C back to its default. A shell starts a background job with
     SIGINT ignored, the job's children inherit that, and Python then never raises
@@ -121,8 +111,9 @@ def run_python(code: str, *flags: str, timeout: float = 120):
 
 def class_set_rendering(folder: Path) -> subprocess.Popen:
     """`handcalc key --count 60` started in its own session (as from a terminal) and left
-    running once its staged booklet holds a joined sheet: the workers are rendering, ready
-    for a signal test. Ctrl-C is back to its default in it (see default_ctrl_c)."""
+    running once its booklet is staged and a worker process has been started: the workers
+    are rendering, ready for a signal test. Ctrl-C is back to its default in it (see
+    default_ctrl_c)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "handcalc", "key", "--count", "60", "--seed", "1", "-o", "k.pdf"],
         cwd=folder,
@@ -134,12 +125,33 @@ def class_set_rendering(folder: Path) -> subprocess.Popen:
         preexec_fn=default_ctrl_c,
     )
     deadline = time.monotonic() + 300
-    while not has_data(folder.glob("*.part")):
+    while not (list(folder.glob("*.part")) and has_worker(proc.pid)):
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no sheet was joined within 300 s"
+        assert time.monotonic() < deadline, "no worker started within 300 s"
         time.sleep(0.02)
     assert proc.poll() is None
     return proc
+
+
+def has_worker(pid: int) -> bool:
+    """Whether a process has children started by multiprocessing's spawn, all of them set up
+    as workers: Ctrl-C ignored (SIGINT in SigIgn), as booklet._start_worker leaves them. A
+    signal before that reaches a worker still importing, which then prints a traceback."""
+    try:
+        children = [
+            c
+            for task in os.listdir(f"/proc/{pid}/task")
+            for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        ]
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        ignored = []
+        for c in workers:
+            status = Path(f"/proc/{c}/status").read_text()
+            mask = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+            ignored.append(bool(mask & (1 << (signal.SIGINT - 1))))
+        return bool(workers) and all(ignored)
+    except (OSError, AttributeError):
+        return False
 
 
 def run_module(*args: str, cwd=ROOT, python=sys.executable):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -246,14 +247,12 @@ def fail_on_c(job):
     """A booklet renderer that breaks on the third student (runs in a worker process)."""
     if job.student == "C":
         raise RuntimeError("worker failed on C")
-    return booklet.render_parts(job)
+    return booklet.render_student(job)
 
 
 def fail_file_on_c(job):
-    """The same for --split, whose workers return whole PDF files."""
-    if job.student == "C":
-        raise RuntimeError("worker failed on C")
-    return booklet.render_sheet(job)
+    """The same for --split."""
+    return fail_on_c(job)
 
 
 @pytest.fixture(scope="module")
@@ -337,15 +336,37 @@ def test_booklet_is_a_well_formed_pdf_with_its_title(booklets, tmp_path):
     assert reader.metadata.title == "handcalc class set"
     assert reader.metadata.producer == "handcalc"
     assert len(reader.pages) == len(page_ids(folder / "keys.pdf"))
-    # object numbers are written, not copied: a title that looks like a reference stays text
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    # a title that looks like PDF syntax stays text; each sheet's start page is returned
     from handcalc import pdfjoin
 
+    one = (folder / "class.pdf").read_bytes()
     with open(tmp_path / "t.pdf", "wb") as fh:
-        parts = pdfjoin.split((folder / "class.pdf").read_bytes())
-        assert pdfjoin.join([parts, parts], fh, "Zoë (1 0 R) \\0") == [1, 5]
+        assert pdfjoin.join([one, one], fh, "Zoë (1 0 R) \\0") == [1, 5]
     again = PdfReader(tmp_path / "t.pdf", strict=True)
     assert again.metadata.title == "Zoë (1 0 R) \\0"
     assert page_ids(tmp_path / "t.pdf") == page_ids(folder / "class.pdf") * 2
+
+
+def test_joining_gives_the_same_bytes_every_time_and_holds_no_sheet_open(booklets, tmp_path):
+    """The booklet's bytes are a function of its sheets (no dates, an /ID from the content),
+    and every sheet's streams are read before the sheet is closed."""
+    import gc
+
+    from handcalc import pdfjoin
+
+    folder, _ = booklets
+    sheets = [(folder / "class.pdf").read_bytes(), (folder / "keys.pdf").read_bytes()]
+    made = []
+    for _ in range(2):
+        fh = io.BytesIO()
+        pdfjoin.join(iter(list(sheets)), fh, "twice")
+        gc.collect()
+        made.append(fh.getvalue())
+    assert made[0] == made[1]
+    assert b"/CreationDate" not in made[0] and b"/ModDate" not in made[0]
+    texts = page_texts(io.BytesIO(made[0]))
+    assert texts == page_texts(folder / "class.pdf") + page_texts(folder / "keys.pdf")
 
 
 def test_the_parent_process_never_imports_weasyprint(tmp_path):
@@ -366,14 +387,16 @@ def test_a_worker_renders_a_sheet_without_importing_numpy(tmp_path):
     """Workers render and never draw: numpy (about 0.1 s to import) stays out of them. The
     job reaches the process pickled, as the pool sends it, with a drawn problem's seed."""
     student = classset.draw_class(Spec(), 7, ["Ann"])[0]
-    job = booklet.Job(student.problem, "key", "a4", None, student.name, False)
+    job = booklet.Job(student.problem, student.name, (booklet.Render("key", "pdf"),))
     (tmp_path / "job").write_bytes(pickle.dumps(job))
     code = (
         "import pickle, sys\n"
         "from handcalc import booklet\n"
         f"job = pickle.loads(open({str(tmp_path / 'job')!r}, 'rb').read())\n"
-        "parts = booklet.render_parts(job)\n"
-        "print(len(parts.pages), 'numpy' in sys.modules)\n"
+        "(pdf,) = booklet.render_student(job)\n"
+        "numpy = 'numpy' in sys.modules\n"
+        "import io, pypdf\n"
+        "print(len(pypdf.PdfReader(io.BytesIO(pdf)).pages), numpy)\n"
     )
     done = run_python(code)
     assert done.returncode == 0, done.stderr

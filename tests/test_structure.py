@@ -18,7 +18,8 @@ OWNERS = {
     "numpy": {"draw.py"},
     "jinja2": {"render.py"},
     "weasyprint": {"render.py"},
-    "pypdf": {"answers.py", "pdfjoin.py"},
+    "pypdf": {"answers.py"},
+    "pikepdf": {"pdfjoin.py"},
 }
 
 
