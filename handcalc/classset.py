@@ -242,6 +242,10 @@ def file_stem(student: Student, width: int) -> str:
     return f"{student.number:0{width}d}-{plain or 'student'}"
 
 
+# What every common file system takes in one name (ext4, APFS, NTFS: 255).
+FILE_NAME_BYTES = 255
+
+
 def split_names(
     students: list[Student], kind: str, fmt: str, previous: dict | None = None
 ) -> list[str]:
@@ -252,7 +256,12 @@ def split_names(
     before = {}
     for row in (previous or {}).get("students", []):
         name = row.get(FILE_COLUMNS[kind][0])
-        if isinstance(name, str) and name == os.path.basename(name) and name.endswith(suffix):
+        if (
+            isinstance(name, str)
+            and name == os.path.basename(name)
+            and name.endswith(suffix)
+            and len(name.encode("utf-8", "surrogateescape")) <= FILE_NAME_BYTES
+        ):
             before[row.get("id")] = name
     return [before.get(s.id) or f"{file_stem(s, width)}{suffix}" for s in students]
 
@@ -335,6 +344,11 @@ def read_manifest(path: str) -> dict:
         bad = bad_char(row["student"])
         if bad:
             raise ManifestError(f"{name}: student {number}'s name holds {bad}, which is not text")
+        if len(row["student"]) > NAME_LIMIT:
+            raise ManifestError(
+                f"{name}: student {number}'s name is {len(row['student'])} characters long; "
+                f"a roster takes at most {NAME_LIMIT}"
+            )
     return doc
 
 

@@ -115,6 +115,14 @@ def test_split_file_names_are_safe_and_unique():
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", f) for f in files)
 
 
+def test_a_manifest_keeps_file_names_but_not_ones_no_file_system_takes():
+    students = classset.draw_class(Spec(), 1, ["Ann", "Ben"])
+    kept = {"id": students[0].id, "key_file": "1-Annie-key.pdf"}
+    long = {"id": students[1].id, "key_file": "x" * 300 + "-key.pdf"}
+    files = classset.split_names(students, "key", "pdf", {"students": [kept, long]})
+    assert files == ["1-Annie-key.pdf", "2-Ben-key.pdf"]
+
+
 # --- booklets through the CLI ---------------------------------------------------------------
 
 

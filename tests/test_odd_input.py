@@ -135,10 +135,11 @@ def test_a_non_utf8_file_name_is_shown_and_graded(graded_class):
     [
         ({"students": [{"id": "X"}]}, "student 1 has no name"),
         ({"students": [{"id": "X", "student": 2}]}, "student 1 has no name"),
+        ({"students": [{"id": "X", "student": "A" * 81}]}, "name is 81 characters long"),
         ("deep", "numbers or nesting too big"),
         ("digits", "numbers or nesting too big"),
     ],
-    ids=["no-student", "number-student", "deep", "digits"],
+    ids=["no-student", "number-student", "long-name", "deep", "digits"],
 )
 def test_a_hand_edited_manifest_is_one_line(tmp_path, doc, message):
     path = tmp_path / "manifest.json"
