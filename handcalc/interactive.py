@@ -76,9 +76,10 @@ def exam_data(problem: Problem, sheet_id: str) -> dict:
 _PER_SHEET = ("id", "given")
 
 
-def marking_data(roster: list[tuple[str, Problem]]) -> dict:
+def marking_data(roster: list[tuple[str, Problem]], codes: list | None = None) -> dict:
     """The marking page's data: the class's one step table and rules, and each student's
-    name, sheet ID (full, and as their sheet prints it) and givens in roster order; `classKey` names the class's kept marking."""
+    name, sheet ID (full, and as their sheet prints it: a private class's code) and givens
+    in roster order; `classKey` names the class's kept marking."""
     pages = [page_data(problem) for _, problem in roster]
     shared = {k: v for k, v in pages[0].items() if k not in _PER_SHEET}
     for (name, _), page in zip(roster, pages):
@@ -97,9 +98,10 @@ def marking_data(roster: list[tuple[str, Problem]]) -> dict:
                 "student": name,
                 "id": page["id"],
                 "sheetId": problem.sheet_id,
+                **({"code": code} if code else {}),
                 "given": page["given"],
             }
-            for (name, problem), page in zip(roster, pages)
+            for (name, problem), page, code in zip(roster, pages, codes or [None] * len(pages))
         ],
     }
 

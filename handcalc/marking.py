@@ -28,7 +28,8 @@ def page_of(students, paper: str = "a4", title: str | None = None) -> str:
     from .worksheet import marking_sheet
 
     roster = [(s.name, solve(s.problem)) for s in students]
-    return render.render_html(marking_sheet(roster, paper, title or "Marking"))
+    codes = [s.code for s in students]
+    return render.render_html(marking_sheet(roster, paper, title or "Marking", codes))
 
 
 def write(

@@ -1159,10 +1159,14 @@ MARKING_INSTRUCTIONS = (
 
 
 def marking_sheet(
-    roster: list[tuple[str, Solution]], paper: str = "a4", title: str | None = None
+    roster: list[tuple[str, Solution]],
+    paper: str = "a4",
+    title: str | None = None,
+    codes: list | None = None,
 ) -> Sheet:
     """The marking page's view: the interactive sheet of the student whose givens are widest
-    (so every student's fit its boxes), carrying the whole class's data."""
+    (so every student's fit its boxes), carrying the whole class's data (and a private
+    class's codes, which is what the papers print)."""
     if not roster:
         raise OptionError("a marking page needs at least one student")
 
@@ -1177,5 +1181,5 @@ def marking_sheet(
         badge="Marking",
         marking=True,
         instructions=MARKING_INSTRUCTIONS,
-        data=marking_data([(name, s.problem) for name, s in roster]),
+        data=marking_data([(name, s.problem) for name, s in roster], codes),
     )

@@ -154,9 +154,11 @@
     who.value = String(i);
     var ids = document.querySelector(".foot .ids");
     if (ids) {
-      // the ID as the student's paper prints it (a short one where the full ID is long)
-      var printed = roster[i].sheetId || roster[i].id;
-      ids.textContent = "Marking · " + roster[i].student + " · sheet ID " + printed;
+      // what the student's paper prints: a private class's code, else the (short) sheet ID
+      var printed = roster[i].code
+        ? "code " + roster[i].code
+        : "sheet ID " + (roster[i].sheetId || roster[i].id);
+      ids.textContent = "Marking · " + roster[i].student + " · " + printed;
     }
     refresh();
     keep();

@@ -288,3 +288,24 @@ def test_a_crafted_name_is_text_on_the_marking_page(browser, tmp_path):
     assert page.input_value("#student") == "Ada"
     assert dialogs == [] and set(requests) == {url}
     context.close()
+
+
+def test_a_private_class_is_marked_by_the_code_its_papers_print(browser, tmp_path):
+    (tmp_path / "r.csv").write_text("name\nAnn\nBen\n", encoding="utf-8")
+    result = run_cli(
+        "generate", "--roster", str(tmp_path / "r.csv"), "--seed", "12", "--private",
+        "--split", str(tmp_path / "c"), "--format", "html", "--marking-page",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "c" / "manifest.json").read_text())["students"]
+    codes = [r["code"] for r in rows]
+    assert all(c.startswith("P-") for c in codes) and len(set(codes)) == 2
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto((tmp_path / "c" / "mark.html").as_uri())
+    for name, row in zip(["Ann", "Ben"], rows):
+        page.fill("#find", name)
+        assert page.input_value("#student") == name
+        foot = page.text_content(".foot .ids")
+        assert f"code {row['code']}" in foot and row["id"] not in foot, foot
+    context.close()
