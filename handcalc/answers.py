@@ -105,6 +105,18 @@ class Answers:
                 )
         return {s.name: _from_json(s, self.steps.get(s.name), self.source) for s in exercise.asked}
 
+    def nothing_written(self, exercise: steps.Exercise) -> bool:
+        """Whether every box is blank: the untouched answers file a class set wrote, which a
+        class's grading counts as not handed in rather than as 0 %."""
+        if self.decided:
+            return False
+        for cells in self._grid(exercise).values():
+            for row in cells:
+                for cell in row if isinstance(row, tuple) else (row,):
+                    if cell.text is not None and cell.text.strip():
+                        return False
+        return True
+
     def revealed_cells(self, exercise: steps.Exercise) -> dict[str, set]:
         """Per worked step, the positions the learner had the page reveal (their "revealed"
         cell names); a name that is no cell of this sheet is an error."""

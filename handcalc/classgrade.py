@@ -2,7 +2,8 @@
 
 A file is matched by its sheet ID (an answers file's "id", a filled PDF's handcalc_id field),
 or, when it has none, by its "student" name. Every student in the manifest gets a gradebook
-row, in class order: one who handed nothing in is a Missing row (no score, not 0 %). A file that
+row, in class order: one who handed nothing in, or only an untouched answers file, is a
+Missing row (no score, not 0 %). A file that
 matches no student, or a student already matched, is a row of its own with the error.
 """
 
@@ -18,9 +19,10 @@ from .classset import code_key, fold_name, read_manifest
 from .errors import AnswersError, HandcalcError, echoed
 from .files import shown
 from .problem import decode_id, id_names
-from .report import MISSING_FILE, Missing
+from .report import MISSING_FILE, Failed, Missing
 
 NOTHING_HANDED_IN = MISSING_FILE
+NOTHING_WRITTEN = "nothing written"
 
 
 def _names(row: dict, sheet_id: str) -> bool:
@@ -121,18 +123,26 @@ def grade_class(
             extra.append((shown(path), str(e)))
     solved: dict = {}
     graded: list = []
+    failed: list = []
+    missing: list = []
     for i, row in enumerate(rows):
         if i not in matched:
             graded.append(Missing(row["student"], row["id"]))
+            missing.append(row["student"])
             continue
         sub = dataclasses.replace(matched[i], student=row["student"])
         if code_key(sub.sheet_id):  # a private class's code: the manifest names the sheet
             sub = dataclasses.replace(sub, sheet_id=row["id"])
         try:
-            graded.append(
-                grading.check(sub, decode_id(row["id"]), solved, marking or grading.Marking())
-            )
-        except HandcalcError as e:
-            extra.append((sub.source, str(e)))
-    missing = [row["student"] for i, row in enumerate(rows) if i not in matched]
-    return graded + extra, [e for _, e in extra], missing
+            problem = decode_id(row["id"])
+            if sub.nothing_written(problem.exercise):
+                graded.append(
+                    Missing(row["student"], row["id"], f"{sub.source}: {NOTHING_WRITTEN}")
+                )
+                missing.append(f"{row['student']} ({sub.source}: {NOTHING_WRITTEN})")
+                continue
+            graded.append(grading.check(sub, problem, solved, marking or grading.Marking()))
+        except HandcalcError as e:  # the row keeps its place, so class order stays
+            graded.append(Failed(sub.source, str(e), row["student"], row["id"]))
+            failed.append(str(e))
+    return graded + extra, failed + [e for _, e in extra], missing

@@ -124,7 +124,8 @@ def test_the_readme_check_grades_the_answers_files(week, cli, tmp_path, monkeypa
     assert done.exit_code == 0, done.output
     book = gradebook(folder / "gradebook.csv")
     assert [(r["student"], r["id"]) for r in book] == [(r["student"], r["id"]) for r in rows]
-    assert [r["percent"] for r in book] == ["100.0", "0.0"]
+    # Ben's answers file is as `class` wrote it: nothing written is missing, not 0 %
+    assert [(r["percent"], r["status"]) for r in book] == [("100.0", "graded"), ("", "missing")]
 
 
 def test_typed_answers_are_kept_and_force_replaces_them(week, cli, tmp_path):

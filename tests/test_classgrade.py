@@ -167,3 +167,35 @@ def test_check_without_files_or_manifest_is_one_line(cli):
     assert result.output.strip().splitlines() == [
         "Error: give the answers files to check (JSON, or filled PDF sheets)"
     ]
+
+
+def test_an_untouched_answers_file_is_missing_and_a_failed_one_keeps_its_place(tmp_path, cli):
+    """The week's Friday glob picks up the blank answers files `class` wrote: a student who
+    wrote nothing is missing (no score), not 0 %. A file that fails keeps its student's row
+    in class order, so feedback files are numbered by the class, not by the files graded."""
+    made = cli("answers", "--count", 4, "--seed", 5, "--split", tmp_path / "week")
+    assert made.exit_code == 0, made.output
+    week = tmp_path / "week"
+    files = sorted(week.glob("*-answers.json"))
+    rows = json.loads((week / "manifest.json").read_text(encoding="utf-8"))["students"]
+    files[0].write_text(json.dumps(key_answers(rows[0]["id"], id=rows[0]["id"], Qx=[[1]])))
+    files[1].write_text(json.dumps(key_answers(rows[1]["id"], id=rows[1]["id"])))
+    files[3].write_text(json.dumps(key_answers(rows[3]["id"], id=rows[3]["id"])))
+    done = run_process(
+        "check", "--manifest", week / "manifest.json", *files, "--feedback", tmp_path / "fb"
+    )
+    assert done.returncode == 1, done.stderr
+    book = gradebook(week / "gradebook.csv")
+    assert [(r["student"], r["status"], r["percent"]) for r in book] == [
+        ("Student 1", "failed", ""),
+        ("Student 2", "graded", "100.0"),
+        ("Student 3", "missing", ""),
+        ("Student 4", "graded", "100.0"),
+    ]
+    assert book[2]["file"] == f"{files[2]}: nothing written"
+    assert f"no answers from Student 3 ({files[2]}: nothing written)" in done.stderr
+    assert book[0]["error"].startswith(f"{files[0]}: unknown step 'Qx'") and book[0]["id"]
+    assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == [
+        "2-Student-2-feedback.html", "2-Student-2-feedback.pdf",
+        "4-Student-4-feedback.html", "4-Student-4-feedback.pdf",
+    ]  # fmt: skip

@@ -134,7 +134,8 @@ def test_key_and_check_with_the_manifest_work(private):
     assert graded.exit_code == 1
     assert "Ann already handed in" in graded.output  # the form matched Ann by her code too
     book = (folder / "g.csv").read_text().splitlines()
-    assert book[1].startswith(f"Ann,{rows[0]['id']},typed/1-Ann-answers.json,0.0,")
+    blank = f"Ann,{rows[0]['id']},typed/1-Ann-answers.json: nothing written,,"
+    assert book[1].startswith(blank) and book[1].endswith(",missing,")
     assert book[2].startswith(f"Ben,{rows[1]['id']},{answers},100.0,")
     unknown = run("key", "--id", "P-0000-0000", "--manifest", "manifest.json", "-o", "k2.html")
     assert unknown.exit_code == 1
