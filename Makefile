@@ -1,5 +1,6 @@
-# The README's commands. Each runs scripts/install.sh first (system packages, then the project's
-# virtual environment .venv/; seconds when all is there) and then runs from .venv/.
+# The commands of the README (sheet, test) and DEVELOPING.md (bench, samples). Each runs
+# scripts/install.sh first (system packages, then the project's virtual environment .venv/;
+# seconds when all is there) and then runs from .venv/.
 PY := .venv/bin/python
 .PHONY: sheet test bench samples
 

@@ -216,20 +216,15 @@ def write_class_set(
     output: str | None = None,
     split: str | None = None,
     fmt: str = "pdf",
-    paper: str = "a4",
-    title: str | None = None,
     fillable: bool = False,
-    working: bool = True,
-    workers: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    renderer: Callable | None = None,
-    force: bool = False,
-    exam: bool = False,
+    **run,
 ) -> Written:
     """Every student's sheet (blank or key) as one booklet at `output` or one file each in
     `split`, with the manifest beside them, all written together or not at all (one kind of
     file of `write_class`). Kind "interactive" (a self-checking page) and "answers" (a blank
-    answers file) are one file per student only."""
+    answers file) are one file per student only. `run` holds write_class's own keywords
+    (paper, title, working, workers, progress, renderer, force, exam), passed on as given so
+    the two lists cannot drift apart."""
     if (output is None) == (split is None):
         raise OptionError("give -o FILE for one booklet or --split DIR for a file per student")
     if fillable and split is None:
@@ -240,10 +235,7 @@ def write_class_set(
     folder = split if split is not None else os.path.dirname(os.path.abspath(output))
     path = split if split is not None else output
     one = Output(kind, fmt, path, split is not None, fillable)
-    (written,) = write_class(
-        students, class_seed, folder, [one], paper=paper, title=title, working=working,
-        workers=workers, progress=progress, renderer=renderer, force=force, exam=exam,
-    )  # fmt: skip
+    (written,) = write_class(students, class_seed, folder, [one], **run)
     return written
 
 

@@ -34,7 +34,7 @@ def problem_options(f):
             type=click.Path(dir_okay=False),
             help="Take the matrices from this problem file (JSON).",
         ),
-        click.option("--id", "sheet_id", help="Bring back the problem with this sheet ID."),
+        click.option("--id", "sheet_id", metavar="ID", help="Bring back the problem with this sheet ID."),
         click.option(
             "--level",
             type=click.Choice(["easy", "classic", "hard"]),
@@ -64,8 +64,8 @@ def problem_options(f):
             help="A decode step: the K and V of earlier tokens given as a cache, "
             "one new token to add.",
         ),
-        click.option("--x-range", help="Range of X's entries, LO:HI."),
-        click.option("--w-range", help="Range of the weights' entries, LO:HI."),
+        click.option("--x-range", metavar="LO:HI", help="Range of X's entries, LO:HI."),
+        click.option("--w-range", metavar="LO:HI", help="Range of the weights' entries, LO:HI."),
         click.option(
             "--rounding",
             type=click.Choice(["floor", "zero"]),
@@ -495,6 +495,58 @@ _MANIFEST_OPTION = click.option(
 )
 _CLASS_OPTIONS = ("count", "roster", "split", "manifest")
 
+# Options that mean the same wherever they appear (generate, key, answers, class), declared
+# once so that their names, defaults and help cannot drift apart; `shared_options` picks them.
+_SHARED = {
+    "working": click.option(
+        "--working/--no-working",
+        default=True,
+        show_default=True,
+        help="The key's page of working: one dot product per product, the exact track beside.",
+    ),
+    "interactive": click.option(
+        "--interactive",
+        is_flag=True,
+        help="A web page to fill in and check on screen, cell by cell (a class: one per "
+        "student, NN-Name-screen.html); it prints as the blank sheet.",
+    ),
+    "exam": click.option(
+        "--exam",
+        is_flag=True,
+        help="With --interactive: pages that only collect answers and save them (no checking, "
+        "no hints, no key).",
+    ),
+    "fillable": click.option(
+        "--fillable",
+        is_flag=True,
+        help="PDF form fields for every answer cell (a class: a form per student, NN-Name.pdf).",
+    ),
+    "marking_page": click.option(
+        "--marking-page",
+        is_flag=True,
+        default=None,
+        help="A class: also write mark.html beside the manifest, the page to mark the class's "
+        "paper sheets on (see: handcalc mark).",
+    ),
+    "private": click.option(
+        "--private",
+        is_flag=True,
+        help="A class: a short code per student in place of the sheet ID and seed, on every "
+        "file; only the manifest maps codes to sheets.",
+    ),
+}
+
+
+def shared_options(*names: str):
+    """A decorator adding the shared options named, in that order."""
+
+    def decorate(f):
+        for name in reversed(names):
+            f = _SHARED[name](f)
+        return f
+
+    return decorate
+
 
 def sheet_options(f):
     """The options the sheet commands share: where to write, which format, paper and title."""
@@ -542,25 +594,14 @@ def sheet_options(f):
             help="Processes rendering a class set's PDFs (default and most: one per core, "
             "and no more than the sheets).",
         ),
-        click.option(
-            "--private",
-            is_flag=True,
-            help="A class set: print a short code per student instead of the sheet ID and "
-            "seed; only the manifest maps codes to sheets.",
-        ),
+        _SHARED["private"],
         click.option(
             "--force",
             is_flag=True,
             help="A class set: replace filled --fillable forms in --split DIR, and a manifest "
             "in the folder that handcalc did not write or that lists another class.",
         ),
-        click.option(
-            "--marking-page",
-            is_flag=True,
-            default=None,
-            help="A class set: also write mark.html beside the manifest, the page to mark "
-            "the class's paper sheets on (see: handcalc mark).",
-        ),
+        _SHARED["marking_page"],
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -669,11 +710,7 @@ def _code_from_manifest(opts: dict, class_opts: dict) -> None:
     help="A class: replace answers files that hold typed work, and a manifest that is "
     "not this class's.",
 )
-@click.option(
-    "--private",
-    is_flag=True,
-    help="A class: write each student's private code in the files, not the sheet ID.",
-)
+@shared_options("private")
 @friendly
 def answers(output, student, force, private, **opts):
     """Write a blank answers file for a problem: every worked step as nulls, and its ID;
@@ -717,18 +754,7 @@ def answers(output, student, force, private, **opts):
 @main.command()
 @problem_options
 @sheet_options
-@click.option("--fillable", is_flag=True, help="PDF form fields for every answer cell.")
-@click.option(
-    "--interactive",
-    is_flag=True,
-    help="HTML to fill in and check on screen, cell by cell; it prints as the blank sheet.",
-)
-@click.option(
-    "--exam",
-    is_flag=True,
-    help="With --interactive: a page that only collects answers and saves them (no checking, "
-    "no hints, no key).",
-)
+@shared_options("fillable", "interactive", "exam")
 @friendly
 def generate(output, fmt, paper, title, student, fillable, interactive, exam, **opts):
     """Write a blank worksheet (HTML or PDF)."""
@@ -742,12 +768,7 @@ def generate(output, fmt, paper, title, student, fillable, interactive, exam, **
 @main.command()
 @problem_options
 @sheet_options
-@click.option(
-    "--working/--no-working",
-    default=True,
-    show_default=True,
-    help="Add a page of working: one dot product per product, the exact track beside.",
-)
+@shared_options("working")
 @friendly
 def key(output, fmt, paper, title, student, working, **opts):
     """Write the answer key (HTML or PDF): every value, the working, the exact track."""
@@ -783,38 +804,7 @@ CLASS_FILES = {"sheets": "sheets.pdf", "keys": "keys.pdf", "marking": "mark.html
     help="Paper size.",
 )
 @click.option("--title", help="Title printed at the top of every sheet.")
-@click.option(
-    "--working/--no-working",
-    default=True,
-    show_default=True,
-    help="The keys' page of working: one dot product per product, the exact track beside.",
-)
-@click.option(
-    "--interactive",
-    is_flag=True,
-    help="Also a self-checking web page per student (NN-Name-screen.html).",
-)
-@click.option(
-    "--exam",
-    is_flag=True,
-    help="With --interactive: pages that only collect answers (no checking, no key).",
-)
-@click.option(
-    "--fillable",
-    is_flag=True,
-    help="Also a PDF form per student (NN-Name.pdf) to type the answers in.",
-)
-@click.option(
-    "--marking-page",
-    is_flag=True,
-    help="Also mark.html, the page to mark the class's paper sheets on (see: handcalc mark).",
-)
-@click.option(
-    "--private",
-    is_flag=True,
-    help="Print a short code per student instead of the sheet ID and seed; only the "
-    "manifest maps codes to sheets.",
-)
+@shared_options("working", "interactive", "exam", "fillable", "marking_page", "private")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -1050,6 +1040,7 @@ def _write_class(
 )
 @click.option(
     "--weights",
+    metavar="[light-copy|steps|cells][,NAME=W...]",
     help="What each step weighs: a preset (light-copy, the default: every step alike, copy "
     "steps such as KT a quarter; steps; cells: every cell alike) and/or NAME=W (KT=0.5).",
 )

@@ -33,7 +33,7 @@ _PREFIX, _SUFFIX = ".handcalc-", ".part"
 _HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
 _STAGED = re.compile(r"\.handcalc-(\d+)-([0-9a-f]{8})-.*\.part\Z", re.DOTALL)
 
-# The most handcalc reads of each kind of file, in bytes (stated in the README, Errors):
+# The most handcalc reads of each kind of file, in bytes (stated in DEVELOPING.md, Errors):
 # far above any real file (a filled PDF embeds its form font whole), far below what would
 # fill the memory.
 MAX_BYTES = {

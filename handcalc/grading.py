@@ -119,7 +119,7 @@ class Marking:
     """How cells become a score: the places a decimal needs, and what each step weighs.
 
     The default weighs every worked step alike but copy steps (Kᵀ, Zcat) a quarter: a step is
-    a thing the student understood or not, whatever its number of cells (see the README's
+    a thing the student understood or not, whatever its number of cells (see DEVELOPING.md's
     figures)."""
 
     places: int = 2

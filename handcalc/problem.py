@@ -542,6 +542,22 @@ def _options(spec: Spec) -> tuple[int, int]:
     return int(spec.rope), int(getattr(spec, "block", False))
 
 
+def _pack_options(n: int, bits) -> int:
+    """n with the version-5 bits appended below it (full and short IDs alike)."""
+    for bit in bits:
+        n = n * 2 + bit
+    return n
+
+
+def _unpack_options(n: int) -> tuple[int, list[int]]:
+    """What is left of n, and the version-5 bits read off its bottom (full and short IDs
+    alike). An ID with none of them set was written without them: the callers refuse it."""
+    bits = [0] * len(_options(Spec()))
+    for i in reversed(range(len(bits))):
+        n, bits[i] = divmod(n, 2)
+    return n, bits
+
+
 def _drilled(problem: Problem) -> bool:
     return (
         bool(problem.exercise.shown)
@@ -593,8 +609,7 @@ def encode_id(problem: Problem) -> str:
         for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
     if any(_options(problem.spec)):
-        for bit in _options(problem.spec):
-            n = n * 2 + bit
+        n = _pack_options(n, _options(problem.spec))
     for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
         n = n * radix + value
     body = ""
@@ -648,8 +663,7 @@ def _decode_full(text: str, clean: str) -> Problem:
         raise bad
     options = [0, 0]
     if version == _EXTENDED:
-        for i in reversed(range(len(options))):
-            n, options[i] = divmod(n, 2)
+        n, options = _unpack_options(n)
         if not any(options):
             raise bad
     extras = [0, 0]
@@ -813,9 +827,7 @@ def printed_id(problem: Problem) -> str:
             options = _options(sp)
             if not any(options):
                 return _grouped(n * _KINDS + _SEEDED)
-            for bit in options:
-                n = n * 2 + bit
-            return _grouped(n * _KINDS + _SEEDED_EXT)
+            return _grouped(_pack_options(n, options) * _KINDS + _SEEDED_EXT)
     n = (1 << _TYPED_DIGEST_BITS) + _digest(full, _TYPED_DIGEST_BITS)  # a leading 1: fixed length
     return _grouped(n * _KINDS + _TYPED)
 
@@ -838,8 +850,7 @@ def read_short_id(clean: str) -> ShortId | None:
         return None
     options = [0, 0]
     if kind == _SEEDED_EXT:
-        for i in reversed(range(len(options))):
-            n, options[i] = divmod(n, 2)
+        n, options = _unpack_options(n)
         if not any(options):
             return None
     n, digest = divmod(n, 2**_SEEDED_DIGEST_BITS)

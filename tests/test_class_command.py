@@ -107,7 +107,9 @@ def test_the_files_are_the_bytes_the_per_kind_commands_write(week):
     assert [r["id"] for r in ours] == [r["id"] for r in theirs]
 
 
-def test_the_readme_check_grades_the_answers_files(week, cli, tmp_path, monkeypatch):
+def test_the_readme_check_grades_the_answers_files_and_hands_them_back(
+    week, cli, tmp_path, monkeypatch
+):
     root, _ = week
     folder = tmp_path / "week1"
     shutil.copytree(root / "w1", folder)
@@ -124,8 +126,12 @@ def test_the_readme_check_grades_the_answers_files(week, cli, tmp_path, monkeypa
     assert done.exit_code == 0, done.output
     book = gradebook(folder / "gradebook.csv")
     assert [(r["student"], r["id"]) for r in book] == [(r["student"], r["id"]) for r in rows]
-    # Ben's answers file is as `class` wrote it: nothing written is missing, not 0 %
+    # Chloé's answers file is as `class` wrote it: nothing written is missing, not 0 %,
+    # and gets no feedback sheet
     assert [(r["percent"], r["status"]) for r in book] == [("100.0", "graded"), ("", "missing")]
+    assert sorted(os.listdir(folder / "feedback")) == ["1-Ann-feedback.html", "1-Ann-feedback.pdf"]
+    ann_back = (folder / "feedback" / "1-Ann-feedback.html").read_text(encoding="utf-8")
+    assert "Ann" in ann_back and "100.0" in ann_back
 
 
 def test_typed_answers_are_kept_and_force_replaces_them(week, cli, tmp_path):
@@ -202,3 +208,30 @@ def test_help_lists_the_commands_in_the_order_of_a_week_with_examples(cli):
     assert "--format [html|pdf]" in cli("generate", "--help").output
     done = cli("generate", "--seed", 1, "--format", "docx", "-o", "x.pdf")
     assert done.exit_code == 1 and "--format must be html or pdf" in done.output
+
+
+def test_every_choice_shows_its_choices_and_shared_options_read_alike(cli):
+    """A teacher reading `--help` sees what each choice option takes; an option of the same
+    name on several commands (a class set's --private, --fillable, ...) reads the same."""
+    from handcalc.cli import main
+
+    shown = {
+        "generate": ["--paper [a4|letter|a3]", "--level [easy|classic|hard]",
+                     "--rounding [floor|zero]", "--convention [columns|rows]",
+                     "--x-range LO:HI", "--id ID"],
+        "class": ["--paper [a4|letter|a3]"],
+        "mark": ["--paper [a4|letter|a3]"],
+        "check": ["--lms [moodle|canvas]", "--weights [light-copy|steps|cells][,NAME=W...]"],
+    }  # fmt: skip
+    for command, marks in shown.items():
+        text = cli(command, "--help").output
+        for mark in marks:
+            assert mark in text, (command, mark)
+    helps = {}
+    for name in ("generate", "key", "answers", "class"):
+        for param in main.commands[name].params:
+            if param.name in ("working", "interactive", "exam", "fillable", "marking_page",
+                              "private"):  # fmt: skip
+                helps.setdefault(param.name, set()).add(param.help)
+    assert set(helps) == {"working", "interactive", "exam", "fillable", "marking_page", "private"}
+    assert all(len(h) == 1 for h in helps.values()), helps
