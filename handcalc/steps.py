@@ -129,6 +129,11 @@ class Step:
         return self.kind == "given"
 
     @property
+    def along_features(self) -> bool:
+        """A vector with one entry per feature (a bias), not one per token (the sums)."""
+        return self.is_vector and self.axis == "features"
+
+    @property
     def suffix(self) -> str:
         """What tells this step from others of its role: the head "2", the key group "a"."""
         return self.name[len(self.role) :]
@@ -430,11 +435,11 @@ class _Table:
             ("W2", d_in, d_ff, "Second layer weights"),
             ("b2", d_in, None, "Second layer bias"),
         ):
-            if width is None:
-                shape = (d,)
+            if width is None:  # a bias lies along the features, across every token
+                self.add(name, name, "given", (), (d,), "given", name, title, axis="features")
             else:
                 shape = (d, width) if self.cols else (width, d)
-            self.add(name, name, "given", (), shape, "given", name, title)
+                self.add(name, name, "given", (), shape, "given", name, title)
 
     def block(self, x: str, zo: str, d_in: int, d_ff: int, tokens: int) -> None:
         """After attention: the residual R1 = X + Zo, the feed-forward layer F = W1·R1 + b1,
