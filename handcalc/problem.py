@@ -351,6 +351,8 @@ class Spec:
         base.update({k: v for k, v in overrides.items() if v is not None})
         if base.get("rope") and overrides.get("d_k") is None and base["d_k"] % 2:
             base["d_k"] -= 1  # rotary positions turn pairs: an odd level size drops to even
+        if base.get("block") and overrides.get("d_in") is None:
+            base["d_in"] = min(base["d_in"], BLOCK_D_IN)
         if base.get("block") and overrides.get("d_v") is None and (base.get("heads") or 1) == 1:
             base["d_v"] = base["d_in"]  # one head's Z is added to X, so it has X's features
         spec = cls(level=level, **base)
@@ -358,9 +360,11 @@ class Spec:
         return spec
 
 
-# The block's hidden layer: two features keep a block sheet to two pages at the classic size
-# (see the README's hand-friendly numbers for the stress figures behind it).
+# The block's default sizes: four features a token (at most; one head's d_v follows it) and
+# two hidden features keep a block sheet to two pages and its key to four on A4 and letter
+# (six features: five on letter); the README's hand-friendly numbers give the stress figures.
 DEFAULT_D_FF = 2
+BLOCK_D_IN = 4
 BLOCK_NO_NORM = (
     "no LayerNorm (its square roots are not hand-friendly; the key's exact track shows what it "
     "would give)"

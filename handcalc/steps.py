@@ -430,10 +430,10 @@ class _Table:
         """The feed-forward layer's weights and biases: W1 (d_ff × d_in), b1 (one entry per
         hidden feature), W2 (d_in × d_ff), b2 (one per feature of the stream)."""
         for name, d, width, title in (
-            ("W1", d_ff, d_in, "First layer weights"),
-            ("b1", d_ff, None, "First layer bias"),
-            ("W2", d_in, d_ff, "Second layer weights"),
-            ("b2", d_in, None, "Second layer bias"),
+            ("W1", d_ff, d_in, "Layer 1"),
+            ("b1", d_ff, None, "Bias 1"),
+            ("W2", d_in, d_ff, "Layer 2"),
+            ("b2", d_in, None, "Bias 2"),
         ):
             if width is None:  # a bias lies along the features, across every token
                 self.add(name, name, "given", (), (d,), "given", name, title, axis="features")

@@ -182,6 +182,20 @@ BLOCK_PLAN = (
     ("b2", 3, 2),
     ("R2", 4, 1),
 )
+# Tokens as rows, R1 and Y are as wide as X: the plan above, turned, would set them side by
+# side. Here they stack: F right of R1 under W1 and above b1, then W2 above Y, H left of Y,
+# b2 under Y and R2 under that. Written turned (grid column first), as _plan turns it back.
+BLOCK_ROWS_PLAN = (
+    ("W1", 1, 0),
+    ("R1", 0, 1),
+    ("F", 1, 1),
+    ("b1", 1, 2),
+    ("W2", 1, 3),
+    ("H", 0, 4),
+    ("Y", 1, 4),
+    ("b2", 1, 5),
+    ("R2", 1, 6),
+)
 ROPE_SHARED_PLAN = tuple(
     p for p in ROPE_PLAN if p[0] not in ("WK", "K", "Kr", "WV") and p != ("X", 6, 1)
 )
@@ -660,7 +674,8 @@ def _block_section(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
         return []
     zo = "Z" if ex.heads == 1 else "O"
     heading = f"The block: residual X + {zo}, feed-forward with ReLU, residual again (no LayerNorm)"
-    return [(heading, "band-block", _plan(ex, None, BLOCK_PLAN))]
+    plan = BLOCK_PLAN if ex.convention == "columns" else BLOCK_ROWS_PLAN
+    return [(heading, "band-block", _plan(ex, None, plan))]
 
 
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:

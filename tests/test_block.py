@@ -101,7 +101,7 @@ def test_the_json_contract_names_the_block():
     data = json.loads(made.stdout)
     assert list(data["problem"]) == ["X", "WQ", "WK", "WV", "W1", "b1", "W2", "b2"]
     assert all(isinstance(x, int) for x in data["problem"]["b1"] + data["problem"]["b2"])
-    assert len(data["problem"]["b1"]) == 2 and len(data["problem"]["b2"]) == 6
+    assert len(data["problem"]["b1"]) == 2 and len(data["problem"]["b2"]) == 4
     assert list(data["steps"])[-5:] == ["R1", "F", "H", "Y", "R2"]
     assert {"R1", "F", "H", "Y", "R2"} <= set(data["exact"])
     back = json.loads(run_cli("solve", "--id", data["id"], "--json").stdout)
@@ -135,7 +135,7 @@ def test_a_problem_file_brings_the_block_back(tmp_path):
     for bad, words in (
         ({"b1": [[1], [0]]}, "b1 must be a flat list"),
         ({"b1": [1, 0, 1]}, "b1 has 3 entries but must have 2"),
-        ({"b2": [1, "x", 0, 0, 0, 0]}, "b2 holds"),
+        ({"b2": [1, "x", 0, 0]}, "b2 holds"),
         ({"W1": None}, "W1 must be a non-empty list"),
         ({"WV": data["WV"][:3]}, "one head needs d_v = d_in"),
     ):
@@ -158,7 +158,7 @@ def test_unsupported_combinations_are_one_line_errors():
     for args, words in (
         (("--decode",), "not --decode"),
         (("--queries", "2"), "not --queries"),
-        (("--d-v", "3"), "--d-v equal to --d-in (6)"),
+        (("--d-v", "3"), "--d-v equal to --d-in (4)"),
         (("--heads", "2", "--no-output-projection"), "drop --no-output-projection"),
         (("--d-ff", "9"), "--d-ff must be a whole number from 1 to 8"),
     ):
