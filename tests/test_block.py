@@ -181,3 +181,135 @@ def test_other_sheets_neither_print_nor_count_the_block_rules():
     assert not any("ReLU" in r for r in draw.sheet_rules(plain))
     assert any("ReLU" in r for r in draw.sheet_rules(Spec.for_level("classic", block=True)))
     assert "relu" not in draw.stress(plain, 1, 10).rejected_by
+
+
+def _work(seed: int, changed: dict | None = None, **spec):
+    from . import grading_vectors
+
+    sol = solve(make_problem(seed=seed, spec=Spec.for_level("classic", block=True, **spec)))
+    values = grading_vectors.follow(sol, changed(sol.values) if changed else {})
+    return sol, grading_vectors.full(sol, values=values)
+
+
+def test_check_follows_a_slip_in_f_through_to_r2(tmp_path):
+    def slip(v):
+        return {"F": tuple(tuple(x + (r == 0 and c == 1) for c, x in enumerate(row))
+                           for r, row in enumerate(v["F"]))}
+
+    sol, work = _work(6, slip)
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({**work, "id": sol.problem.id}))
+    result = run_cli("check", str(path), "--json")
+    assert result.exit_code == 0
+    got = json.loads(result.stdout)["steps"]
+    assert got["F"]["mistakes"][0]["kind"] == "slip"
+    assert got["F"]["cells"][0][1] == "wrong"
+    later = {c for name in ("H", "Y", "R2") for row in got[name]["cells"] for c in row}
+    assert later <= {"correct", "follow-through"} and "follow-through" in later
+    # the text report says the mistake in words
+    text = run_cli("check", str(path)).stdout
+    assert "One slip in F, row 1, column 2" in text
+
+
+@pytest.mark.parametrize(
+    "kind, changed",
+    [
+        ("bias-left-out", lambda v: {"F": steps.matmul(v["W1"], v["R1"])}),
+        ("relu-kept-negative", lambda v: {"H": v["F"]}),
+        ("residual-forgotten", lambda v: {"R2": v["Y"]}),
+    ],
+)
+def test_the_block_mistakes_are_named(tmp_path, kind, changed):
+    sol, work = _work(7, changed)
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({**work, "id": sol.problem.id}))
+    got = json.loads(run_cli("check", str(path), "--json").stdout)["steps"]
+    named = {m["kind"] for s in got.values() for m in s["mistakes"]}
+    assert named == {kind}
+
+
+def test_sheet_and_key_read_back_from_pdf(tmp_path):
+    from pypdf import PdfReader
+
+    sheet, key = tmp_path / "sheet.pdf", tmp_path / "key.pdf"
+    assert run_cli("generate", "--seed", "4", "--block", "-o", str(sheet)).exit_code == 0
+    assert run_cli("key", "--seed", "4", "--block", "-o", str(key)).exit_code == 0
+    blank = "\n".join(p.extract_text() for p in PdfReader(sheet).pages)
+    assert len(PdfReader(sheet).pages) == 2 and "A transformer block by hand" in blank
+    assert "no LayerNorm" in blank and "F = W1·R1 + b1" in blank and "H = ReLU(F)" in blank
+    text = "\n".join(p.extract_text() for p in PdfReader(key).pages)
+    sol = solve(make_problem(seed=4, spec=Spec.for_level("classic", block=True)))
+    r2 = sol.values["R2"]
+    from handcalc import numbers
+
+    for row in r2:  # every entry of R2 is printed on the key
+        for x in row:
+            assert numbers.text(x).replace("-", "−") in text
+    assert "No LayerNorm on the sheet: what it would give" in text
+    # LayerNorm of token 1 on the exact track, recomputed here
+    t = np.array([row[0] for row in sol.exact["R2"]], dtype=float)
+    normed = (t - t.mean()) / np.sqrt(t.var() + 1e-5)
+    assert f"{normed[0]:.3f}".replace("-", "−") in text
+    assert "F[" in text and "+ b1[" in text  # the working writes a bias out
+
+
+def test_a_filled_block_form_grades_like_its_json(tmp_path):
+    import pypdf
+
+    blank = tmp_path / "blank.pdf"
+    made = run_cli("generate", "--seed", "6", "--block", "--fillable", "-o", str(blank))
+    assert made.exit_code == 0
+    sol, work = _work(6, lambda v: {"H": v["F"]})
+    values = {}
+    for s in sol.exercise.worked:
+        for r, row in enumerate(work.get(s.name) or []):
+            for c, x in enumerate(row if isinstance(row, list) else [row]):
+                col = c if isinstance(row, list) else None
+                values[steps.field_name(s.name, r, col)] = str(x)
+    fields = pypdf.PdfReader(blank).get_fields()
+    assert {k for k in values if k.startswith(("R1", "F_", "H_", "Y_", "R2"))} <= set(fields)
+    assert set(values) <= set(fields)
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(blank))
+    for page in writer.pages:
+        writer.update_page_form_field_values(page, values, auto_regenerate=False)
+    filled, as_json = tmp_path / "filled.pdf", tmp_path / "answers.json"
+    with open(filled, "wb") as fh:
+        writer.write(fh)
+    as_json.write_text(json.dumps({**work, "id": sol.problem.id}))
+    from_pdf = json.loads(run_cli("check", str(filled), "--json").stdout)
+    from_json = json.loads(run_cli("check", str(as_json), "--json").stdout)
+    assert from_pdf["steps"] == from_json["steps"]
+    assert [m["kind"] for m in from_pdf["steps"]["H"]["mistakes"]] == ["relu-kept-negative"]
+
+
+@pytest.mark.browser
+def test_the_interactive_block_page_checks_like_the_cli(browser, tmp_path):
+    import os
+
+    from .conftest import CHROMIUM
+    from .test_browser import Opened, _cli_verdicts, _fill, _sheet, _verdicts
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing")
+    url = _sheet(tmp_path, "--seed", "6", "--block", "--convention", "rows")
+    sol, work = _work(
+        6, lambda v: {"Y": steps.matmul(v["H"], v["W2"])}, convention="rows"
+    )
+    opened = Opened(browser, url, viewport={"width": 1280, "height": 900})
+    try:
+        page = opened.page
+        _fill(page, work, sol.exercise)
+        page.click("#check")
+        shown = _verdicts(page)
+        report_text = page.inner_text("#report")
+        explained = page.content()
+    finally:
+        opened.close()
+    assert opened.errors == []
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({**work, "id": sol.problem.id}))
+    cli = json.loads(run_cli("check", str(path), "--json").stdout)
+    assert {k: v for k, v in shown.items() if v} == _cli_verdicts(cli)
+    assert "Y leaves out the bias" in report_text
+    assert "follow-through" in set(shown.values())
+    assert "max(x, 0)" in explained  # the walkthrough's words for H
