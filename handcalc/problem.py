@@ -216,6 +216,12 @@ class Spec:
             value = getattr(self, name)
             if value is not None and not lo <= value <= hi:
                 _size_error(name, value, (lo, hi))
+        if self.block and min(self.x_range) >= 0 and min(self.w_range) >= 0:
+            raise OptionError(
+                f"--block draws need negative weights, else F is never negative and ReLU has "
+                f"nothing to zero: widen --w-range {self.w_range[0]}:{self.w_range[1]} "
+                "(e.g. -1:1)"
+            )
 
     @property
     def form(self) -> str:

@@ -313,3 +313,23 @@ def test_the_interactive_block_page_checks_like_the_cli(browser, tmp_path):
     assert "Y leaves out the bias" in report_text
     assert "follow-through" in set(shown.values())
     assert "max(x, 0)" in explained  # the walkthrough's words for H
+
+
+def test_a_block_draw_without_negative_numbers_is_refused_saying_why():
+    result = run_cli("solve", "--seed", "1", "--block", "--level", "easy")
+    assert result.exit_code == 1 and "ReLU has nothing to zero" in result.output
+    assert "--w-range 0:1" in result.output and len(result.output.strip().splitlines()) == 1
+    ok = run_cli("solve", "--seed", "1", "--block", "--level", "easy", "--w-range", "-1:1")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_a_class_set_of_blocks(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name\nAda\nBo\n")
+    out = tmp_path / "week"
+    made = run_cli("class", "--roster", str(roster), "--seed", "5", "--block", "-o", str(out))
+    assert made.exit_code == 0, made.output
+    for f in sorted(out.glob("*-answers.json")):
+        blank = json.loads(f.read_text())
+        assert list(blank)[-5:] == ["R1", "F", "H", "Y", "R2"]
+        assert decode_id(blank["id"]).spec.block
