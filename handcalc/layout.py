@@ -352,7 +352,9 @@ def plan(
     # page's, so it never shrinks every head's cells (eight typed heads: Zcat is 24 rows);
     # so does the block.
     heads = [k for k in range(n) if k not in trailing]
-    groups = [heads] + [[k] for k in trailing] if banded and heads and trailing else [list(range(n))]
+    groups = [list(range(n))]
+    if banded and heads and trailing:
+        groups = [heads] + [[k] for k in trailing]
     for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
         avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded - 2 * OUTLINE
         avail_h = h - MARGIN_TOP - MARGIN_BOTTOM

@@ -199,7 +199,9 @@ class Spec:
             return
         if self.form in ("cross", "decode"):
             flag = "--queries" if self.form == "cross" else "--decode"
-            raise OptionError(f"--block goes on after self-attention (with or without heads), not {flag}")
+            raise OptionError(
+                f"--block goes on after self-attention (with or without heads), not {flag}"
+            )
         if self.heads > 1 and not self.output_projection:
             raise OptionError(
                 "--block adds the heads' output O = WO·Zcat to X; drop --no-output-projection"

@@ -445,26 +445,21 @@ class _Table:
         """After attention: the residual R1 = X + Zo, the feed-forward layer F = W1·R1 + b1,
         H = ReLU(F), Y = W2·H + b2, and the second residual R2 = R1 + Y (no LayerNorm)."""
         axis = "columns" if self.cols else "rows"
-        r1 = self.add(
-            "R1", "R1", "add", (x, zo), self.shaped(d_in, tokens), "output",
-            f"{x} + {zo}", "Residual: input plus attention",
-        )
+        stream = self.shaped(d_in, tokens)
+        title = "Residual: input plus attention"
+        r1 = self.add("R1", "R1", "add", (x, zo), stream, "output", f"{x} + {zo}", title)
         for name, w, b, src, d, title in (
             ("F", "W1", "b1", r1, d_ff, "Hidden layer before ReLU"),
             ("Y", "W2", "b2", "H", d_in, "Feed-forward output"),
         ):
             inputs = (w, src, b) if self.cols else (src, w, b)
             formula = f"{w}·{src} + {b}" if self.cols else f"{src}·{w} + {b}"
-            self.add(name, name, "affine", inputs, self.shaped(d, tokens), "product", formula,
-                     title, axis=axis)
+            shape = self.shaped(d, tokens)
+            self.add(name, name, "affine", inputs, shape, "product", formula, title, axis=axis)
             if name == "F":
-                self.add("H", "H", "relu", ("F",), self.shaped(d_ff, tokens), "scale",
-                         "ReLU(F)", "Hidden layer: ReLU")
-        self.add(
-            "R2", "R2", "add", (r1, "Y"), self.shaped(d_in, tokens), "output",
-            "R1 + Y", "Block output: residual plus feed-forward",
-        )
-
+                self.add("H", "H", "relu", ("F",), shape, "scale", "ReLU(F)", "Hidden layer: ReLU")
+        title = "Block output: residual plus feed-forward"
+        self.add("R2", "R2", "add", (r1, "Y"), stream, "output", "R1 + Y", title)
 
 def _bare(w: str) -> str:
     """A weight's printed role without its head number: WQ2 is written WQ in a formula."""
