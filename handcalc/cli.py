@@ -85,6 +85,14 @@ def problem_options(f):
             "(d_k even).",
         ),
         click.option(
+            "--block",
+            is_flag=True,
+            default=None,
+            help="Go on to the transformer block: R1 = X + Z, F = W1·R1 + b1, H = ReLU(F), "
+            "Y = W2·H + b2, R2 = R1 + Y.",
+        ),
+        click.option("--d-ff", type=int, help="The block's hidden features (default 2)."),
+        click.option(
             "--convention",
             type=click.Choice(["columns", "rows"]),
             help="Tokens as columns (default) or rows.",
@@ -120,8 +128,9 @@ _SIZE_FLAGS = (
     "x_range",
     "w_range",
     "output_projection",
+    "d_ff",
 )
-_RULE_FLAGS = ("rounding", "causal", "convention", "given_steps", "rope")
+_RULE_FLAGS = ("rounding", "causal", "convention", "given_steps", "rope", "block")
 
 
 def _flag(key: str, value=None) -> str:
@@ -162,6 +171,8 @@ def _spec(given: dict):
                 "causal",
                 "convention",
                 "rope",
+                "block",
+                "d_ff",
             )
         },
         given_steps=_steps_list(given["given_steps"]),

@@ -93,11 +93,23 @@ def _small_outputs(sol: Solution) -> bool:
     return True
 
 
+def _block_small(sol: Solution) -> bool:
+    """The block's steps keep the outputs' promise: small denominators, entries within ±20."""
+    return all(_output_ok(x) for x in _cells(sol.values, BLOCK_ROLES, sol.exercise))
+
+
+def _relu_teaches(sol: Solution) -> bool:
+    """ReLU both zeroes some entry of F (a negative one) and keeps some (a positive one)."""
+    xs = list(_cells(sol.values, ["F"], sol.exercise))
+    return not xs or (any(x < 0 for x in xs) and any(x > 0 for x in xs))
+
+
 SCALED_LOW, SCALED_HIGH = -2, 3
 PRODUCT_LIMIT = 6
 DENOMINATOR_LIMIT = 100
 OUTPUT_LIMIT = 20
 OUTPUT_ROLES = ("Z", "Zcat", "O")
+BLOCK_ROLES = ("F", "H", "Y", "R2")
 
 
 # --- where a rule breaks, for the one-line report on a typed problem ------------------------
@@ -164,6 +176,26 @@ def _where_values(sol: Solution) -> str | None:
                 if all(x == 0 for x in t):
                     return f"{_place(s)} is all zeros for token {i}"
     return None
+
+
+def _where_block(sol: Solution) -> str | None:
+    hit = _worst(
+        sol,
+        BLOCK_ROLES,
+        lambda x: Fraction(x).denominator > DENOMINATOR_LIMIT,
+        lambda x: Fraction(x).denominator,
+    )
+    if hit:
+        return f"{_place(hit[0])} has a denominator of {Fraction(hit[1]).denominator}"
+    hit = _worst(sol, BLOCK_ROLES, lambda x: abs(x) > OUTPUT_LIMIT, abs)
+    return hit and f"{_place(hit[0])} holds {numbers.text(hit[1])}"
+
+
+def _where_relu(sol: Solution) -> str | None:
+    if _relu_teaches(sol):
+        return None
+    xs = list(_cells(sol.values, ["F"], sol.exercise))
+    return "F has no negative entry" if all(x >= 0 for x in xs) else "F has no positive entry"
 
 
 def _where_outputs(sol: Solution) -> str | None:
@@ -238,14 +270,36 @@ RULES: tuple[Rule, ...] = (
         _where_outputs,
         f"Z, Zcat, O denominators at most {DENOMINATOR_LIMIT}, entries within ±{OUTPUT_LIMIT}",
     ),
+    Rule(
+        "block",
+        f"every entry of the block's F, H, Y and R2 has a denominator of at most "
+        f"{DENOMINATOR_LIMIT} and lies within ±{OUTPUT_LIMIT}",
+        _block_small,
+        _where_block,
+        f"F, H, Y, R2 denominators at most {DENOMINATOR_LIMIT}, entries within ±{OUTPUT_LIMIT}",
+    ),
+    Rule(
+        "relu",
+        "ReLU zeroes at least one entry of F (a negative one) and keeps at least one",
+        _relu_teaches,
+        _where_relu,
+        "F has a negative and a positive entry",
+    ),
 )
+# Rules that only a sheet with the block can break: other sheets neither print nor count them.
+BLOCK_RULES = ("block", "relu")
+
+
+def rules_for(spec) -> tuple[Rule, ...]:
+    """The rules a sheet of this spec keeps: the block's only with the block."""
+    return tuple(r for r in RULES if spec.block or r.name not in BLOCK_RULES)
 
 
 def sheet_rules(spec) -> tuple[str, ...]:
     """The drawing rules in words for one sheet's key: the outputs rule names only the
     outputs that sheet has (no Zcat or O on a one-head sheet)."""
     outputs = "Z" if spec.heads == 1 else "Z, Zcat and O" if spec.output_projection else "Z and Zcat"
-    return tuple(r.text.replace("Z (and of Zcat and O)", outputs) for r in RULES)
+    return tuple(r.text.replace("Z (and of Zcat and O)", outputs) for r in rules_for(spec))
 
 
 _CACHES = {"Kcache": "WK", "Vcache": "WV"}
@@ -282,6 +336,8 @@ _READS = {
     "denominators": ("A",),
     "not-flat": ("A",),
     "outputs": OUTPUT_ROLES,
+    "block": BLOCK_ROLES,
+    "relu": ("F",),
 }
 # A draw whose numbers break a limit of the arithmetic itself (3^x beyond ±EXP_LIMIT) is
 # rejected by this rule: only scaled scores far outside its range get there.
@@ -302,6 +358,8 @@ def _schedule(ex: steps.Exercise) -> dict[int, list[Rule]]:
     for rule in RULES:
         reads = _READS.get(rule.name)
         at = [i for i, s in enumerate(worked) if s.role in reads] if reads else []
+        if rule.name in BLOCK_RULES and not at:
+            continue  # no block on this sheet: nothing for the rule to read
         for i in at or [len(worked) - 1]:
             due.setdefault(i, []).append(rule)
     return due
@@ -327,7 +385,7 @@ def _judge(draft: _Draft, first_only: bool) -> list[str]:
     track = steps.simplified(draft.spec.rounding)
     values = draft.values
     for s in ex.given:
-        values[s.name] = tuple(tuple(track.lift(x) for x in row) for row in draft.given[s.name])
+        values[s.name] = steps.lift(draft.given[s.name], s, track)
         draft.work += s.rows * (s.cols or 1)
     due = _SCHEDULES.get(draft.spec) or _SCHEDULES.setdefault(draft.spec, _schedule(ex))
     failed: list[str] = []
@@ -497,7 +555,7 @@ def rule_findings(problem: Problem) -> list[tuple[Rule, str | None]]:
     3^x is beyond steps.EXP_LIMIT cannot be worked at all: solving refuses it."""
     values = steps.run(problem.exercise, problem.given, steps.simplified(problem.spec.rounding))
     sol = Solution(problem, values, {})
-    return [(r, None if r.check(sol) else r.where(sol)) for r in RULES]
+    return [(r, None if r.check(sol) else r.where(sol)) for r in rules_for(problem.spec)]
 
 
 def unfriendly_line(problem: Problem) -> str | None:
@@ -539,6 +597,8 @@ class StressReport:
     def lines(self) -> list[str]:
         out = [f"{self.draws} draws, {self.accepted} kept ({self.accepted / self.draws:.1%})"]
         for r in RULES:
+            if r.name not in self.rejected_by:
+                continue
             n = self.rejected_by[r.name]
             out.append(f"  {r.name:<13} rejects {n:>6} ({n / self.draws:6.1%})  {r.text}")
         return out
@@ -551,7 +611,7 @@ def stress(spec: Spec, seed: int, draws: int, progress=None) -> StressReport:
     spec.check_drawable()
     ex = spec.exercise()
     rng = _generator(seed)
-    rejected = {r.name: 0 for r in RULES}
+    rejected = {r.name: 0 for r in rules_for(spec)}
     accepted = 0
     for done in range(1, draws + 1):
         failed = _judge(_Draft(spec, ex, draw_given(spec, rng, ex), {}), first_only=False)

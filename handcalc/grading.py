@@ -499,6 +499,56 @@ def _say_turned_from_one(cx: Context, s: steps.Step) -> str:
     )
 
 
+def _bias_left_out(cx: Context, s: steps.Step):
+    """F = W1·R1 (or Y = W2·H) without the bias."""
+    return steps.matmul(cx.fed[s.inputs[0]], cx.fed[s.inputs[1]])
+
+
+def _say_bias_left_out(cx: Context, s: steps.Step) -> str:
+    return f"{s.name} leaves out the bias: {s.formula} adds {s.inputs[2]} to every token."
+
+
+def _relu_before_bias(cx: Context, s: steps.Step):
+    """H = ReLU(W1·R1) + b1: the bias added after ReLU instead of before it."""
+    f = cx.exercise[s.inputs[0]]
+    product = steps.matmul(cx.fed[f.inputs[0]], cx.fed[f.inputs[1]])
+    return steps.add_bias(steps.elementwise(product, steps.relu), cx.fed[f.inputs[2]], f.axis)
+
+
+def _say_relu_before_bias(cx: Context, s: steps.Step) -> str:
+    f = cx.exercise[s.inputs[0]]
+    b = f.inputs[2]
+    return (
+        f"{s.name} applies ReLU before the bias: it is ReLU({f.formula}), the bias {b} added "
+        f"first, not ReLU(…) + {b}."
+    )
+
+
+def _residual_forgotten(cx: Context, s: steps.Step):
+    """R1 = Zo without X, or R2 = Y without R1: the residual's skip left out."""
+    return cx.fed[s.inputs[1]]
+
+
+def _say_residual_forgotten(cx: Context, s: steps.Step) -> str:
+    skip, branch = s.inputs
+    return (
+        f"{s.name} forgets the residual: it is {skip} + {branch}, the input carried round "
+        f"and added back, not {branch} alone."
+    )
+
+
+def _negative_kept(cx: Context, s: steps.Step):
+    """H = F: ReLU left the negative entries as they were."""
+    return cx.fed[s.inputs[0]]
+
+
+def _say_negative_kept(cx: Context, s: steps.Step) -> str:
+    return (
+        f"{s.name} keeps negative entries: ReLU(x) = max(x, 0) turns every negative entry "
+        f"of {s.inputs[0]} into 0."
+    )
+
+
 @dataclass(frozen=True)
 class Way:
     """One usual mistake: the roles it happens in, how to redo a step that way, its sentence."""
@@ -527,6 +577,10 @@ MISTAKES: tuple[Way, ...] = (
     Way("weights-axis", ("Z",), _factors_swapped, _say_factors_swapped),
     Way("rotation-direction", ("Qr", "Kr"), _turned_back, _say_turned_back),
     Way("rotation-position", ("Qr", "Kr"), _turned_from_one, _say_turned_from_one),
+    Way("bias-left-out", ("F", "Y"), _bias_left_out, _say_bias_left_out),
+    Way("relu-before-bias", ("H",), _relu_before_bias, _say_relu_before_bias),
+    Way("residual-forgotten", ("R1", "R2"), _residual_forgotten, _say_residual_forgotten),
+    Way("relu-kept-negative", ("H",), _negative_kept, _say_negative_kept),
 )
 
 # Every kind of named mistake, in the order they are looked for, then the slip: the

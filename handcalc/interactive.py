@@ -199,6 +199,25 @@ EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "({inputs}) into one matrix: nothing to work out, copy every head's numbers into place.",
     "O": "{name} = {formula}: the output projection. It mixes what all the heads found back "
     "into as many features per token as X has, ready for the next layer. " + _PRODUCT,
+    "W1": "The feed-forward layer's first weights: they take each token's features to the "
+    "hidden features, the same weights for every token.",
+    "W2": "The feed-forward layer's second weights: they take the hidden features back to as "
+    "many features as X has.",
+    "b1": "The first bias: one number per hidden feature, added to that feature for every token.",
+    "b2": "The second bias: one number per feature, added to that feature for every token.",
+    "R1": "{name} = {formula}: the residual connection. Add the attention output to the input "
+    "entry by entry, so each token keeps what it had and gains what attention gathered.",
+    "F": "{name} = {formula}: the feed-forward layer, one token at a time. Each entry is a dot "
+    "product (a row of {a} times a column of {b}), then that hidden feature's bias from {c} "
+    "is added, the same for every token.",
+    "H": "{name} = {formula}: ReLU keeps each positive entry of {a} and turns every negative "
+    "one into 0 (max(x, 0)); 0 stays 0. This bend is what lets the layer learn more than "
+    "one straight-line map.",
+    "Y": "{name} = {formula}: the second layer, back to X's features. Each entry is a dot "
+    "product (a row of {a} times a column of {b}), plus that feature's bias from {c}.",
+    "R2": "{name} = {formula}: the second residual connection, the block's output. Add the "
+    "feed-forward output to R1 entry by entry. A real block would then apply LayerNorm (it "
+    "needs square roots, so this sheet leaves it out; the key shows what it would give).",
 }
 
 BY_KIND = {
@@ -259,6 +278,7 @@ def explanation(
         "formula": step.formula,
         "a": names[0] if names else "",
         "b": names[1] if len(names) > 1 else "",
+        "c": names[2] if len(names) > 2 else "",
         "inputs": ", ".join(names),
         "token": "column" if exercise.convention == "columns" else "row",
         "how": "one under another" if step.axis == "rows" else "side by side",

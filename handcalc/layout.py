@@ -129,7 +129,7 @@ def _denominators(ex: steps.Exercise, step: steps.Step) -> int:
     if step.kind in ("exp", "sum", "normalise"):
         return 1
     inner = [_denominators(ex, ex[i]) for i in step.inputs]
-    return sum(inner) if step.kind in ("product", "concat") else max(inner, default=0)
+    return sum(inner) if step.kind in ("product", "concat", "affine") else max(inner, default=0)
 
 
 def holds(ex: steps.Exercise, step: steps.Step) -> str:
@@ -142,9 +142,10 @@ def holds(ex: steps.Exercise, step: steps.Step) -> str:
 
 
 def display_shape(step: steps.Step, convention: str) -> tuple[int, int]:
-    """Rows and columns as drawn: a vector lies along the tokens."""
+    """Rows and columns as drawn: a vector lies along the tokens (a bias along the features)."""
     if step.is_vector:
-        return (1, step.rows) if convention == "columns" else (step.rows, 1)
+        upright = step.along_features == (convention == "columns")
+        return (step.rows, 1) if upright else (1, step.rows)
     return step.rows, step.cols
 
 
@@ -152,7 +153,7 @@ def role_in_grid(p: Placed, placed: list[Placed]) -> str:
     """How a box aligns in its grid cell: left factors hug the product to their right,
     right factors sit on the product below them, the rest hang from the top left."""
     for q in placed:
-        if q.step.kind != "product" or p.step.name not in q.step.inputs:
+        if q.step.kind not in ("product", "affine") or p.step.name not in q.step.inputs:
             continue
         if q.row == p.row and q.col == p.col + 1:
             return "left"
@@ -184,13 +185,18 @@ def _ties(placed: list[Placed]) -> tuple[_Groups, _Groups]:
     at = {(p.row, p.col): i for i, p in enumerate(placed)}
     across, down = _Groups(len(placed)), _Groups(len(placed))
     for i, p in enumerate(placed):
+        # a bias beside (below) the step it is added to lines up with its rows (columns)
         right = at.get((p.row, p.col + 1))
-        if right is not None and p.step.name in placed[right].step.inputs:
+        if right is not None and _tied(p.step, placed[right].step):
             across.join(i, right)
         below = at.get((p.row + 1, p.col))
-        if below is not None and p.step.name in placed[below].step.inputs:
+        if below is not None and _tied(p.step, placed[below].step):
             down.join(i, below)
     return across, down
+
+
+def _tied(a: steps.Step, b: steps.Step) -> bool:
+    return a.name in b.inputs or (b.along_features and b.name in a.inputs)
 
 
 def _cells(ex, placed, sw: float, sh: float, given_w: float) -> list[tuple[float, float]]:
@@ -336,12 +342,19 @@ def plan(
     name, pw, ph = PAPERS[paper]
     banded = len(layout) > 1
     given_w = max(GIVEN_W_MIN, GIVEN_CHAR_MM * (given_chars + 1.5))
-    joinable = banded and layout[-1][1] == "band-out"
+    # The sections after the heads' pages: the heads' joint output, the block after attention.
+    trailing = [k for k in range(len(layout)) if layout[k][1] in ("band-out", "band-block")]
+    out_k = next((k for k in trailing if layout[k][1] == "band-out"), None)
+    joinable = banded and out_k is not None
     best = None
     n = len(layout)
     # The heads share one cell size; the heads' output (a tall Zcat, a wide WO) gets its own
-    # page's, so it never shrinks every head's cells (eight typed heads: Zcat is 24 rows).
-    groups = [list(range(n - 1)), [n - 1]] if joinable and n > 1 else [list(range(n))]
+    # page's, so it never shrinks every head's cells (eight typed heads: Zcat is 24 rows);
+    # so does the block.
+    heads = [k for k in range(n) if k not in trailing]
+    groups = [list(range(n))]
+    if banded and heads and trailing:
+        groups = [heads] + [[k] for k in trailing]
     for orient, (w, h) in (("portrait", (pw, ph)), ("landscape", (ph, pw))):
         avail_w = w - 2 * MARGIN_SIDE - BAND_INDENT * banded - 2 * OUTLINE
         avail_h = h - MARGIN_TOP - MARGIN_BOTTOM
@@ -350,7 +363,7 @@ def plan(
             return [
                 _section(
                     ex, layout[k][2], sw, sh, given_w, layout[k][0], layout[k][1],
-                    not (join and k == n - 1),
+                    not (join and k == out_k),
                 )
                 for k in ks
             ]
@@ -375,11 +388,11 @@ def plan(
 
         scales = [fit(ks) for ks in groups]
         join = False
-        if joinable and n > 1:
-            sw_j, sh_j = fit(list(range(n)), join=True)
+        if joinable and len(heads) > 0:
+            sw_j, sh_j = fit([*heads, out_k], join=True)
             join = sh_j >= min(1.0, scales[0][1]) - 1e-9 and sw_j >= min(1.0, scales[0][0]) - 1e-9
             if join:  # the output under the last head: one page, one cell size
-                scales = [(sw_j, sh_j), (sw_j, sh_j)]
+                scales[0] = scales[1] = (sw_j, sh_j)
         score = min(min(sw, sh) for sw, sh in scales)
         sections = [
             s

@@ -27,6 +27,7 @@ LIMITS = {
     "heads": (1, 4),
     "queries": (1, 10),
     "kv_heads": (1, 4),
+    "d_ff": (1, 8),
 }
 TYPED_LIMITS = {
     "tokens": (1, 16),
@@ -36,6 +37,7 @@ TYPED_LIMITS = {
     "heads": (1, 8),
     "queries": (1, 15),
     "kv_heads": (1, 8),
+    "d_ff": (1, 16),
 }
 # What each size is called when a typed matrix is out of range: the matrix that shows it.
 _SIZE_WORDS = {
@@ -45,6 +47,7 @@ _SIZE_WORDS = {
     "d_v": "value size (d_v)",
     "heads": "heads",
     "queries": "queries",
+    "d_ff": "hidden features (d_ff)",
 }
 ENTRY_LIMIT = 60
 CONVENTIONS = ("columns", "rows")
@@ -116,10 +119,16 @@ class Spec:
     given_steps: tuple[str, ...] = ()
     decode: bool = False
     rope: bool = False
+    block: bool = False
+    d_ff: int | None = None
 
     def __post_init__(self):
         if self.d_v is None:
             object.__setattr__(self, "d_v", self.d_k)
+        if self.block and self.d_ff is None:
+            object.__setattr__(self, "d_ff", DEFAULT_D_FF)
+        if not self.block and self.d_ff is not None:
+            raise OptionError("--d-ff sizes the block's hidden layer; add --block")
         if self.kv_heads is not None and self.kv_heads == self.heads:
             object.__setattr__(self, "kv_heads", None)  # a key/value head each: plain heads
         for name, (lo, hi) in TYPED_LIMITS.items():
@@ -172,6 +181,7 @@ class Spec:
             raise OptionError(
                 f"--rope turns pairs of dimensions, so --d-k must be even, not {self.d_k}"
             )
+        self._check_block()
         if self.queries is not None and self.causal:
             raise OptionError(
                 "--causal does not apply to cross-attention: the queries come from Xq, not from "
@@ -183,12 +193,37 @@ class Spec:
                 "(each key/value head serves the same number of query heads)"
             )
 
+    def _check_block(self) -> None:
+        """The block adds attention's output to X, so that output must have X's shape."""
+        if not self.block:
+            return
+        if self.form in ("cross", "decode"):
+            flag = "--queries" if self.form == "cross" else "--decode"
+            raise OptionError(
+                f"--block goes on after self-attention (with or without heads), not {flag}"
+            )
+        if self.heads > 1 and not self.output_projection:
+            raise OptionError(
+                "--block adds the heads' output O = WO·Zcat to X; drop --no-output-projection"
+            )
+        if self.heads == 1 and self.d_v != self.d_in:
+            raise OptionError(
+                f"--block adds Z to X, so one head needs --d-v equal to --d-in ({self.d_in}), "
+                f"not {self.d_v}"
+            )
+
     def check_drawable(self) -> None:
         """A drawn sheet keeps the tighter LIMITS (typed problems may go to TYPED_LIMITS)."""
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
             if value is not None and not lo <= value <= hi:
                 _size_error(name, value, (lo, hi))
+        if self.block and min(self.x_range) >= 0 and min(self.w_range) >= 0:
+            raise OptionError(
+                f"--block draws need negative weights, else F is never negative and ReLU has "
+                f"nothing to zero: widen --w-range {self.w_range[0]}:{self.w_range[1]} "
+                "(e.g. -1:1)"
+            )
 
     @property
     def form(self) -> str:
@@ -237,6 +272,7 @@ class Spec:
                 self.rounding,
                 output_projection=self.output_projection,
                 rope=self.rope,
+                d_ff=self.d_ff or 0,
             )
         return steps.build(
             self.tokens,
@@ -249,6 +285,7 @@ class Spec:
             self.rounding,
             output_projection=self.output_projection,
             rope=self.rope,
+            d_ff=self.d_ff or 0,
         )
 
     def rules_text(self) -> list[str]:
@@ -299,6 +336,13 @@ class Spec:
                 else (f"{self.kv_heads} key/value heads, each serving {per} query heads")
             )
             rules.append(f"grouped heads: {self.heads} query heads share {shared}")
+        if self.block:
+            zo = "Z" if self.heads == 1 else "O"
+            rules.append(
+                f"the block: R1 = X + {zo}, F = W1·R1 + b1 (b1 added to every token), "
+                "H = ReLU(F) = max(F, 0), Y = W2·H + b2, R2 = R1 + Y; "
+                + BLOCK_NO_NORM
+            )
         if self.given_steps:
             shown = self.exercise().shown_in_order()
             rules.append(f"given, not graded: {', '.join(shown)}")
@@ -315,9 +359,24 @@ class Spec:
         base.update({k: v for k, v in overrides.items() if v is not None})
         if base.get("rope") and overrides.get("d_k") is None and base["d_k"] % 2:
             base["d_k"] -= 1  # rotary positions turn pairs: an odd level size drops to even
+        if base.get("block") and overrides.get("d_in") is None:
+            base["d_in"] = min(base["d_in"], BLOCK_D_IN)
+        if base.get("block") and overrides.get("d_v") is None and (base.get("heads") or 1) == 1:
+            base["d_v"] = base["d_in"]  # one head's Z is added to X, so it has X's features
         spec = cls(level=level, **base)
         spec.check_drawable()
         return spec
+
+
+# The block's default sizes: four features a token (at most; one head's d_v follows it) and
+# two hidden features keep a block sheet to two pages and its key to four on A4 and letter
+# (six features: five on letter); the README's hand-friendly numbers give the stress figures.
+DEFAULT_D_FF = 2
+BLOCK_D_IN = 4
+BLOCK_NO_NORM = (
+    "no LayerNorm (its square roots are not hand-friendly; the key's exact track shows what it "
+    "would give)"
+)
 
 
 def _size_error(name: str, value, bounds: tuple[int, int]):
@@ -342,7 +401,8 @@ class Problem:
         for s in ex.given:
             if s.name not in self.given:
                 raise ProblemFileError(f"the problem has no {s.name} matrix")
-            given[s.name] = _check_matrix(s.name, self.given[s.name], s.shape)
+            check = _check_vector if s.is_vector else _check_matrix
+            given[s.name] = check(s.name, self.given[s.name], s.shape)
         extra = set(self.given) - set(given)
         if extra:
             raise ProblemFileError(f"unexpected matrix {echoed(sorted(extra)[0])} in the problem")
@@ -359,7 +419,11 @@ class Problem:
         return printed_id(self)
 
     def to_json(self) -> dict:
-        return {name: [list(row) for row in m] for name, m in self.given.items()}
+        """Matrices as lists of rows; a bias (b1, b2) as a flat list."""
+        return {
+            name: list(m) if self.exercise[name].is_vector else [list(row) for row in m]
+            for name, m in self.given.items()
+        }
 
     def file_json(self) -> dict:
         """The problem file: the matrices, and `"rope": true` for a sheet with rotary
@@ -383,6 +447,16 @@ def _check_matrix(name: str, m, shape: tuple[int, ...]) -> tuple[tuple[int, ...]
     return tuple(
         tuple(whole(x, name, ProblemFileError, -ENTRY_LIMIT, ENTRY_LIMIT) for x in r) for r in m
     )
+
+
+def _check_vector(name: str, v, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if not isinstance(v, (list, tuple)) or not v or any(isinstance(x, (list, tuple)) for x in v):
+        raise ProblemFileError(f"{name} must be a flat list of integers, one per row")
+    if len(v) != shape[0]:
+        raise ProblemFileError(
+            f"{name} has {len(v)} entries but must have {shape[0]} for these sizes"
+        )
+    return tuple(whole(x, name, ProblemFileError, -ENTRY_LIMIT, ENTRY_LIMIT) for x in v)
 
 
 def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = None) -> Problem:
@@ -423,6 +497,20 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     sizes = {"tokens": tokens, "d_in": d_in, "d_k": d_k, "d_v": d_v, "heads": heads}
     shown_by = {"tokens": "X", "d_in": "X", "d_k": wq, "d_v": wv, "heads": "WQ1…", "queries": "Xq"}
     checked = {**sizes, "queries": queries} if queries is not None else sizes
+    block = {}
+    if "W1" in data or spec.block:
+        if "W1" not in data:
+            raise ProblemFileError("the problem has no W1 matrix (the block's first layer)")
+        _check_rows("W1", data["W1"])
+        d_ff = len(data["W1"]) if cols else len(data["W1"][0])
+        block = {"block": True, "d_ff": d_ff}
+        checked = {**checked, "d_ff": d_ff}
+        shown_by = {**shown_by, "d_ff": "W1"}
+        if heads == 1 and d_v != d_in:
+            raise ProblemFileError(
+                f"{wv} makes values of {d_v} entries, but the block adds Z to X's {d_in} "
+                "features: one head needs d_v = d_in"
+            )
     _check_typed_sizes(data, checked, shown_by)
     if spec.rope and d_k % 2:
         raise ProblemFileError(
@@ -435,6 +523,7 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
             queries=queries,
             kv_heads=kv_heads,
             output_projection=heads == 1 or "WO" in data,
+            **block,
         )
     except OptionError as e:
         if "must be a whole number" not in str(e):
@@ -532,14 +621,15 @@ _DRILLED = 3
 _MAX_ID_CHARS = 20_000
 # Version 4 is a decode step: the version-1 header says it all (one head, its sizes).
 _DECODE = 4
-# Version 5 turns by position (and later goes on past attention): version 3's fields, then one
-# bit each for --rope and the block (that bit stays 0 until the block exists).
+# Version 5 turns by position or goes on past attention: version 3's fields, then (with the
+# block) its hidden size d_ff, then one bit each for --rope and --block.
 _EXTENDED = 5
+_D_FF_RADIX = 16
 
 
 def _options(spec: Spec) -> tuple[int, int]:
     """The version-5 bits, most significant first: rotary positions, the whole block."""
-    return int(spec.rope), int(getattr(spec, "block", False))
+    return int(spec.rope), int(spec.block)
 
 
 def _pack_options(n: int, bits) -> int:
@@ -590,10 +680,14 @@ def _header(problem: Problem, lo: int, hi: int) -> tuple[int, ...]:
     )
 
 
+def _flat(m, step: steps.Step) -> list[int]:
+    return list(m) if step.is_vector else [x for row in m for x in row]
+
+
 def encode_id(problem: Problem) -> str:
     """The entries go in first (most significant), the header last, so decoding reads the
     header off the bottom and then knows how many entries follow."""
-    entries = [x for m in problem.given.values() for row in m for x in row]
+    entries = [x for name, m in problem.given.items() for x in _flat(m, problem.exercise[name])]
     lo, hi = min(entries), max(entries)
     n = 1  # a leading 1 keeps leading zero entries
     for x in entries:
@@ -608,6 +702,8 @@ def encode_id(problem: Problem) -> str:
         extras = (problem.spec.queries or 0, problem.spec.kv_heads or 0)
         for value, radix in zip(extras, _EXTRA_RADICES):
             n = n * radix + value
+    if problem.spec.block:
+        n = n * _D_FF_RADIX + problem.spec.d_ff - 1
     if any(_options(problem.spec)):
         n = _pack_options(n, _options(problem.spec))
     for value, radix in zip(_header(problem, lo, hi), _HEADER_RADICES):
@@ -666,6 +762,10 @@ def _decode_full(text: str, clean: str) -> Problem:
         n, options = _unpack_options(n)
         if not any(options):
             raise bad
+    d_ff = None
+    if options[1]:
+        n, d_ff = divmod(n, _D_FF_RADIX)
+        d_ff += 1
     extras = [0, 0]
     if version in (_SHAPED, _DRILLED, _EXTENDED):
         for i in reversed(range(len(_EXTRA_RADICES))):
@@ -691,7 +791,7 @@ def _decode_full(text: str, clean: str) -> Problem:
             causal=bool(causal),
             rounding=steps.ROUNDINGS[rounding],
             output_projection=bool(wo) or heads == 0,
-            **_option_fields(options),
+            **_option_fields(options, d_ff),
         )
         if version in (_DRILLED, _EXTENDED):
             worked = spec.exercise().worked
@@ -704,7 +804,7 @@ def _decode_full(text: str, clean: str) -> Problem:
         exercise = spec.exercise()
     except OptionError:
         raise bad from None
-    shapes = [s.shape for s in exercise.given]
+    shapes = [(s.rows, s.cols or 1) for s in exercise.given]
     count = sum(r * c for r, c in shapes)
     entries = []
     for _ in range(count):
@@ -718,15 +818,18 @@ def _decode_full(text: str, clean: str) -> Problem:
     given, at = {}, 0
     for s, (r, c) in zip(exercise.given, shapes):
         given[s.name] = [entries[at + i * c : at + (i + 1) * c] for i in range(r)]
+        if s.is_vector:
+            given[s.name] = [row[0] for row in given[s.name]]
         at += r * c
     return Problem(spec, given)
 
 
-def _option_fields(bits) -> dict:
+def _option_fields(bits, d_ff: int | None) -> dict:
     """Spec fields from the version-5 bits (only those set, so a Spec without them reads)."""
-    if bits[1]:  # the block's bit: no exercise reads it yet, so no ID may set it
-        raise OptionError("an ID with the whole block is for a later handcalc")
-    return {"rope": True} if bits[0] else {}
+    out = {"rope": True} if bits[0] else {}
+    if bits[1]:
+        out.update(block=True, d_ff=d_ff)
+    return out
 
 
 # --- short sheet IDs -----------------------------------------------------------------------
@@ -825,6 +928,8 @@ def printed_id(problem: Problem) -> str:
                 n = n * radix + value
             n = n * 2**_SEEDED_DIGEST_BITS + _digest(full, _SEEDED_DIGEST_BITS)
             options = _options(sp)
+            if sp.block:
+                n = n * _D_FF_RADIX + sp.d_ff - 1
             if not any(options):
                 return _grouped(n * _KINDS + _SEEDED)
             return _grouped(_pack_options(n, options) * _KINDS + _SEEDED_EXT)
@@ -853,6 +958,10 @@ def read_short_id(clean: str) -> ShortId | None:
         n, options = _unpack_options(n)
         if not any(options):
             return None
+    d_ff = None
+    if options[1]:
+        n, d_ff = divmod(n, _D_FF_RADIX)
+        d_ff += 1
     n, digest = divmod(n, 2**_SEEDED_DIGEST_BITS)
     values = []
     for _, radix in _spec_fields(Spec()):
@@ -876,7 +985,7 @@ def read_short_id(clean: str) -> ShortId | None:
             kv_heads=kv or None,
             x_range=(x_lo - 9, x_lo - 9 + x_span),
             w_range=(w_lo - 9, w_lo - 9 + w_span),
-            **_option_fields(options),
+            **_option_fields(options, d_ff),
         )
         bits = []
         for _ in spec.exercise().worked:

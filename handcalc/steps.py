@@ -129,6 +129,11 @@ class Step:
         return self.kind == "given"
 
     @property
+    def along_features(self) -> bool:
+        """A vector with one entry per feature (a bias), not one per token (the sums)."""
+        return self.is_vector and self.axis == "features"
+
+    @property
     def suffix(self) -> str:
         """What tells this step from others of its role: the head "2", the key group "a"."""
         return self.name[len(self.role) :]
@@ -152,6 +157,7 @@ class Exercise:
     kv_heads: int | None = None
     shown: frozenset = frozenset()
     rope: bool = False
+    block: bool = False
     by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -226,6 +232,9 @@ class _Table:
         self.cols = convention == "columns"
         self.rounding = rounding
         self.steps: list[Step] = []
+
+    def names(self) -> set[str]:
+        return {s.name for s in self.steps}
 
     def shaped(self, r: int, c: int) -> tuple[int, int]:
         """Column-convention shape (features × tokens), turned for the row convention."""
@@ -417,6 +426,40 @@ class _Table:
         shape = (d_in, heads * d_v) if self.cols else (heads * d_v, d_in)
         self.add("WO", "WO", "given", (), shape, "given", "WO", "Output projection")
 
+    def ffn_givens(self, d_in: int, d_ff: int) -> None:
+        """The feed-forward layer's weights and biases: W1 (d_ff × d_in), b1 (one entry per
+        hidden feature), W2 (d_in × d_ff), b2 (one per feature of the stream)."""
+        for name, d, width, title in (
+            ("W1", d_ff, d_in, "Layer 1"),
+            ("b1", d_ff, None, "Bias 1"),
+            ("W2", d_in, d_ff, "Layer 2"),
+            ("b2", d_in, None, "Bias 2"),
+        ):
+            if width is None:  # a bias lies along the features, across every token
+                self.add(name, name, "given", (), (d,), "given", name, title, axis="features")
+            else:
+                shape = (d, width) if self.cols else (width, d)
+                self.add(name, name, "given", (), shape, "given", name, title)
+
+    def block(self, x: str, zo: str, d_in: int, d_ff: int, tokens: int) -> None:
+        """After attention: the residual R1 = X + Zo, the feed-forward layer F = W1·R1 + b1,
+        H = ReLU(F), Y = W2·H + b2, and the second residual R2 = R1 + Y (no LayerNorm)."""
+        axis = "columns" if self.cols else "rows"
+        stream = self.shaped(d_in, tokens)
+        title = "Residual: input plus attention"
+        r1 = self.add("R1", "R1", "add", (x, zo), stream, "output", f"{x} + {zo}", title)
+        for name, w, b, src, d, title in (
+            ("F", "W1", "b1", r1, d_ff, "Hidden layer before ReLU"),
+            ("Y", "W2", "b2", "H", d_in, "Feed-forward output"),
+        ):
+            inputs = (w, src, b) if self.cols else (src, w, b)
+            formula = f"{w}·{src} + {b}" if self.cols else f"{src}·{w} + {b}"
+            shape = self.shaped(d, tokens)
+            self.add(name, name, "affine", inputs, shape, "product", formula, title, axis=axis)
+            if name == "F":
+                self.add("H", "H", "relu", ("F",), shape, "scale", "ReLU(F)", "Hidden layer: ReLU")
+        title = "Block output: residual plus feed-forward"
+        self.add("R2", "R2", "add", (r1, "Y"), stream, "output", "R1 + Y", title)
 
 def _bare(w: str) -> str:
     """A weight's printed role without its head number: WQ2 is written WQ in a formula."""
@@ -477,10 +520,12 @@ def build(
     rounding: str = "floor",
     output_projection: bool = True,
     rope: bool = False,
+    d_ff: int = 0,
 ) -> Exercise:
     """Self-attention: queries, keys and values all from X. Multi-head step names carry the
     head number: Q1, S2. Without `output_projection` several heads stop at Zcat (no WO).
-    With `rope` each head's Q and K are turned by position (Qr, Kr) before the scores."""
+    With `rope` each head's Q and K are turned by position (Qr, Kr) before the scores; with
+    `d_ff` the transformer block goes on after attention (R1, F, H, Y, R2)."""
     d_v = d_k if d_v is None else d_v
     if rope and d_k % 2:
         raise ValueError(f"rotary positions turn pairs of dimensions: d_k must be even, not {d_k}")
@@ -491,7 +536,18 @@ def build(
     )
     if heads > 1:
         t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
-    return Exercise(tuple(t.steps), convention, causal, heads, rope=rope)
+    if d_ff:
+        _block(t, "X", "O" if heads > 1 else zs[0], d_in, d_ff, tokens)
+    return Exercise(tuple(t.steps), convention, causal, heads, rope=rope, block=bool(d_ff))
+
+
+def _block(t: _Table, x: str, zo: str, d_in: int, d_ff: int, tokens: int) -> None:
+    """The block after attention needs its output in X's shape: Z itself (d_v = d_in) or,
+    with heads, O = WO·Zcat."""
+    if zo not in t.names():
+        raise ValueError("the block adds the attention output to X: several heads need WO")
+    t.ffn_givens(d_in, d_ff)
+    t.block(x, zo, d_in, d_ff, tokens)
 
 
 def build_cross(
@@ -585,6 +641,7 @@ def build_grouped(
     rounding: str = "floor",
     output_projection: bool = True,
     rope: bool = False,
+    d_ff: int = 0,
 ) -> Exercise:
     """Grouped heads: `heads` query heads share `kv_heads` key/value heads (one: multi-query).
     Each K and V is worked once, under the first query head of its group, and every query
@@ -625,7 +682,11 @@ def build_grouped(
     t.joined(tuple(zs), d_in, d_v, tokens, output_projection)
     if rope and d_k % 2:
         raise ValueError(f"rotary positions turn pairs of dimensions: d_k must be even, not {d_k}")
-    return Exercise(tuple(t.steps), convention, causal, heads, "grouped", kv_heads, rope=rope)
+    if d_ff:
+        _block(t, "X", "O", d_in, d_ff, tokens)
+    return Exercise(
+        tuple(t.steps), convention, causal, heads, "grouped", kv_heads, rope=rope, block=bool(d_ff)
+    )
 
 
 # --- drills: worked steps printed filled in, as givens ----------------------------------
@@ -635,6 +696,8 @@ DRILLS = {
     "scores": ("Q", "K", "V"),
     "softmax": ("S", "V"),
     "output": ("A", "V"),
+    "block": ("R1",),
+    "relu": ("R1", "F"),
 }
 
 
@@ -652,7 +715,10 @@ def shown_steps(exercise: Exercise, requested) -> frozenset:
         key = name.lower()
         if key in DRILLS:
             roles = DRILLS[key]
-            wanted |= {s.name for s in exercise.worked if s.role in roles}
+            hits = {s.name for s in exercise.worked if s.role in roles}
+            if not hits:
+                raise ValueError(f"--given {name}: this exercise has no {', '.join(roles)}")
+            wanted |= hits
             continue
         if key not in lookup:
             known = ", ".join(s.name for s in exercise.worked)
@@ -746,6 +812,24 @@ def rotate(a: Matrix, axis: str, turns: Callable[[int], int] = lambda m: m) -> M
     return transpose(turned) if axis == "columns" else turned
 
 
+def add(a: Matrix, b: Matrix) -> Matrix:
+    """Entry by entry: a residual connection."""
+    return tuple(tuple(x + y for x, y in zip(ra, rb)) for ra, rb in zip(a, b))
+
+
+def add_bias(a: Matrix, bias: Vector, axis: str) -> Matrix:
+    """A bias, one entry per feature, added to every token: to each column (axis="columns",
+    bias[i] onto row i) or to each row (bias[j] onto column j)."""
+    if axis == "columns":
+        return tuple(tuple(x + bias[i] for x in row) for i, row in enumerate(a))
+    return tuple(tuple(x + bias[j] for j, x in enumerate(row)) for row in a)
+
+
+def relu(x):
+    """max(x, 0), on either track."""
+    return x if x > 0 else type(x)(0)
+
+
 def concat(parts: Sequence[Matrix], axis: str) -> Matrix:
     """Stack the heads' outputs: one under another (axis="rows") or side by side."""
     if axis == "rows":
@@ -773,6 +857,12 @@ def compute(step: Step, values: Mapping[str, Value], track: Track) -> Value:
         return concat(args, step.axis)
     if step.kind == "rotate":
         return rotate(args[0], step.axis)
+    if step.kind == "add":
+        return add(args[0], args[1])
+    if step.kind == "affine":
+        return add_bias(matmul(args[0], args[1], zero), args[2], step.axis)
+    if step.kind == "relu":
+        return elementwise(args[0], relu)
     raise ValueError(f"step {step.name} has no computation ({step.kind})")
 
 
@@ -782,12 +872,16 @@ def field_name(step: str, row: int, col: int | None = None) -> str:
     return f"{step}_{row + 1}" if col is None else f"{step}_r{row + 1}_c{col + 1}"
 
 
+def lift(value, step: Step, track: Track) -> Value:
+    """A given matrix (or bias vector) onto a track."""
+    if step.is_vector:
+        return tuple(track.lift(x) for x in value)
+    return tuple(tuple(track.lift(x) for x in row) for row in value)
+
+
 def run(exercise: Exercise, given: Mapping[str, Value], track: Track) -> dict[str, Value]:
     """Every step's value, in table order, from the given matrices."""
-    values: dict[str, Value] = {
-        s.name: tuple(tuple(track.lift(x) for x in row) for row in given[s.name])
-        for s in exercise.given
-    }
+    values: dict[str, Value] = {s.name: lift(given[s.name], s, track) for s in exercise.given}
     for s in exercise.worked:
         values[s.name] = compute(s, values, track)
     return values

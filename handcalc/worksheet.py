@@ -169,6 +169,33 @@ ROPE_PLAN = (
     ("V", 7, 1),
     ("Z", 7, 2),
 )
+# The block after attention, on its own grid: W1 left of F with R1 above it and b1 beside
+# it, H under F, then W2 left of Y with H above it and b2 beside it, and R2 = R1 + Y under Y.
+BLOCK_PLAN = (
+    ("R1", 0, 1),
+    ("W1", 1, 0),
+    ("F", 1, 1),
+    ("b1", 1, 2),
+    ("H", 2, 1),
+    ("W2", 3, 0),
+    ("Y", 3, 1),
+    ("b2", 3, 2),
+    ("R2", 4, 1),
+)
+# Tokens as rows, R1 and Y are as wide as X: the plan above, turned, would set them side by
+# side. Here they stack: F right of R1 under W1 and above b1, then W2 above Y, H left of Y,
+# b2 under Y and R2 under that. Written turned (grid column first), as _plan turns it back.
+BLOCK_ROWS_PLAN = (
+    ("W1", 1, 0),
+    ("R1", 0, 1),
+    ("F", 1, 1),
+    ("b1", 1, 2),
+    ("W2", 1, 3),
+    ("H", 0, 4),
+    ("Y", 1, 4),
+    ("b2", 1, 5),
+    ("R2", 1, 6),
+)
 ROPE_SHARED_PLAN = tuple(
     p for p in ROPE_PLAN if p[0] not in ("WK", "K", "Kr", "WV") and p != ("X", 6, 1)
 )
@@ -185,6 +212,11 @@ DEFAULT_TITLES = {
     "grouped": "Grouped-query attention by hand",
     "decode": "A decode step with a KV cache",
 }
+BLOCK_TITLE = "A transformer block by hand"
+
+
+def _default_title(ex: steps.Exercise) -> str:
+    return BLOCK_TITLE if ex.block else DEFAULT_TITLES[ex.form]
 
 INSTRUCTIONS = (
     "Fill every empty box. Each product sits where its factors cross: the left factor is "
@@ -268,6 +300,8 @@ class Working:
     savings_heading: str = ""
     notes: tuple[str, ...] = ()
     notes_heading: str = ""
+    norm_notes: tuple[str, ...] = ()
+    norm_heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -345,7 +379,8 @@ def _as_rows(value, step: steps.Step, convention: str) -> list[list]:
     """A value as display rows; a vector lies along the tokens (a row, or a column for rows)."""
     if not step.is_vector:
         return [list(r) for r in value]
-    return [list(value)] if convention == "columns" else [[x] for x in value]
+    upright = step.along_features == (convention == "columns")
+    return [[x] for x in value] if upright else [list(value)]
 
 
 def display_rows_cols(step: steps.Step, convention: str) -> tuple[int, int]:
@@ -634,8 +669,19 @@ def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
     )
 
 
+def _block_section(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
+    if not ex.block:
+        return []
+    zo = "Z" if ex.heads == 1 else "O"
+    heading = f"The block: residual X + {zo}, feed-forward with ReLU, residual again (no LayerNorm)"
+    plan = BLOCK_PLAN if ex.convention == "columns" else BLOCK_ROWS_PLAN
+    return [(heading, "band-block", _plan(ex, None, plan))]
+
+
 def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
     if ex.heads == 1:
+        if ex.block:  # two grids: attention, then the block, each under its band
+            return [("Attention", "band-1", _plan(ex, None, _head_plan(ex)))] + _block_section(ex)
         return [("", "", _plan(ex, None, _head_plan(ex)))]
     if ex.form == "grouped":
         out = []
@@ -652,6 +698,7 @@ def _layout(ex: steps.Exercise) -> list[tuple[str, str, list[_Placed]]]:
         "All heads: concatenate, then project" if "O" in ex.by_name else "All heads: concatenate"
     )
     out.append((joint, "band-out", _plan(ex, None, OUTPUT_PLAN)))
+    out += _block_section(ex)
     placed_names = {p.step.name for _, _, ps in out for p in ps if p.shared_from is None}
     missing = [s.name for s in ex if s.name not in placed_names]
     if missing:  # pragma: no cover - a new step kind without a place on the sheet
@@ -729,8 +776,9 @@ def _term(x) -> str:
 
 
 def dot_product(sol: Solution, step: steps.Step) -> str:
-    """One cell of a product written out: the row, the column, the terms, the sum."""
-    left, right = (sol.values[n] for n in step.inputs)
+    """One cell of a product written out: the row, the column, the terms, the sum (and, for
+    the block's F and Y, the bias of that feature)."""
+    left, right = (sol.values[n] for n in step.inputs[:2])
     value = sol.values[step.name]
     best = None
     for r, row in enumerate(value):
@@ -742,13 +790,48 @@ def dot_product(sol: Solution, step: steps.Step) -> str:
             if best is None or live > best[0]:
                 best = (live, r, c, pairs, x)
     _, r, c, pairs, x = best
-    lname, rname = (_pretty(n, sol.exercise[n]) for n in step.inputs)
+    lname, rname = (_pretty(n, sol.exercise[n]) for n in step.inputs[:2])
     name = _pretty(step.name, step)
     terms = " + ".join(f"{_term(a)}{_term(b)}" for a, b in pairs)
+    bias = ""
+    if step.kind == "affine":
+        b = step.inputs[2]
+        k = r if step.axis == "columns" else c
+        bias = f" + {b}[{k + 1}] = {terms} + {_term(sol.values[b][k])}"
+        terms = ""
     return (
-        f"{name}[{r + 1}][{c + 1}] = (row {r + 1} of {lname})·(column {c + 1} of {rname}) "
-        f"= {terms} = {_cell_text(x)}"
+        f"{name}[{r + 1}][{c + 1}] = (row {r + 1} of {lname})·(column {c + 1} of {rname})"
+        + (bias if bias else f" = {terms}")
+        + f" = {_cell_text(x)}"
     )
+
+
+# LayerNorm's epsilon as transformers commonly set it; no learned scale or shift here.
+NORM_EPS = 1e-5
+
+
+def norm_notes(sol: Solution) -> list[str]:
+    """What LayerNorm would make of each token of the block's output, on the exact track:
+    the token's mean taken away, divided by the square root of its variance (plus a tiny
+    epsilon). The sheet leaves it out because of those square roots."""
+    ex = sol.exercise
+    if not ex.block:
+        return []
+    r2 = sol.exact["R2"]
+    tokens = list(zip(*r2)) if ex.convention == "columns" else [tuple(row) for row in r2]
+    out = [
+        "LayerNorm(x) = (x − mean(x)) / √(var(x) + ε), ε = 10⁻⁵, for each token's features "
+        "(a real block also learns a scale and a shift per feature). On the exact track's R2:"
+    ]
+    for m, t in enumerate(tokens, start=1):
+        mean = math.fsum(t) / len(t)
+        var = math.fsum((x - mean) ** 2 for x in t) / len(t)
+        normed = [(x - mean) / math.sqrt(var + NORM_EPS) for x in t]
+        out.append(
+            f"token {m}: mean {_places(mean)}, variance {_places(var)}, LayerNorm "
+            "(" + ", ".join(_places(x) for x in normed) + ")"
+        )
+    return out
 
 
 _EXACT_NAME = {"scale": "S/√{d}", "exp": "e^x", "sum": "sums of e^x", "normalise": "softmax"}
@@ -1043,7 +1126,7 @@ def build(
         raise ValueError(f"unknown paper {paper!r}")
     ex = sol.exercise
     given_chars = max(
-        (len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row),
+        (len(show(str(x))) for s in ex.given for row in _given_rows(sol, s) for x in row),
         default=1,
     )
     problem = sol.problem
@@ -1057,7 +1140,7 @@ def build(
 
     def cell_texts(step: steps.Step):
         if step.given:
-            return [[show(str(x)) for x in row] for row in sol.values[step.name]], None
+            return [[show(str(x)) for x in row] for row in _given_rows(sol, step)], None
         if kind == "feedback" and filled and step.name in filled:
             texts, seconds = (_as_rows(v, step, ex.convention) for v in filled[step.name])
             return long_numbers.fit(texts, seconds, step, ex.convention)
@@ -1080,13 +1163,17 @@ def build(
     if kind == "key" and working:
         small = COMPARE_CELL
         shown_working = Working(
-            dot_products=tuple(dot_product(sol, s) for s in ex.worked if s.kind == "product"),
+            dot_products=tuple(
+                dot_product(sol, s) for s in ex.worked if s.kind in ("product", "affine")
+            ),
             comparisons=tuple(_comparisons(sol, small, layout.working_width(paper))),
             grading_rule=GRADING_RULE,
             savings=tuple(savings(sol)),
             savings_heading="What the cache saved" if ex.form == "decode" else "What sharing saved",
             notes=tuple(show(line) for line in rope_notes(sol)),
             notes_heading="Rotary positions: only the distance counts",
+            norm_notes=tuple(show(line) for line in norm_notes(sol)),
+            norm_heading="No LayerNorm on the sheet: what it would give",
         )
     # How the numbers were drawn is for the teacher: the key's working page, never the sheet.
     drawing = (
@@ -1105,8 +1192,8 @@ def build(
     return Sheet(
         kind=kind,
         badge=badge,
-        title=title if title else DEFAULT_TITLES[ex.form],
-        title_style=title_style(title or DEFAULT_TITLES[ex.form]),
+        title=title if title else _default_title(ex),
+        title_style=title_style(title or _default_title(ex)),
         student=student or "",
         page_css=f"size:{geometry.page};margin:{margins}",
         header_style=f"--head-h:{geometry.header:.3f}mm",
@@ -1158,6 +1245,10 @@ MARKING_INSTRUCTIONS = (
 )
 
 
+def _given_rows(sol: Solution, step: steps.Step) -> list[list]:
+    return _as_rows(sol.values[step.name], step, sol.exercise.convention)
+
+
 def marking_sheet(
     roster: list[tuple[str, Solution]],
     paper: str = "a4",
@@ -1172,7 +1263,7 @@ def marking_sheet(
 
     def widest(sol: Solution) -> int:
         ex = sol.exercise
-        return max(len(show(str(x))) for s in ex.given for row in sol.values[s.name] for x in row)
+        return max(len(show(str(x))) for s in ex.given for row in _given_rows(sol, s) for x in row)
 
     _, sol = max(roster, key=lambda item: widest(item[1]))
     view = build(sol, "blank", paper=paper, title=title, interactive=True)

@@ -408,6 +408,22 @@
     return axis === "columns" ? transpose(turned) : turned;
   }
 
+  /* steps.add, steps.add_bias and steps.relu: the block's residuals, biases and ReLU. */
+  function addAll(a, b) {
+    return a.map(function (row, r) {
+      return row.map(function (x, c) { return add(x, b[r][c]); });
+    });
+  }
+  function addBias(a, bias, axis) {
+    return a.map(function (row, r) {
+      return row.map(function (x, c) { return add(x, bias[axis === "columns" ? r : c]); });
+    });
+  }
+  function relu(x) {
+    x = frac(x);
+    return x.n > 0n ? x : ZERO;
+  }
+
   function floorHalf(x) {
     x = frac(x);
     return new Frac(floorDiv(x.n, 2n * x.d));
@@ -460,6 +476,12 @@
         return concat(args, step.axis);
       case "rotate":
         return rotate(args[0], step.axis);
+      case "add":
+        return addAll(args[0], args[1]);
+      case "affine":
+        return addBias(matmul(args[0], args[1]), args[2], step.axis);
+      case "relu":
+        return elementwise(args[0], relu, MASKED);
     }
     throw new Fail("step " + step.name + " has no computation (" + step.kind + ")");
   }
@@ -500,6 +522,7 @@
 
   function lift(m) {
     return m.map(function (row) {
+      if (!Array.isArray(row)) return new Frac(BigInt(row)); // a bias: a flat list
       return row.map(function (x) {
         return new Frac(BigInt(x));
       });
@@ -813,6 +836,54 @@
           s.name + " turns each token by the wrong position: the first token is m = 0 " +
           "(not turned at all), the second m = 1 (one quarter turn), and so on."
         );
+      },
+    },
+    {
+      kind: "bias-left-out",
+      roles: ["F", "Y"],
+      redo: function (cx, s) {
+        return matmul(cx.fed[s.inputs[0]], cx.fed[s.inputs[1]]);
+      },
+      say: function (cx, s) {
+        return s.name + " leaves out the bias: " + s.formula + " adds " + s.inputs[2] +
+          " to every token.";
+      },
+    },
+    {
+      kind: "relu-before-bias",
+      roles: ["H"],
+      redo: function (cx, s) {
+        var f = cx.ex.byName[s.inputs[0]];
+        var product = matmul(cx.fed[f.inputs[0]], cx.fed[f.inputs[1]]);
+        return addBias(elementwise(product, relu, MASKED), cx.fed[f.inputs[2]], f.axis);
+      },
+      say: function (cx, s) {
+        var f = cx.ex.byName[s.inputs[0]];
+        var b = f.inputs[2];
+        return s.name + " applies ReLU before the bias: it is ReLU(" + f.formula + "), the bias " +
+          b + " added first, not ReLU(…) + " + b + ".";
+      },
+    },
+    {
+      kind: "residual-forgotten",
+      roles: ["R1", "R2"],
+      redo: function (cx, s) {
+        return cx.fed[s.inputs[1]];
+      },
+      say: function (cx, s) {
+        return s.name + " forgets the residual: it is " + s.inputs[0] + " + " + s.inputs[1] +
+          ", the input carried round and added back, not " + s.inputs[1] + " alone.";
+      },
+    },
+    {
+      kind: "relu-kept-negative",
+      roles: ["H"],
+      redo: function (cx, s) {
+        return cx.fed[s.inputs[0]];
+      },
+      say: function (cx, s) {
+        return s.name + " keeps negative entries: ReLU(x) = max(x, 0) turns every negative " +
+          "entry of " + s.inputs[0] + " into 0.";
       },
     },
   ];

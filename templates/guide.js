@@ -194,6 +194,36 @@
         marks: [{ name: a.name, cell: pa }, { name: a.name, cell: pb }],
       };
     },
+    add: function (s, r, c) {
+      var a = ex.byName[s.inputs[0]], b = ex.byName[s.inputs[1]];
+      return {
+        text: where(s, r, c) + " = " + where(a, r, c) + " + " + where(b, r, c) + " = " +
+          paren(factor(a, r, c)) + " + " + paren(factor(b, r, c)) + ": add entry by entry.",
+        marks: [{ name: a.name, cell: [r, c] }, { name: b.name, cell: [r, c] }],
+      };
+    },
+    affine: function (s, r, c) {
+      var a = ex.byName[s.inputs[0]], b = ex.byName[s.inputs[1]], bias = ex.byName[s.inputs[2]];
+      var i = s.axis === "columns" ? r : c, terms = [];
+      for (var k = 0; k < a.cols; k++) {
+        terms.push(paren(factor(a, r, k)) + " × " + paren(factor(b, k, c)));
+      }
+      return {
+        text: where(s, r, c) + " = row " + (r + 1) + " of " + shown(a) + " times column " +
+          (c + 1) + " of " + shown(b) + ", plus " + where(bias, i, null) + " = " +
+          terms.join(" + ") + " + " + paren(factor(bias, i, null)) +
+          ". Multiply each pair, add them up, then add the bias.",
+        marks: [{ name: a.name, row: r }, { name: b.name, col: c }, { name: bias.name, cell: [i, null] }],
+      };
+    },
+    relu: function (s, r, c) {
+      var a = ex.byName[s.inputs[0]], v = factor(a, r, c);
+      return {
+        text: where(s, r, c) + " = ReLU(" + v + "), from " + where(a, r, c) +
+          ": keep it if it is positive, write 0 if it is negative (or 0).",
+        marks: [{ name: a.name, cell: [r, c] }],
+      };
+    },
     concat: function (s, r, c) {
       var rr = r, cc = c, part = null;
       for (var k = 0; k < s.inputs.length && !part; k++) {

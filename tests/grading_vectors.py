@@ -251,6 +251,7 @@ def cases() -> list[tuple[str, object, dict]]:
     out += revealed_cases(sol, rows, heads)
     out += shaped_cases()
     out += rope_cases()
+    out += block_cases()
     out += drill_cases()
     out += written_cases(sol)
     out += marking_cases(sol)
@@ -439,6 +440,41 @@ def rope_cases() -> list[tuple[str, object, dict]]:
     out.append(("rope multi-query, Qr2 blank", rheads, blank_steps(full(rheads), "Qr2")))
     drill = _sol(16, rope=True, d_k=2, given_steps=("Q", "K", "V"))
     out.append(("rope, given Q,K,V, right work", drill, asked(drill, full(drill))))
+    return out
+
+
+def block_cases() -> list[tuple[str, object, dict]]:
+    """The block after attention: its four named mistakes, follow-through from a slip in F
+    all the way to R2, and the shapes the block works with."""
+    out = []
+    block = _sol(17, block=True, d_v=6)
+    bv = block.values
+    out.append(("block, right work", block, full(block)))
+    no_b1 = steps.matmul(bv["W1"], bv["R1"])
+    out.append(("block, F without b1", block, full(block, values=follow(block, {"F": no_b1}))))
+    late = steps.add_bias(steps.elementwise(no_b1, steps.relu), bv["b1"], "columns")
+    relu_first = full(block, values=follow(block, {"H": late}))
+    out.append(("block, ReLU before the bias", block, relu_first))
+    kept = follow(block, {"H": bv["F"]})
+    out.append(("block, ReLU kept the negatives", block, full(block, values=kept)))
+    out.append(("block, R2 without R1", block, full(block, values=follow(block, {"R2": bv["Y"]}))))
+    out.append(("block, R1 without X", block, full(block, values=follow(block, {"R1": bv["Z"]}))))
+    fslip = tweak(bv["F"], 1, 2, bv["F"][1][2] + 1)
+    carried = full(block, values=follow(block, {"F": fslip}))
+    out.append(("block, slip in F carried to R2", block, carried))
+    out.append(("block, H and Y blank", block, blank_steps(full(block), "H", "Y")))
+    brows = _sol(18, block=True, d_v=6, convention="rows", causal=True)
+    rv = brows.values
+    out.append(("block rows causal, right work", brows, full(brows)))
+    y_bare = steps.matmul(rv["H"], rv["W2"])
+    no_b2 = full(brows, values=follow(brows, {"Y": y_bare}))
+    out.append(("block rows causal, Y without b2", brows, no_b2))
+    bheads = _sol(19, block=True, heads=2)
+    out.append(("block 2 heads, right work", bheads, full(bheads)))
+    brope = _sol(20, block=True, rope=True, d_k=2, d_v=6)
+    out.append(("block rope, right work", brope, full(brope)))
+    drill = _sol(21, block=True, d_v=6, given_steps=("relu",))
+    out.append(("block, given R1 and F, right work", drill, asked(drill, full(drill))))
     return out
 
 

@@ -42,6 +42,7 @@ VARIANTS = {
         ["--rope", "--d-k", "4", "--convention", "rows"],
         {"rope": True, "d_k": 4, "convention": "rows"},
     ),
+    "block": (["--block"], {"block": True, "d_in": 4, "d_v": 4}),
 }
 
 
@@ -195,9 +196,16 @@ def _value(text: str) -> Fraction:
 
 def _worked_out(kind: str, hint: str, rounding: str) -> Fraction:
     """What a hint's written-out arithmetic comes to, worked here from its own numbers."""
-    if kind == "product":
+    if kind in ("product", "affine"):  # affine: the products, then the bias last
         terms = re.search(r" = ([^=]*)\. Multiply", hint).group(1).split(" + ")
-        return sum((math.prod(_value(f) for f in t.split(" × ")) for t in terms), Fraction(0))
+        bias = _value(terms.pop()) if kind == "affine" else 0
+        products = (math.prod(_value(f) for f in t.split(" × ")) for t in terms)
+        return bias + sum(products, Fraction(0))
+    if kind == "add":
+        a, b = re.search(r" = ([^=]*): add entry", hint).group(1).split(" + ")
+        return _value(a) + _value(b)
+    if kind == "relu":
+        return max(_value(re.search(r"ReLU\(([^)]*)\)", hint).group(1)), Fraction(0))
     if kind == "sum":
         terms = re.search(r" = ([^=]*)\. Add them up", hint).group(1).split(" + ")
         return sum((_value(t) for t in terms), Fraction(0))

@@ -142,6 +142,10 @@ SHAPES = {
     "rope": {"rope": True},
     "rope-rows": {"rope": True, "convention": "rows"},
     "rope-heads2-causal": {"rope": True, "heads": 2, "causal": True},
+    "block": {"block": True},
+    "block-rope": {"block": True, "rope": True},
+    "block-heads2": {"block": True, "heads": 2},
+    "block-rows": {"block": True, "convention": "rows"},
     "drill-scores": {"given_steps": ("scores",)},
     "drill-softmax": {"given_steps": ("softmax",)},
     "drill-output": {"given_steps": ("output",)},
@@ -195,15 +199,17 @@ def _problem(shape: str, seed: int, paper: str = "a4"):
 
 def budget(problem, output: str) -> int:
     """Pages a sheet may take: one a head, plus the heads' output when it has no room under
-    the last head; a key's working, one page for a head (as many as heads with several)."""
+    the last head, plus the block's page; a key's working, one page for a head (as many as
+    heads with several), one more for the block's exact track."""
     spec = problem.spec
     sheet = 1 if spec.heads == 1 else spec.heads + 1
+    sheet += spec.block  # the block's own grid
     if output == "key":
         # a typed problem past the drawn sizes stacks its comparisons (hand, exact, difference)
         # one under another: a working page for every 12 scores of a head (8 tokens: 6 pages)
         scores = spec.tokens * (spec.queries or spec.tokens)
         working = -(-scores // 12) if problem.seed is None and scores > 16 else 1
-        return sheet + spec.heads * working
+        return sheet + spec.heads * working + spec.block  # the block's exact track
     return sheet
 
 

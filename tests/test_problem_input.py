@@ -158,11 +158,13 @@ def test_unwritable_output_leaves_nothing(cli, tmp_path):
 def test_stress_reports_every_rule(cli):
     out = cli("stress", "--draws", "200", "--seed", "1")
     assert out.exit_code == 0
-    from handcalc.draw import RULES
+    from handcalc.draw import BLOCK_RULES, RULES
 
     for rule in RULES:
-        assert rule.name in out.output
+        assert (rule.name in out.output) == (rule.name not in BLOCK_RULES)
     assert "200 draws" in out.output
+    block = cli("stress", "--draws", "50", "--seed", "1", "--block")
+    assert all(rule.name in block.output for rule in RULES)
 
 
 @pytest.mark.parametrize("command", ["solve", "key", "answers", "check"])

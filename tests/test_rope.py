@@ -294,15 +294,3 @@ def test_a_problem_file_keeps_the_option(tmp_path):
         result = run_cli("solve", "--from", str(path))
         assert result.exit_code == 1 and words in result.output
         assert len(result.output.strip().splitlines()) == 1
-
-
-def test_an_id_with_the_unused_block_bit_is_refused(monkeypatch):
-    from handcalc import problem as problem_mod
-    from handcalc.errors import ProblemFileError
-
-    p = make_problem(seed=1, spec=Spec.for_level("classic", rope=True))
-    monkeypatch.setattr(problem_mod, "_options", lambda spec: (1, 1))
-    forged = problem_mod.encode_id(p)
-    monkeypatch.undo()
-    with pytest.raises(ProblemFileError, match="not a handcalc sheet ID"):
-        decode_id(forged)
