@@ -352,7 +352,7 @@ class _Sink:
             self.files = [output.path]
             self.pages = []
             if output.fmt == "pdf":
-                self._book = pdfjoin.Booklet()
+                self._book = files.enter_context(pdfjoin.Booklet())
                 self._fh = files.enter_context(out.open(output.path))  # staged from the start
 
     def add(self, k: int, data) -> None:
@@ -365,7 +365,7 @@ class _Sink:
             else:
                 self.out.write(path, data, follow=False)  # see files.check_target
         elif self._book is not None:
-            self.pages.append(self._book.add(data))
+            self._book.add(data)
         else:
             self.views.append(data)
             self.pages.append(None)
@@ -374,7 +374,7 @@ class _Sink:
         if self.output.split:
             return
         if self._book is not None:
-            self._book.save(self._fh, heading)
+            self.pages = self._book.save(self._fh, heading)
             self._book = None
         else:
             from . import render

@@ -136,7 +136,9 @@ def fast_subsetting() -> bool:
 def _library(name: str, *files: str):
     import ctypes.util
 
-    for file in (*files, ctypes.util.find_library(name)):
+    # find_library runs ldconfig (or a compiler): asked only when the usual names fail.
+    for file in (*files, None):
+        file = file or ctypes.util.find_library(name)
         if file:
             try:
                 return ctypes.CDLL(file)
