@@ -1,8 +1,10 @@
 """Rendering a class set: one document per sheet, rendered in parallel, written all or nothing.
 
-PDFs are rendered by a pool of spawned worker processes (WeasyPrint must not be forked, and
-this process never imports it), one small WeasyPrint document per sheet so memory stays flat
-however large the class; the sheets come back in class order and pdfjoin (qpdf) joins them
+PDFs are rendered by a pool of worker processes started once per command: on Linux forked
+from a server process that has imported WeasyPrint and the sheet's code but has laid out
+nothing (forking after a layout is unsafe: Pango may have started a thread), elsewhere
+spawned; this process never imports WeasyPrint. One small WeasyPrint document per sheet keeps
+the workers' memory flat however large the class; the sheets come back in class order and pdfjoin (qpdf) joins them
 into one booklet, so the output is the same bytes whatever the number of workers. Every file of a run
 (booklet or split files, and the manifest) is staged and moved in together by files.Staging,
 under a lock on the folder: a failure, Ctrl-C or a second run at once leaves nothing behind.
@@ -106,16 +108,18 @@ def _ignore_ctrl_c() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def _start_worker(parent: int) -> None:
-    """A worker's set-up: Ctrl-C to the parent alone, and an end with the parent."""
+def _start_worker(command: int) -> None:
+    """A worker's set-up: Ctrl-C to the command alone, and an end with it."""
     _ignore_ctrl_c()
-    _end_with(parent)
+    _end_with(command)
 
 
-def _end_with(parent: int) -> None:
+def _end_with(command: int) -> None:
     """End this worker quietly (by SIGTERM) as soon as its parent dies, even by SIGKILL:
     an orphan would otherwise wait for work for ever or die on a broken pipe, with a
-    traceback. Linux says so at once (PR_SET_PDEATHSIG); elsewhere a thread watches."""
+    traceback. Linux says so at once (PR_SET_PDEATHSIG); elsewhere a thread watches. The
+    parent is the command's process, or the fork server, which ends when the command does."""
+    parent = os.getppid()
     try:
         import ctypes
 
@@ -123,7 +127,7 @@ def _end_with(parent: int) -> None:
         watched = libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError, ImportError):
         watched = False
-    if os.getppid() != parent:  # it died before the watch began
+    if os.getppid() != parent or not _alive(command):  # gone before the watch began
         os._exit(0)
     if not watched:
         import threading
@@ -135,6 +139,16 @@ def _end_with(parent: int) -> None:
             os._exit(0)
 
         threading.Thread(target=watch, daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def default_workers(jobs: int) -> int:
@@ -179,11 +193,27 @@ def worker_count(asked: int | None, jobs: int) -> int:
     return min(asked or jobs, default_workers(jobs))
 
 
+# What the fork server imports before it forks a worker (measured: about 1 s of a worker's
+# start on 2 busy cores, WeasyPrint most of it); none of them lays anything out on import.
+PRELOAD = ["handcalc.booklet", "handcalc.render", "handcalc.worksheet", "weasyprint"]
+START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
+
+
+def _context():
+    """The workers' start method: a fork server where it is safe to fork a process that has
+    loaded WeasyPrint's libraries (Linux), so that each worker starts with them imported;
+    spawn elsewhere (macOS forbids much after a fork), where each worker imports them."""
+    ctx = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 def render_all(jobs: list[Job], workers: int | None, renderer: Callable) -> Iterator:
-    """`renderer(job)` for every job, in the jobs' order, run by spawned worker processes."""
+    """`renderer(job)` for every job, in the jobs' order, run by worker processes."""
     workers = worker_count(workers, len(jobs))
     _start_tracker()
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context()
     with ctx.Pool(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         yield from pool.imap(renderer, jobs)
 
