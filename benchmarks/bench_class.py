@@ -1,15 +1,16 @@
 """A class's sheets and keys: `handcalc class` against Chromium, side by side in one run (the
 machine is shared and noisy), over several rounds:
   a  `handcalc class --count N`: sheets booklet, keys booklet, answers files, manifest
-     (workers forked from a server that has imported WeasyPrint: booklet.START_METHOD)
-  s  the same command with spawned workers (each imports WeasyPrint itself), for the gain
+     (spawned workers, each importing WeasyPrint itself)
+  f  the same command with workers forked from a server that has imported WeasyPrint
+     (booklet.START_METHOD = "forkserver"), for the gain
   c  headless Chromium printing the same sheets and keys (one HTML holding all 2N) to PDF,
      in one process
   a2 `handcalc generate --count N` + `handcalc key --count N` (--two): the same booklets
   b  one `generate` and one `key` process per student (--naive, slow)
-Each round runs a, s and c one after another, and reports c's ratio within the round; then
+Each round runs a, f and c one after another, and reports c's ratio within the round; then
 the spread (min / median / max) over the rounds. Peak memory is the largest total RSS of the
-command's process tree (parent, fork server and workers), polled from /proc every 20 ms.
+command's process tree (parent, any fork server, workers), polled from /proc every 20 ms.
 a is then measured once at the second size (memory in the class size). Last, a profile:
 where one sheet's time goes, rendered one by one in this process.
 
@@ -104,7 +105,7 @@ WITH_START = (
 
 
 def ours(n: int, out: Path, start: str | None = None) -> tuple[float, float]:
-    """a (or s): the class command, one run; `start` replaces the workers' start method."""
+    """a (or f): the class command, one run; `start` replaces the workers' start method."""
     args = ["class", "--count", n, "--seed", CLASS_SEED, "-o", "."]
     if start is None:
         return measured(handcalc(*args), out)
@@ -207,8 +208,9 @@ def profile(students) -> dict[str, float]:
     return {k: v / sheets for k, v in took.items()}
 
 
-def spread(values: list[float]) -> str:
-    return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
+def spread(values: list[float], digits: int = 2) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return " / ".join(f"{v:.{digits}f}" for v in (low, mid, high))
 
 
 def main(argv: list[str]) -> None:
@@ -236,7 +238,7 @@ def main(argv: list[str]) -> None:
             got = {}
             for key, run in (
                 ("a", lambda out: ours(n, out)),
-                ("s", lambda out: ours(n, out, "spawn")),
+                ("f", lambda out: ours(n, out, "forkserver")),
                 ("c", lambda out: chromium(students, out)[:2] if chromium_there else None),
             ):
                 out = tmp / f"{key}{r}"
@@ -245,29 +247,32 @@ def main(argv: list[str]) -> None:
                 if took is None:
                     continue
                 got[key] = took
-                if key in "as":
+                if key in "af":
                     pa = pages(out / "sheets.pdf") + pages(out / "keys.pdf")
-                    label = "a  class" if key == "a" else "s  class, spawned workers"
+                    label = "a  class" if key == "a" else "f  class, fork server"
                 else:
                     pa = len(PdfReader(out / "chromium.pdf").pages)
                     label = "c  Chromium, one process, one HTML"
                 rows.append((f"{label}, N = {n}, round {r}", *took, pa))
             per_round.append(got)
-            line = f"round {r}: a {got['a'][0]:.1f} s, s {got['s'][0]:.1f} s"
+            line = f"round {r}: a {got['a'][0]:.1f} s, f {got['f'][0]:.1f} s"
             if "c" in got:
                 line += f", c {got['c'][0]:.1f} s, a/c {got['a'][0] / got['c'][0]:.2f}"
             print(line, flush=True)
         if two_too:
+            (tmp / "a2").mkdir()
             t2, m2 = two_commands(n, tmp / "a2")
             p2 = pages(tmp / "a2" / "class.pdf") + pages(tmp / "a2" / "keys.pdf")
             rows.append((f"a2 generate + key, 2 commands, N = {n}", t2, m2, p2))
         if naive_too:
+            (tmp / "b").mkdir()
             tb, mb = naive(students, tmp / "b")
             pb = sum(pages(p) for p in (tmp / "b").glob("*.pdf"))
             rows.append((f"b  one process per sheet, {2 * n} processes", tb, mb, pb))
             ta = statistics.median(g["a"][0] for g in per_round)
             print(f"b/a = {tb / ta:.1f}  (goal at least 8)")
         if big:
+            (tmp / "big").mkdir()
             tg, mg = ours(big, tmp / "big")
             pg = pages(tmp / "big" / "sheets.pdf") + pages(tmp / "big" / "keys.pdf")
             rows.append((f"a  class, N = {big}", tg, mg, pg))
@@ -278,16 +283,16 @@ def main(argv: list[str]) -> None:
         print(f"{label:48}{t:>9.1f}{p:>7}{m:>10.0f}")
     print()
     print(f"min / median / max over {rounds} rounds:")
-    for key, what in (("a", "a  class"), ("s", "s  class, spawned workers"), ("c", "c  Chromium")):
+    for key, what in (("a", "a  class"), ("f", "f  class, fork server"), ("c", "c  Chromium")):
         if all(key in g for g in per_round):
             times = [g[key][0] for g in per_round]
             peaks = [g[key][1] for g in per_round]
-            print(f"  {what:28} {spread(times)} s   peak {spread(peaks)} MiB")
+            print(f"  {what:28} {spread(times)} s   peak {spread(peaks, 0)} MiB")
     if all("c" in g for g in per_round):
         ratios = [g["a"][0] / g["c"][0] for g in per_round]
         print(f"  a/c, each round's own        {spread(ratios)}   (goal at most 1.3)")
-    gains = [g["s"][0] / g["a"][0] for g in per_round]
-    print(f"  s/a, each round's own        {spread(gains)}   (above 1: the fork server gains)")
+    gains = [g["a"][0] / g["f"][0] for g in per_round]
+    print(f"  a/f, each round's own        {spread(gains)}   (above 1: the fork server gains)")
     print()
     k = min(n, 10)
     shares = profile(students[:k])

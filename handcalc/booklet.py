@@ -1,11 +1,11 @@
 """Rendering a class set: one document per sheet, rendered in parallel, written all or nothing.
 
-PDFs are rendered by a pool of worker processes started once per command: on Linux forked
-from a server process that has imported WeasyPrint and the sheet's code but has laid out
-nothing (forking after a layout is unsafe: Pango may have started a thread), elsewhere
-spawned; this process never imports WeasyPrint. One small WeasyPrint document per sheet keeps
-the workers' memory flat however large the class; the sheets come back in class order and pdfjoin (qpdf) joins them
-into one booklet, so the output is the same bytes whatever the number of workers. Every file of a run
+PDFs are rendered by a pool of spawned worker processes started once per command (this
+process never imports WeasyPrint; a fork server that imports it once is measured in
+benchmarks/bench_class.py, see START_METHOD). One small WeasyPrint document per sheet keeps
+the workers' memory flat however large the class; the sheets come back in class order and
+pdfjoin (qpdf) joins them into one booklet, so the output is the same bytes whatever the
+number of workers. Every file of a run
 (booklet or split files, and the manifest) is staged and moved in together by files.Staging,
 under a lock on the folder: a failure, Ctrl-C or a second run at once leaves nothing behind.
 """
@@ -193,18 +193,22 @@ def worker_count(asked: int | None, jobs: int) -> int:
     return min(asked or jobs, default_workers(jobs))
 
 
-# What the fork server imports before it forks a worker (measured: about 1 s of a worker's
-# start on 2 busy cores, WeasyPrint most of it); none of them lays anything out on import.
+# What a fork server imports before it forks a worker; none of them lays anything out on
+# import (forking after a layout is unsafe: Pango may have started a thread).
 PRELOAD = ["handcalc.booklet", "handcalc.render", "handcalc.worksheet", "weasyprint"]
-START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
+# "spawn": each worker imports WeasyPrint itself. "forkserver" (Linux only) started a
+# command's first sheets about 1.9 s sooner on 2 loaded cores, but a SIGTERM to the process
+# group kills the server too, and the pool's restart of its workers then made the signal
+# tests wait past 60 s in two runs of three: kept for the benchmark until that is solved.
+START_METHOD = "spawn"
 
 
 def _context():
-    """The workers' start method: a fork server where it is safe to fork a process that has
-    loaded WeasyPrint's libraries (Linux), so that each worker starts with them imported;
-    spawn elsewhere (macOS forbids much after a fork), where each worker imports them."""
-    ctx = multiprocessing.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
+    """The workers' start method (START_METHOD); spawn wherever a fork server is not
+    available (not on macOS: it forbids much after a fork)."""
+    method = START_METHOD if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
         ctx.set_forkserver_preload(PRELOAD)
     return ctx
 

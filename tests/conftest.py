@@ -134,10 +134,11 @@ def class_set_rendering(folder: Path) -> subprocess.Popen:
 
 
 def has_worker(pid: int) -> bool:
-    """Whether a process has workers started by multiprocessing (spawned, or forked by its
-    fork server), all of them set up: Ctrl-C ignored (SIGINT in SigIgn), as
+    """Whether a process has all its workers started by multiprocessing (spawned, or forked
+    by its fork server, one after another) and set up: Ctrl-C ignored (SIGINT in SigIgn), as
     booklet._start_worker leaves them. A signal before that reaches a worker still
-    importing, which then prints a traceback."""
+    starting, which then prints a traceback. (The pool of a 60-sheet run: one a core.)"""
+    from handcalc import booklet
 
     def children(of) -> list[str]:
         return [
@@ -159,7 +160,7 @@ def has_worker(pid: int) -> bool:
             status = Path(f"/proc/{c}/status").read_text()
             mask = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)
             ignored.append(bool(mask & (1 << (signal.SIGINT - 1))))
-        return bool(workers) and all(ignored)
+        return len(workers) >= booklet.default_workers(60) and all(ignored)
     except (OSError, AttributeError):
         return False
 
