@@ -1,21 +1,27 @@
-"""A class's sheets and keys: `handcalc class` against Chromium, one process per sheet, and the
-two per-kind commands, side by side in one run (the machine is shared and noisy):
+"""A class's sheets and keys: `handcalc class` against Chromium, side by side in one run (the
+machine is shared and noisy), over several rounds:
   a  `handcalc class --count N`: sheets booklet, keys booklet, answers files, manifest
-  a2 `handcalc generate --count N` + `handcalc key --count N`: the same booklets, two commands
-  b  the naive way: one `python -m handcalc generate` and one `key` process per student
-     (the same problems: each student's own --seed and name); only with --naive (slow)
+     (spawned workers, each importing WeasyPrint itself)
+  f  the same command with workers forked from a server that has imported WeasyPrint
+     (booklet.START_METHOD = "forkserver"), for the gain
   c  headless Chromium printing the same sheets and keys (one HTML holding all 2N) to PDF,
      in one process
-Peak memory is the largest total RSS of the command's process tree (parent and workers),
-polled from /proc every 20 ms. a is also measured at the second size (memory in the class size).
-Then a profile: where one sheet's time goes, rendered one by one in this process.
+  a2 `handcalc generate --count N` + `handcalc key --count N` (--two): the same booklets
+  b  one `generate` and one `key` process per student (--naive, slow)
+Each round runs a, f and c one after another, and reports c's ratio within the round; then
+the spread (min / median / max) over the rounds. Peak memory is the largest total RSS of the
+command's process tree (parent, any fork server, workers), polled from /proc every 20 ms.
+a is then measured once at the second size (memory in the class size). Last, a profile:
+where one sheet's time goes, rendered one by one in this process.
 
-Run from the repository root:  python benchmarks/bench_class.py [--naive] [N [BIG]]
+Run from the repository root:  python benchmarks/bench_class.py [--naive] [--two] [--runs K]
+[N [BIG]]   (defaults: 3 rounds, N = 30, no BIG)
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,9 +97,19 @@ def handcalc(*args) -> list[str]:
     return [sys.executable, "-m", "handcalc", *map(str, args)]
 
 
-def ours(n: int, out: Path) -> tuple[float, float]:
-    """a: the class command, one run."""
-    return measured(handcalc("class", "--count", n, "--seed", CLASS_SEED, "-o", "."), out)
+# The class command with another start method for its workers, set before it runs.
+WITH_START = (
+    "import runpy, sys; import handcalc.booklet as b; b.START_METHOD = sys.argv.pop(1); "
+    "runpy.run_module('handcalc', run_name='__main__')"
+)
+
+
+def ours(n: int, out: Path, start: str | None = None) -> tuple[float, float]:
+    """a (or f): the class command, one run; `start` replaces the workers' start method."""
+    args = ["class", "--count", n, "--seed", CLASS_SEED, "-o", "."]
+    if start is None:
+        return measured(handcalc(*args), out)
+    return measured([sys.executable, "-c", WITH_START, start, *map(str, args)], out)
 
 
 def two_commands(n: int, out: Path) -> tuple[float, float]:
@@ -176,7 +192,7 @@ def profile(students) -> dict[str, float]:
             t3 = time.perf_counter()
             data = render.render_pdf(view)  # layout again, then the PDF: write = this - layout
             t4 = time.perf_counter()
-            book.add(data)
+            book.add(data)  # (spooled to a file; the copying is in save, timed below)
             t5 = time.perf_counter()
             del document
             took["view"] += t1 - t0
@@ -192,51 +208,91 @@ def profile(students) -> dict[str, float]:
     return {k: v / sheets for k, v in took.items()}
 
 
+def spread(values: list[float], digits: int = 2) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return " / ".join(f"{v:.{digits}f}" for v in (low, mid, high))
+
+
 def main(argv: list[str]) -> None:
-    naive_too = "--naive" in argv
-    sizes = [int(a) for a in argv if a != "--naive"]
+    args = list(argv)
+    naive_too = "--naive" in args
+    two_too = "--two" in args
+    rounds = 3
+    if "--runs" in args:
+        rounds = int(args[args.index("--runs") + 1])
+        del args[args.index("--runs") : args.index("--runs") + 2]
+    sizes = [int(a) for a in args if not a.startswith("--")]
     n = sizes[0] if sizes else 30
     big = sizes[1] if len(sizes) > 1 else None
     cores = len(os.sched_getaffinity(0))
     print(
-        f"class benchmark: {n} blank sheets + {n} keys, class seed {CLASS_SEED}, {cores} cores"
+        f"class benchmark: {n} blank sheets + {n} keys, class seed {CLASS_SEED}, {cores} cores,"
+        f" {rounds} rounds, load average {os.getloadavg()[0]:.1f}"
     )
     students = classset.draw_class(Spec(), CLASS_SEED, classset.class_names(n, None))
-    rows = []
+    chromium_there = os.path.exists(CHROMIUM)
+    rows, per_round = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for d in ("a", "a2", "b", "c", "big"):
-            (tmp / d).mkdir()
-        t, m = ours(n, tmp / "a")
-        pa = pages(tmp / "a" / "sheets.pdf") + pages(tmp / "a" / "keys.pdf")
-        rows.append((f"a  handcalc class, N = {n}", t, pa, m))
-        if os.path.exists(CHROMIUM):
-            tc, mc, pc = chromium(students, tmp / "c")
-            rows.append(("c  Chromium, one process, one HTML", tc, pc, mc))
-        t2, m2 = two_commands(n, tmp / "a2")
-        p2 = pages(tmp / "a2" / "class.pdf") + pages(tmp / "a2" / "keys.pdf")
-        rows.append((f"a2 generate + key, 2 commands, N = {n}", t2, p2, m2))
+        for r in range(1, rounds + 1):
+            got = {}
+            for key, run in (
+                ("a", lambda out: ours(n, out)),
+                ("f", lambda out: ours(n, out, "forkserver")),
+                ("c", lambda out: chromium(students, out)[:2] if chromium_there else None),
+            ):
+                out = tmp / f"{key}{r}"
+                out.mkdir()
+                took = run(out)
+                if took is None:
+                    continue
+                got[key] = took
+                if key in "af":
+                    pa = pages(out / "sheets.pdf") + pages(out / "keys.pdf")
+                    label = "a  class" if key == "a" else "f  class, fork server"
+                else:
+                    pa = len(PdfReader(out / "chromium.pdf").pages)
+                    label = "c  Chromium, one process, one HTML"
+                rows.append((f"{label}, N = {n}, round {r}", *took, pa))
+            per_round.append(got)
+            line = f"round {r}: a {got['a'][0]:.1f} s, f {got['f'][0]:.1f} s"
+            if "c" in got:
+                line += f", c {got['c'][0]:.1f} s, a/c {got['a'][0] / got['c'][0]:.2f}"
+            print(line, flush=True)
+        if two_too:
+            (tmp / "a2").mkdir()
+            t2, m2 = two_commands(n, tmp / "a2")
+            p2 = pages(tmp / "a2" / "class.pdf") + pages(tmp / "a2" / "keys.pdf")
+            rows.append((f"a2 generate + key, 2 commands, N = {n}", t2, m2, p2))
         if naive_too:
+            (tmp / "b").mkdir()
             tb, mb = naive(students, tmp / "b")
             pb = sum(pages(p) for p in (tmp / "b").glob("*.pdf"))
-            rows.append((f"b  one process per sheet, {2 * n} processes", tb, pb, mb))
+            rows.append((f"b  one process per sheet, {2 * n} processes", tb, mb, pb))
+            ta = statistics.median(g["a"][0] for g in per_round)
+            print(f"b/a = {tb / ta:.1f}  (goal at least 8)")
         if big:
+            (tmp / "big").mkdir()
             tg, mg = ours(big, tmp / "big")
             pg = pages(tmp / "big" / "sheets.pdf") + pages(tmp / "big" / "keys.pdf")
-            rows.append((f"a  handcalc class, N = {big}", tg, pg, mg))
+            rows.append((f"a  class, N = {big}", tg, mg, pg))
 
     print()
-    print(f"{'':44}{'seconds':>9}{'pages':>7}{'peak MiB':>10}")
-    for label, t, p, m in rows:
-        print(f"{label:44}{t:>9.1f}{p:>7}{m:>10.0f}")
+    print(f"{'':48}{'seconds':>9}{'pages':>7}{'peak MiB':>10}")
+    for label, t, m, p in rows:
+        print(f"{label:48}{t:>9.1f}{p:>7}{m:>10.0f}")
     print()
-    times = {label[:2].strip(): t for label, t, _, _ in rows}
-    ta = rows[0][1]
-    if "c" in times:
-        print(f"a/c = {ta / times['c']:.2f}  (goal at most 1.3; below 1: faster than Chromium)")
-    if "b" in times:
-        print(f"b/a = {times['b'] / ta:.1f}  (goal at least 8)")
-    print(f"per sheet: a {ta / (2 * n) * 1000:.0f} ms")
+    print(f"min / median / max over {rounds} rounds:")
+    for key, what in (("a", "a  class"), ("f", "f  class, fork server"), ("c", "c  Chromium")):
+        if all(key in g for g in per_round):
+            times = [g[key][0] for g in per_round]
+            peaks = [g[key][1] for g in per_round]
+            print(f"  {what:28} {spread(times)} s   peak {spread(peaks, 0)} MiB")
+    if all("c" in g for g in per_round):
+        ratios = [g["a"][0] / g["c"][0] for g in per_round]
+        print(f"  a/c, each round's own        {spread(ratios)}   (goal at most 1.3)")
+    gains = [g["a"][0] / g["f"][0] for g in per_round]
+    print(f"  a/f, each round's own        {spread(gains)}   (above 1: the fork server gains)")
     print()
     k = min(n, 10)
     shares = profile(students[:k])

@@ -1,9 +1,11 @@
 """Rendering a class set: one document per sheet, rendered in parallel, written all or nothing.
 
-PDFs are rendered by a pool of spawned worker processes (WeasyPrint must not be forked, and
-this process never imports it), one small WeasyPrint document per sheet so memory stays flat
-however large the class; the sheets come back in class order and pdfjoin (qpdf) joins them
-into one booklet, so the output is the same bytes whatever the number of workers. Every file of a run
+PDFs are rendered by a pool of spawned worker processes started once per command (this
+process never imports WeasyPrint; a fork server that imports it once is measured in
+benchmarks/bench_class.py, see START_METHOD). One small WeasyPrint document per sheet keeps
+the workers' memory flat however large the class; the sheets come back in class order and
+pdfjoin (qpdf) joins them into one booklet, so the output is the same bytes whatever the
+number of workers. Every file of a run
 (booklet or split files, and the manifest) is staged and moved in together by files.Staging,
 under a lock on the folder: a failure, Ctrl-C or a second run at once leaves nothing behind.
 """
@@ -106,16 +108,18 @@ def _ignore_ctrl_c() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def _start_worker(parent: int) -> None:
-    """A worker's set-up: Ctrl-C to the parent alone, and an end with the parent."""
+def _start_worker(command: int) -> None:
+    """A worker's set-up: Ctrl-C to the command alone, and an end with it."""
     _ignore_ctrl_c()
-    _end_with(parent)
+    _end_with(command)
 
 
-def _end_with(parent: int) -> None:
+def _end_with(command: int) -> None:
     """End this worker quietly (by SIGTERM) as soon as its parent dies, even by SIGKILL:
     an orphan would otherwise wait for work for ever or die on a broken pipe, with a
-    traceback. Linux says so at once (PR_SET_PDEATHSIG); elsewhere a thread watches."""
+    traceback. Linux says so at once (PR_SET_PDEATHSIG); elsewhere a thread watches. The
+    parent is the command's process, or the fork server, which ends when the command does."""
+    parent = os.getppid()
     try:
         import ctypes
 
@@ -123,7 +127,7 @@ def _end_with(parent: int) -> None:
         watched = libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError, ImportError):
         watched = False
-    if os.getppid() != parent:  # it died before the watch began
+    if os.getppid() != parent or not _alive(command):  # gone before the watch began
         os._exit(0)
     if not watched:
         import threading
@@ -135,6 +139,16 @@ def _end_with(parent: int) -> None:
             os._exit(0)
 
         threading.Thread(target=watch, daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def default_workers(jobs: int) -> int:
@@ -179,11 +193,31 @@ def worker_count(asked: int | None, jobs: int) -> int:
     return min(asked or jobs, default_workers(jobs))
 
 
+# What a fork server imports before it forks a worker; none of them lays anything out on
+# import (forking after a layout is unsafe: Pango may have started a thread).
+PRELOAD = ["handcalc.booklet", "handcalc.render", "handcalc.worksheet", "weasyprint"]
+# "spawn": each worker imports WeasyPrint itself. "forkserver" (Linux only) started a
+# command's first sheets about 1.9 s sooner on 2 loaded cores, but a SIGTERM to the process
+# group kills the server too, and the pool's restart of its workers then made the signal
+# tests wait past 60 s in two runs of three: kept for the benchmark until that is solved.
+START_METHOD = "spawn"
+
+
+def _context():
+    """The workers' start method (START_METHOD); spawn wherever a fork server is not
+    available (not on macOS: it forbids much after a fork)."""
+    method = START_METHOD if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 def render_all(jobs: list[Job], workers: int | None, renderer: Callable) -> Iterator:
-    """`renderer(job)` for every job, in the jobs' order, run by spawned worker processes."""
+    """`renderer(job)` for every job, in the jobs' order, run by worker processes."""
     workers = worker_count(workers, len(jobs))
     _start_tracker()
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context()
     with ctx.Pool(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         yield from pool.imap(renderer, jobs)
 
@@ -344,7 +378,7 @@ class _Sink:
             self.files = [output.path]
             self.pages = []
             if output.fmt == "pdf":
-                self._book = pdfjoin.Booklet()
+                self._book = files.enter_context(pdfjoin.Booklet())
                 self._fh = files.enter_context(out.open(output.path))  # staged from the start
 
     def add(self, k: int, data) -> None:
@@ -357,7 +391,7 @@ class _Sink:
             else:
                 self.out.write(path, data, follow=False)  # see files.check_target
         elif self._book is not None:
-            self.pages.append(self._book.add(data))
+            self._book.add(data)
         else:
             self.views.append(data)
             self.pages.append(None)
@@ -366,7 +400,7 @@ class _Sink:
         if self.output.split:
             return
         if self._book is not None:
-            self._book.save(self._fh, heading)
+            self.pages = self._book.save(self._fh, heading)
             self._book = None
         else:
             from . import render

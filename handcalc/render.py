@@ -74,7 +74,8 @@ def render_html(view: Sheet, stylesheet: bool = True) -> str:
     """A self-contained HTML page: the stylesheets (and for an interactive sheet, its
     scripts) are inlined and nothing is fetched, and a browser prints it as WeasyPrint does.
     Without `stylesheet` it is the page WeasyPrint makes a PDF from: sheet.css is left out
-    (PDFs take it parsed once per process, from `_sheet_css`) and so are the browser's rules."""
+    (PDFs take it, and pdf.css, parsed once per process, from `_sheet_css`) and so are the
+    browser's rules."""
     env = environment()
     css, js = "", ""
     if stylesheet:
@@ -136,7 +137,9 @@ def fast_subsetting() -> bool:
 def _library(name: str, *files: str):
     import ctypes.util
 
-    for file in (*files, ctypes.util.find_library(name)):
+    # find_library runs ldconfig (or a compiler): asked only when the usual names fail.
+    for file in (*files, None):
+        file = file or ctypes.util.find_library(name)
         if file:
             try:
                 return ctypes.CDLL(file)
@@ -246,13 +249,18 @@ def _font_faces():
     )
 
 
+# A PDF's stylesheets: the sheet's look, then what spares WeasyPrint work on the same page.
+PDF_CSS = ("sheet.css", "pdf.css")
+
+
 @functools.lru_cache(maxsize=1)
-def _sheet_css():
-    """sheet.css parsed once per process: parsing it again for every sheet of a class set
-    cost about 10 ms a sheet."""
+def _sheet_css() -> tuple:
+    """The PDF's stylesheets parsed once per process: parsing sheet.css again for every
+    sheet of a class set cost about 10 ms a sheet."""
     from weasyprint import CSS
 
-    return CSS(filename=str(template_dir() / "sheet.css"), url_fetcher=_fetcher_class()())
+    fetcher = _fetcher_class()()
+    return tuple(CSS(filename=str(template_dir() / n), url_fetcher=fetcher) for n in PDF_CSS)
 
 
 def _fetcher_class():
@@ -298,7 +306,7 @@ def layout(page: Sheet | str, fillable: bool | None = None):
     stylesheets = [_font_faces()]
     if isinstance(page, Sheet):
         html = render_html(page, stylesheet=False)
-        stylesheets.append(_sheet_css())
+        stylesheets += _sheet_css()
         fillable = page.fillable if fillable is None else fillable
     else:
         html = page

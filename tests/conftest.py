@@ -134,22 +134,33 @@ def class_set_rendering(folder: Path) -> subprocess.Popen:
 
 
 def has_worker(pid: int) -> bool:
-    """Whether a process has children started by multiprocessing's spawn, all of them set up
-    as workers: Ctrl-C ignored (SIGINT in SigIgn), as booklet._start_worker leaves them. A
-    signal before that reaches a worker still importing, which then prints a traceback."""
-    try:
-        children = [
+    """Whether a process has all its workers started by multiprocessing (spawned, or forked
+    by its fork server, one after another) and set up: Ctrl-C ignored (SIGINT in SigIgn), as
+    booklet._start_worker leaves them. A signal before that reaches a worker still
+    starting, which then prints a traceback. (The pool of a 60-sheet run: one a core.)"""
+    from handcalc import booklet
+
+    def children(of) -> list[str]:
+        return [
             c
-            for task in os.listdir(f"/proc/{pid}/task")
-            for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            for task in os.listdir(f"/proc/{of}/task")
+            for c in Path(f"/proc/{of}/task/{task}/children").read_text().split()
         ]
-        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+    try:
+        workers = []
+        for c in children(pid):
+            cmdline = Path(f"/proc/{c}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                workers.append(c)
+            elif b"forkserver" in cmdline:
+                workers += children(c)
         ignored = []
         for c in workers:
             status = Path(f"/proc/{c}/status").read_text()
             mask = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)
             ignored.append(bool(mask & (1 << (signal.SIGINT - 1))))
-        return bool(workers) and all(ignored)
+        return len(workers) >= booklet.default_workers(60) and all(ignored)
     except (OSError, AttributeError):
         return False
 
