@@ -172,12 +172,46 @@ ROPE_PLAN = (
 ROPE_SHARED_PLAN = tuple(
     p for p in ROPE_PLAN if p[0] not in ("WK", "K", "Kr", "WV") and p != ("X", 6, 1)
 )
+# The row convention lays ROPE_PLAN's rows side by side: eight grid columns squeezed letter's
+# key cells under 8 pt. Here the keys are worked in a row of their own under the queries'
+# (X, K, Kr below X, Q, Qr; WK between them), so Qr's grid column holds Kr too: seven columns.
+# Written in the column convention's coordinates, as every plan is (transposed when drawn).
+ROPE_ROWS_PLAN = (
+    ("X", 0, 1),
+    ("WQ", 1, 0),
+    ("Q", 1, 1),
+    ("Qr", 2, 1),
+    ("X", 0, 3),
+    ("WK", 1, 2),
+    ("K", 1, 3),
+    ("Kr", 2, 3),
+    ("KT", 3, 0),
+    ("S", 3, 1),
+    ("scaled", 3, 2),
+    ("exp", 3, 3),
+    ("colsum", 4, 3),
+    ("rowsum", 4, 3),
+    ("X", 5, 1),
+    ("A", 5, 2),
+    ("WV", 6, 0),
+    ("V", 6, 1),
+    ("Z", 6, 2),
+)
+ROPE_ROWS_SHARED_PLAN = tuple(
+    p for p in ROPE_ROWS_PLAN
+    if p[0] not in ("WK", "K", "Kr", "WV") and p not in (("X", 0, 3), ("X", 5, 1))
+)
 
 
-def _head_plan(ex: steps.Exercise):
+def _head_plan(ex: steps.Exercise, shared: bool = False):
+    if ex.rope and ex.convention == "rows":
+        return ROPE_ROWS_SHARED_PLAN if shared else ROPE_ROWS_PLAN
     if ex.rope:
-        return ROPE_PLAN
+        return ROPE_SHARED_PLAN if shared else ROPE_PLAN
+    if shared:
+        return SHARED_PLAN
     return CROSS_PLAN if ex.form == "cross" else PLANS.get(ex.form, HEAD_PLAN)
+
 
 DEFAULT_TITLES = {
     "self": "Self-attention by hand",
@@ -426,10 +460,12 @@ def matrix_view(
     title: str | None = None,
     answer_chars: int = 0,
     chars: int = 0,
+    convention: str = "",
 ) -> MatrixView:
     """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
-    grey line to each row (the key's 3-decimal values)."""
-    conv = ex.convention
+    grey line to each row (the key's 3-decimal values); `convention` overrides the sheet's
+    for where a vector lies."""
+    conv = convention or ex.convention
     shape = _as_rows(range(step.rows), step, conv) if step.is_vector else None
     rows = len(shape) if shape else step.rows
     cols = len(shape[0]) if shape else step.cols
@@ -630,7 +666,7 @@ def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
     kt = _pretty("KT" + kv, ex["KT" + kv])
     return (
         f"Head {h} of {ex.heads} · reuses {kt} and V{kv} from head {first}: no K or V to work",
-        _plan(ex, h, ROPE_SHARED_PLAN if ex.rope else SHARED_PLAN, shared),
+        _plan(ex, h, _head_plan(ex, shared=True), shared),
     )
 
 
@@ -759,6 +795,9 @@ def _comparisons(
 ) -> list[Comparison]:
     ex = sol.exercise
     d_k = sol.problem.spec.d_k
+    # Nothing crosses on the working page: a vector lies along a row in either convention,
+    # one line tall (the row convention's sums as a column pushed a RoPE key onto a third page).
+    conv = "columns"
     out = []
     for name in ex.track_dependent():
         step = ex[name]
@@ -766,8 +805,8 @@ def _comparisons(
             continue
         hand = sol.values[name]
         real = sol.exact[name]
-        rows_h = _as_rows(hand, step, ex.convention)
-        rows_e = _as_rows(real, step, ex.convention)
+        rows_h = _as_rows(hand, step, conv)
+        rows_e = _as_rows(real, step, conv)
         hand_t, exact_t, diff_t = [], [], []
         for rh, re_ in zip(rows_h, rows_e):
             hand_t.append(
@@ -831,7 +870,7 @@ def _comparisons(
     def one_row(chars: int) -> bool:
         w = fit_for(chars)[0]
         for _, step, _, _ in out:
-            rows, cols = display_rows_cols(step, ex.convention)
+            rows, cols = display_rows_cols(step, conv)
             at, _ = layout.side_by_side([(cols * w, rows * cell[1])] * 3, avail_w)
             if any(y > 0 for _, y in at):
                 return False
@@ -841,12 +880,12 @@ def _comparisons(
     fit = fit_for(chars)
     comparisons = []
     for heading, step, views, note in out:
-        rows, cols = display_rows_cols(step, ex.convention)
+        rows, cols = display_rows_cols(step, conv)
         at, height = layout.side_by_side([(cols * fit[0], rows * fit[1])] * 3, avail_w)
         boxes = [
             matrix_view(
                 ex, step, t, None, fit, label=lab, title=tit, chars=chars,
-                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
+                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm", convention=conv,
             )
             for (t, lab, tit), (x, y) in zip(views, at)
         ]
