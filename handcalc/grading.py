@@ -499,6 +499,42 @@ def _say_turned_from_one(cx: Context, s: steps.Step) -> str:
     )
 
 
+def _unturned(cx: Context, name: str):
+    """A turned step's value as if no turn had been made: Qr is Q, Kr is K, Krᵀ is Kᵀ, from
+    the fed values (a step that was never turned has no unturned form)."""
+    s = cx.exercise[name]
+    if s.kind == "rotate":
+        return cx.fed[s.inputs[0]]
+    if s.kind == "transpose":
+        return steps.transpose(_unturned(cx, s.inputs[0]))
+    raise ValueError(f"{name} is not turned")
+
+
+def _not_turned(cx: Context, s: steps.Step):
+    """Rotation left out: the step worked from the unturned queries and keys."""
+    if s.kind in ("rotate", "transpose"):
+        return _unturned(cx, s.name)
+    fed = {i: _unturned(cx, i) for i in s.inputs}
+    return steps.compute(s, {**cx.fed, **fed}, cx.track)
+
+
+def _say_not_turned(cx: Context, s: steps.Step) -> str:
+    if s.kind == "rotate":
+        return (
+            f"{s.name} = {s.inputs[0]}: the tokens were not turned; token m turns m quarter "
+            "turns, (a, b) → (−b, a) per turn (only the first, m = 0, stays as it is)."
+        )
+    if s.kind == "transpose":
+        kr = s.inputs[0]
+        k = cx.exercise[kr].inputs[0]
+        return f"{s.name} is {k}ᵀ, the keys before their turn: it is {kr}ᵀ, the turned keys."
+    wrong = "Kᵀ·Q" if cx.exercise.convention == "columns" else "Q·Kᵀ"
+    return (
+        f"{s.name} was worked as {wrong}, from the unturned queries and keys: with rotary "
+        f"positions the scores are {s.formula}."
+    )
+
+
 @dataclass(frozen=True)
 class Way:
     """One usual mistake: the roles it happens in, how to redo a step that way, its sentence."""
@@ -527,6 +563,7 @@ MISTAKES: tuple[Way, ...] = (
     Way("weights-axis", ("Z",), _factors_swapped, _say_factors_swapped),
     Way("rotation-direction", ("Qr", "Kr"), _turned_back, _say_turned_back),
     Way("rotation-position", ("Qr", "Kr"), _turned_from_one, _say_turned_from_one),
+    Way("not-rotated", ("Qr", "Kr", "KT", "S"), _not_turned, _say_not_turned),
 )
 
 # Every kind of named mistake, in the order they are looked for, then the slip: the

@@ -660,6 +660,14 @@
     return new Frac(-3n);
   }
 
+  /* grading._unturned: a turned step's value as if no turn had been made (Qr is Q, Krᵀ is Kᵀ). */
+  function unturned(cx, name) {
+    var s = cx.ex.byName[name];
+    if (s.kind === "rotate") return cx.fed[s.inputs[0]];
+    if (s.kind === "transpose") return transpose(unturned(cx, s.inputs[0]));
+    throw new Fail(name + " is not turned");
+  }
+
   var MISTAKES = [
     {
       kind: "weights-swapped",
@@ -812,6 +820,33 @@
         return (
           s.name + " turns each token by the wrong position: the first token is m = 0 " +
           "(not turned at all), the second m = 1 (one quarter turn), and so on."
+        );
+      },
+    },
+    {
+      kind: "not-rotated",
+      roles: ["Qr", "Kr", "KT", "S"],
+      redo: function (cx, s) {
+        if (s.kind === "rotate" || s.kind === "transpose") return unturned(cx, s.name);
+        var fed = cx.fed;
+        s.inputs.forEach(function (i) { fed = withValue(fed, i, unturned(cx, i)); });
+        return compute(s, fed, cx.track);
+      },
+      say: function (cx, s) {
+        if (s.kind === "rotate") {
+          return (
+            s.name + " = " + s.inputs[0] + ": the tokens were not turned; token m turns m quarter " +
+            "turns, (a, b) → (−b, a) per turn (only the first, m = 0, stays as it is)."
+          );
+        }
+        if (s.kind === "transpose") {
+          var kr = s.inputs[0], k = cx.ex.byName[kr].inputs[0];
+          return s.name + " is " + k + "ᵀ, the keys before their turn: it is " + kr + "ᵀ, the turned keys.";
+        }
+        var wrong = cx.ex.data.convention === "columns" ? "Kᵀ·Q" : "Q·Kᵀ";
+        return (
+          s.name + " was worked as " + wrong + ", from the unturned queries and keys: with rotary " +
+          "positions the scores are " + s.formula + "."
         );
       },
     },

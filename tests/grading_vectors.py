@@ -428,12 +428,22 @@ def rope_cases() -> list[tuple[str, object, dict]]:
     out.append(("rope, slip in Kr carried on", rope, slipped))
     unturned = full(rope, values=follow(rope, {"Qr": rv["Q"], "Kr": rv["K"]}))
     out.append(("rope, nothing turned", rope, unturned))
+    out.append(("rope, Qr copied from Q", rope, full(rope, values=follow(rope, {"Qr": rv["Q"]}))))
+    plain_kt = steps.transpose(rv["K"])
+    out.append(("rope, KT from unturned K", rope, full(rope, values=follow(rope, {"KT": plain_kt}))))
+    plain_s = steps.matmul(plain_kt, rv["Q"], Fraction(0))
+    out.append(("rope, S from unturned K and Q", rope, full(rope, values=follow(rope, {"S": plain_s}))))
     rrows = _sol(14, rope=True, d_k=4, convention="rows", causal=True)
     rr = rrows.values
     out.append(("rope rows causal, right work", rrows, full(rrows)))
     rback = steps.rotate(rr["K"], "rows", lambda m: -m)
     rwork = full(rrows, values=follow(rrows, {"Kr": rback}))
     out.append(("rope rows causal, Kr the wrong way", rrows, rwork))
+    rplain = steps.apply_mask(
+        steps.matmul(rr["Q"], steps.transpose(rr["K"]), Fraction(0)), rrows.exercise["S"].mask
+    )
+    rs = full(rrows, values=follow(rrows, {"S": rplain}))
+    out.append(("rope rows causal, S = Q·Kᵀ unturned", rrows, rs))
     rheads = _sol(15, rope=True, d_k=2, heads=2, kv_heads=1)
     out.append(("rope multi-query, right work", rheads, full(rheads)))
     out.append(("rope multi-query, Qr2 blank", rheads, blank_steps(full(rheads), "Qr2")))

@@ -498,11 +498,11 @@ def test_gradebook_has_a_row_per_file_and_quotes_formulas():
     mistakes = ",".join(
         "mistake: " + k
         for k in "weights-swapped scores-transposed rounding not-scaled e-not-3 softmax-axis "
-        "weights-axis rotation-direction rotation-position slip".split()
+        "weights-axis rotation-direction rotation-position not-rotated slip".split()
     )
     head = f"student,id,file,percent,Q,K,V,KT,S,scaled,exp,colsum,A,Z,{mistakes},review,status,error"
     assert rows[0] == head
     assert rows[1].startswith(f"'=HYPERLINK(1),{sol.problem.id},answers,99.1,91.7,100.0,")
     # one slip in Q: a count of 1 under "mistake: slip" (the last kind), 0 for the others
-    assert rows[1].endswith(",100.0,0,0,0,0,0,0,0,0,0,1,0,graded,")
-    assert rows[2] == ",,bad.json" + "," * 22 + ",failed,bad.json is not valid JSON"
+    assert rows[1].endswith(",100.0,0,0,0,0,0,0,0,0,0,0,1,0,graded,")
+    assert rows[2] == ",,bad.json" + "," * 23 + ",failed,bad.json is not valid JSON"

@@ -40,6 +40,7 @@ def test_vectors_cover_every_verdict_and_named_mistake():
         "weights-axis",
         "rotation-direction",
         "rotation-position",
+        "not-rotated",
     }
     verdicts = {k for v in VECTORS for k, n in v["expected"]["counts"].items() if n}
     assert verdicts == {"correct", "follow-through", "wrong", "blank", "revealed", "needs-review"}
