@@ -449,6 +449,28 @@ def rope_cases() -> list[tuple[str, object, dict]]:
     out.append(("rope multi-query, Qr2 blank", rheads, blank_steps(full(rheads), "Qr2")))
     drill = _sol(16, rope=True, d_k=2, given_steps=("Q", "K", "V"))
     out.append(("rope, given Q,K,V, right work", drill, asked(drill, full(drill))))
+    out += rope_decode_cases()
+    return out
+
+
+def rope_decode_cases() -> list[tuple[str, object, dict]]:
+    """A decode step with rotary positions: the new token turned as m = n − 1 (`start`)."""
+    out = []
+    dec = _sol(9, rope=True, decode=True, d_k=2)  # 4 tokens: the new one is m = 3
+    dv = dec.values
+    out.append(("rope decode, right work", dec, full(dec)))
+    out.append(("rope decode, qr not turned", dec, full(dec, values=follow(dec, {"qr": dv["q"]}))))
+    plain_k = steps.concat((dv["Kcache"], dv["k"]), "columns")
+    out.append(("rope decode, K from unturned k", dec, full(dec, values=follow(dec, {"K": plain_k}))))
+    once = steps.rotate(dv["q"], "columns", lambda m: 1)
+    out.append(("rope decode, qr turned back", dec, full(dec, values=follow(dec, {"qr": once}))))
+    short = _sol(9, rope=True, decode=True, d_k=2, tokens=3)  # the new one is m = 2
+    thrice = steps.rotate(short.values["k"], "columns", lambda m: 3)
+    out.append(("rope decode, kr from one", short, full(short, values=follow(short, {"kr": thrice}))))
+    rdec = _sol(15, rope=True, decode=True, d_k=4, convention="rows")
+    rq = rdec.values["q"]
+    out.append(("rope decode rows, right work", rdec, full(rdec)))
+    out.append(("rope decode rows, qr not turned", rdec, full(rdec, values=follow(rdec, {"qr": rq}))))
     return out
 
 

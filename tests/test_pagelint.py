@@ -142,6 +142,8 @@ SHAPES = {
     "rope": {"rope": True},
     "rope-rows": {"rope": True, "convention": "rows"},
     "rope-heads2-causal": {"rope": True, "heads": 2, "causal": True},
+    "rope-decode": {"decode": True, "rope": True},
+    "rope-decode-rows": {"decode": True, "rope": True, "convention": "rows"},
     "drill-scores": {"given_steps": ("scores",)},
     "drill-softmax": {"given_steps": ("softmax",)},
     "drill-output": {"given_steps": ("output",)},
