@@ -477,7 +477,7 @@ def _say_factors_swapped(cx: Context, s: steps.Step) -> str:
 
 def _turned_back(cx: Context, s: steps.Step):
     """Each token turned the other way: (a, b) -> (b, -a), i.e. -m quarter turns."""
-    return steps.rotate(cx.fed[s.inputs[0]], s.axis, lambda m: -m)
+    return steps.rotate(cx.fed[s.inputs[0]], s.axis, lambda m: -(m + s.start))
 
 
 def _say_turned_back(cx: Context, s: steps.Step) -> str:
@@ -488,11 +488,20 @@ def _say_turned_back(cx: Context, s: steps.Step) -> str:
 
 
 def _turned_from_one(cx: Context, s: steps.Step):
-    """Positions counted from 1: the first token turned once instead of not at all."""
-    return steps.rotate(cx.fed[s.inputs[0]], s.axis, lambda m: m + 1)
+    """Positions counted from 1: the first token turned once instead of not at all (for a
+    decode step's new token at m = 3, four turns: no turn, which not-rotated names)."""
+    if s.start and (s.start + 1) % 4 == 0:
+        raise ValueError("four quarter turns: the same as none")
+    return steps.rotate(cx.fed[s.inputs[0]], s.axis, lambda m: m + s.start + 1)
 
 
 def _say_turned_from_one(cx: Context, s: steps.Step) -> str:
+    if s.start:  # a decode step's new token
+        return (
+            f"{s.name} turns the new token by the wrong position: counted from m = 0, the "
+            f"{s.start} cached tokens are m = 0 to {s.start - 1}, so it is m = {s.start} "
+            f"({s.start} quarter turns)."
+        )
     return (
         f"{s.name} turns each token by the wrong position: the first token is m = 0 "
         "(not turned at all), the second m = 1 (one quarter turn), and so on."
@@ -549,6 +558,60 @@ def _say_negative_kept(cx: Context, s: steps.Step) -> str:
     )
 
 
+def _unturned(cx: Context, name: str):
+    """A turned step's value as if no turn had been made: Qr is Q, Kr is K, Krᵀ is Kᵀ, from
+    the fed values (a step that was never turned has no unturned form)."""
+    s = cx.exercise[name]
+    if s.kind == "rotate":
+        return cx.fed[s.inputs[0]]
+    if s.kind == "transpose":
+        return steps.transpose(_unturned(cx, s.inputs[0]))
+    if s.kind == "concat":  # a decode step's keys: the cache (turned already) and the new key
+        parts = [_attempt(_unturned, cx, i) for i in s.inputs]
+        if all(p is None for p in parts):
+            raise ValueError(f"{name} is not turned")
+        return steps.concat([cx.fed[i] if p is None else p for i, p in zip(s.inputs, parts)], s.axis)
+    raise ValueError(f"{name} is not turned")
+
+
+def _not_turned(cx: Context, s: steps.Step):
+    """Rotation left out: the step worked from the unturned queries and keys."""
+    if s.kind in ("rotate", "transpose", "concat"):
+        return _unturned(cx, s.name)
+    fed = {i: _unturned(cx, i) for i in s.inputs}
+    return steps.compute(s, {**cx.fed, **fed}, cx.track)
+
+
+def _say_not_turned(cx: Context, s: steps.Step) -> str:
+    if s.kind == "rotate" and s.start:
+        return (
+            f"{s.name} = {s.inputs[0]}: the new token was not turned; it is m = {s.start}, so "
+            f"it turns {s.start} quarter turns, (a, b) → (−b, a) per turn."
+        )
+    if s.kind == "rotate":
+        return (
+            f"{s.name} = {s.inputs[0]}: the tokens were not turned; token m turns m quarter "
+            "turns, (a, b) → (−b, a) per turn (only the first, m = 0, stays as it is)."
+        )
+    if s.kind == "concat":
+        new = s.inputs[-1]
+        return (
+            f"{s.name} took the new key before its turn: the cache holds turned keys, so "
+            f"{new} joins it, {s.name} = {s.formula}."
+        )
+    if s.kind == "transpose":
+        return (
+            f"{s.name} was copied from the keys before their turn: it is {s.formula}, the "
+            "turned keys transposed."
+        )
+    q = next(cx.exercise[i] for i in s.inputs if cx.exercise[i].kind == "rotate")
+    wrong = s.formula.replace("Krᵀ", "Kᵀ").replace(q.role, q.inputs[0].rstrip("0123456789"))
+    return (
+        f"{s.name} was worked as {wrong}, from the unturned queries and keys: with rotary "
+        f"positions the scores are {s.formula}."
+    )
+
+
 @dataclass(frozen=True)
 class Way:
     """One usual mistake: the roles it happens in, how to redo a step that way, its sentence."""
@@ -575,8 +638,9 @@ MISTAKES: tuple[Way, ...] = (
     Way("softmax-axis", ("colsum", "rowsum", "A"), _softmax_axis, _say_softmax_axis),
     Way("weights-axis", ("Z",), _weights_transposed, _say_weights_transposed),
     Way("weights-axis", ("Z",), _factors_swapped, _say_factors_swapped),
-    Way("rotation-direction", ("Qr", "Kr"), _turned_back, _say_turned_back),
-    Way("rotation-position", ("Qr", "Kr"), _turned_from_one, _say_turned_from_one),
+    Way("rotation-direction", ("Qr", "Kr", "qr", "kr"), _turned_back, _say_turned_back),
+    Way("rotation-position", ("Qr", "Kr", "qr", "kr"), _turned_from_one, _say_turned_from_one),
+    Way("not-rotated", ("Qr", "Kr", "qr", "kr", "K", "KT", "S"), _not_turned, _say_not_turned),
     Way("bias-left-out", ("F", "Y"), _bias_left_out, _say_bias_left_out),
     Way("relu-before-bias", ("H",), _relu_before_bias, _say_relu_before_bias),
     Way("residual-forgotten", ("R1", "R2"), _residual_forgotten, _say_residual_forgotten),

@@ -35,7 +35,7 @@ def step_json(step: steps.Step) -> dict:
         "title": step.title,
         "formula": step.formula,
         "partner": step.partner,
-    }
+    } | ({"start": step.start} if step.start else {})
 
 
 def page_data(problem: Problem) -> dict:
@@ -155,6 +155,13 @@ EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "m turned m quarter turns in each pair of entries, (a, b) to (−b, a) per turn. A key and "
     "a query turned by m and n then score as if only the query were turned by n − m: the "
     "score depends on how far apart the two tokens are, not on where they stand.",
+    "qr": "{name}: the new token's query turned by its position, m = {start} (the cached "
+    "tokens are m = 0 to {before}): {start} quarter turns in each pair of entries, (a, b) to "
+    "(−b, a) per turn.",
+    "kr": "{name}: the new token's key turned by its position, m = {start}, as its query is. "
+    "The cache holds the earlier keys turned at their own positions when they were worked, so "
+    "only this one is turned now; a key and a query turned by m and n score as if only the "
+    "query were turned by n − m.",
     "KT": "{name} is {a} with rows and columns swapped: entry (i, j) of {a} goes to (j, i). "
     "Nothing new is worked out; it lines the keys up so that the next product meets every "
     "key with every query.",
@@ -284,6 +291,8 @@ def explanation(
         "how": "one under another" if step.axis == "rows" else "side by side",
         "rounding": _ROUNDING.get(rounding, ""),
         "root": f"here √{d_k} ≈ {math.sqrt(d_k):.2f}",
+        "start": step.start,
+        "before": step.start - 1,
     }
     parts = [text.format(**fields)]
     if exercise.causal and step.role in MASK_NOTES:

@@ -449,3 +449,31 @@ def side_by_side(
         x += slot + COMPARE_GAP
         row_h = max(row_h, COMPARE_LABEL_H + h + 2 * OUTLINE)
     return at, round(y + row_h, 3)
+
+
+# Two neighbouring comparisons share a line of the working page when each one's boxes fit in
+# half of it (a decode step's one-query columns): the last box needs room only for its own
+# words ("difference", "exact − hand"), the others a full label slot.
+HALF_SHARE = 0.49  # of the width: what a half may take, a space left between the two
+LAST_LABEL_W = 20.0
+
+
+def halves(sizes_of: list[list[tuple[float, float]]], avail_w: float) -> list[bool]:
+    """Which comparisons go two to a line, pairing neighbours in order."""
+
+    def narrow(sizes):
+        at, _ = side_by_side(sizes, avail_w)
+        (x, y), (w, _) = at[-1], sizes[-1]
+        return all(y == 0 for _, y in at) and x + max(w + OUTLINE, LAST_LABEL_W) <= (
+            HALF_SHARE * avail_w - 1.0
+        )
+
+    fits = [narrow(s) for s in sizes_of]
+    out = [False] * len(fits)
+    k = 0
+    while k < len(fits) - 1:
+        if fits[k] and fits[k + 1]:
+            out[k] = out[k + 1] = True
+            k += 1
+        k += 1
+    return out

@@ -174,9 +174,18 @@ class Spec:
                 raise OptionError(
                     "--decode needs --tokens of at least 2: the cached tokens and the new one"
                 )
-        if self.rope and self.form in ("cross", "decode"):
-            flag = "--queries" if self.form == "cross" else "--decode"
-            raise OptionError(f"--rope works on self-attention (with or without heads), not {flag}")
+        if self.rope and self.form == "cross":
+            raise OptionError(
+                "--rope does not apply to --queries: positions in Xq and in X count along two "
+                "different sequences, so their distance means nothing (models turn "
+                "self-attention's queries and keys, not cross-attention's)"
+            )
+        if self.rope and self.decode and (self.tokens - 1) % 4 == 0:
+            raise OptionError(
+                f"--rope --decode puts the new token at m = {self.tokens - 1}, and "
+                f"{self.tokens - 1} quarter turns bring a pair back where it started (qr = q): "
+                "take a number of tokens other than 5, 9 or 13"
+            )
         if self.rope and self.d_k % 2:
             raise OptionError(
                 f"--rope turns pairs of dimensions, so --d-k must be even, not {self.d_k}"
@@ -245,7 +254,8 @@ class Spec:
     def _table(self) -> steps.Exercise:
         if self.form == "decode":
             return steps.build_decode(
-                self.tokens, self.d_in, self.d_k, self.d_v, self.convention, self.rounding
+                self.tokens, self.d_in, self.d_k, self.d_v, self.convention, self.rounding,
+                rope=self.rope,
             )
         if self.form == "cross":
             return steps.build_cross(
@@ -306,7 +316,14 @@ class Spec:
         ]
         if self.causal:
             rules.append("causal mask: a token attends only to itself and earlier tokens")
-        if self.rope:
+        if self.rope and self.decode:
+            rules.append(
+                f"rotary positions: the new token is m = {self.tokens - 1} (the first is m = 0): "
+                f"qr = R·q and kr = R·k turn it {self.tokens - 1} quarter turns in each pair of "
+                "dimensions (1,2), (3,4), …: (a, b) becomes (−b, a) per turn; the cache holds "
+                "each earlier key turned at its own position"
+            )
+        elif self.rope:
             rules.append(
                 "rotary positions: Qr = R·Q and Kr = R·K turn token m (the first is m = 0) m "
                 "quarter turns in each pair of dimensions (1,2), (3,4), …: (a, b) becomes (−b, a) "
@@ -464,13 +481,13 @@ def from_matrices(data: Mapping, spec: Spec | None = None, seed: int | None = No
     spec = spec or Spec()
     if not isinstance(data, Mapping):
         raise ProblemFileError("a problem file must be a JSON object of matrices")
-    if "x" in data or "Kcache" in data:
-        return _decode_from_matrices(data, spec, seed)
     if "rope" in data:
         if not isinstance(data["rope"], bool):
             raise ProblemFileError(f'"rope" must be true or false, not {echoed(data["rope"])}')
         spec = replace(spec, d_k=2, rope=spec.rope or data["rope"])  # d_k is read off WQ below
         data = {k: v for k, v in data.items() if k != "rope"}
+    if "x" in data or "Kcache" in data:
+        return _decode_from_matrices(data, spec, seed)
     if "X" not in data:
         raise ProblemFileError("the problem has no X matrix")
     heads = 1
@@ -561,6 +578,10 @@ def _decode_from_matrices(data: Mapping, spec: Spec, seed: int | None) -> Proble
         {"tokens": cached + 1, "d_in": d_in, "d_k": d_k, "d_v": d_v},
         {"tokens": "Kcache", "d_in": "x", "d_k": "WQ", "d_v": "WV"},
     )
+    if spec.rope and d_k % 2:
+        raise ProblemFileError(
+            f"WQ makes queries of {d_k} entries: rotary positions turn pairs, so d_k must be even"
+        )
     try:
         sized = replace(spec, tokens=cached + 1, d_in=d_in, d_k=d_k, d_v=d_v, heads=1, decode=True)
     except OptionError as e:

@@ -115,6 +115,7 @@ class Step:
     axis: str | None = None
     mask: str | None = None
     partner: str | None = None
+    start: int = 0  # a rotation's first token position (a decode step's new token: n − 1)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -283,10 +284,12 @@ class _Table:
             "KT" + sfx, "KT", "transpose", (k,), shape, "product", formula, "Keys, transposed", head
         )
 
-    def rotated(self, role: str, sfx: str, src: str, d: int, tokens: int, head=None) -> str:
+    def rotated(
+        self, role: str, sfx: str, src: str, d: int, tokens: int, head=None, start: int = 0
+    ) -> str:
         """RoPE by quarter turns: token m's vector turned m quarter turns in each pair of
-        dimensions, (a, b) -> (-b, a) per turn."""
-        title = "Turned queries" if role == "Qr" else "Turned keys"
+        dimensions, (a, b) -> (-b, a) per turn; the first token is m = `start`."""
+        title = {"Qr": "Turned queries", "Kr": "Turned keys"}.get(role, f"Turned {src}")
         return self.add(
             role + sfx,
             role,
@@ -298,12 +301,13 @@ class _Table:
             title,
             head,
             axis="columns" if self.cols else "rows",
+            start=start,
         )
 
     def scores(self, sfx, kt, q, keys, queries, head=None, mask=None) -> str:
         """S = Kᵀ·Q: keys down, queries across (turned for the row convention)."""
         inputs = (kt, q) if self.cols else (q, kt)
-        qn = "q" if q == "q" else "Qr" if q.startswith("Qr") else "Q"
+        qn = q if q in ("q", "qr") else "Qr" if q.startswith("Qr") else "Q"
         kn = "Krᵀ" if qn == "Qr" else "Kᵀ"
         formula = f"{kn}·{qn}" if self.cols else f"{qn}·{kn}"
         return self.add(
@@ -409,7 +413,7 @@ class _Table:
     def appended(self, role: str, cache: str, new: str, d: int, tokens: int) -> str:
         """The cache grown by the new token: its vector as one more column (row)."""
         formula = f"[{cache} | {new}]" if self.cols else f"[{cache} ; {new}]"
-        title = "Keys: the cache and k" if role == "K" else "Values: the cache and v"
+        title = f"Keys: the cache and {new}" if role == "K" else "Values: the cache and v"
         return self.add(
             role,
             role,
@@ -581,12 +585,17 @@ def build_decode(
     d_v: int | None = None,
     convention: str = "columns",
     rounding: str = "floor",
+    rope: bool = False,
 ) -> Exercise:
     """One decode step: the keys and values of the `tokens` - 1 earlier tokens are given (the
     cache); the new token x gets its q, k and v, k and v are appended to the cache, and its
-    one query scores every key. S, A and Z have one column (one row, for rows)."""
+    one query scores every key. S, A and Z have one column (one row, for rows). With `rope`
+    the new q and k are turned as token m = tokens - 1 (qr, kr); the cache holds keys turned
+    at their own positions, as a model caches them."""
     if tokens < 2:
         raise ValueError("a decode step needs at least one cached token")
+    if rope and d_k % 2:
+        raise ValueError(f"rotary positions turn pairs of dimensions: d_k must be even, not {d_k}")
     d_v = d_k if d_v is None else d_v
     t = _Table(convention, rounding)
     t.data("x", d_in, 1, "The new token")
@@ -615,13 +624,16 @@ def build_decode(
     q = t.projection("q", "", "WQ", "x", d_k, 1, partner="k")
     k = t.projection("k", "", "WK", "x", d_k, 1, partner="q")
     v = t.projection("v", "", "WV", "x", d_v, 1)
+    if rope:  # the new token is m = tokens − 1; the cache keeps keys turned when worked
+        q = t.rotated("qr", "", q, d_k, 1, start=tokens - 1)
+        k = t.rotated("kr", "", k, d_k, 1, start=tokens - 1)
     keys = t.appended("K", "Kcache", k, d_k, tokens)
     values = t.appended("V", "Vcache", v, d_v, tokens)
     kt = t.transposed(keys, "", d_k, tokens)
     s = t.scores("", kt, q, tokens, 1)
     a = t.softmax("", s, tokens, 1)
     t.output("", values, a, d_v, 1)
-    return Exercise(tuple(t.steps), convention, False, 1, "decode")
+    return Exercise(tuple(t.steps), convention, False, 1, "decode", rope=rope)
 
 
 def kv_suffix(g: int, kv_heads: int) -> str:
@@ -856,7 +868,7 @@ def compute(step: Step, values: Mapping[str, Value], track: Track) -> Value:
     if step.kind == "concat":
         return concat(args, step.axis)
     if step.kind == "rotate":
-        return rotate(args[0], step.axis)
+        return rotate(args[0], step.axis, lambda m: m + step.start)
     if step.kind == "add":
         return add(args[0], args[1])
     if step.kind == "affine":

@@ -146,6 +146,32 @@ DECODE_PLAN = (
     ("Z", 6, 4),
 )
 PLANS = {"self": HEAD_PLAN, "cross": CROSS_PLAN, "decode": DECODE_PLAN}
+# A decode step with rotary positions: the new key turned beside k (kr joins the cache), the
+# new query turned under q, straight above the scores it is the right factor of.
+ROPE_DECODE_PLAN = (
+    ("x", 0, 1),
+    ("WK", 1, 0),
+    ("k", 1, 1),
+    ("kr", 1, 2),
+    ("Kcache", 1, 3),
+    ("K", 1, 4),
+    ("WQ", 2, 0),
+    ("q", 2, 1),
+    ("qr", 3, 1),
+    ("KT", 4, 0),
+    ("S", 4, 1),
+    ("scaled", 4, 2),
+    ("exp", 4, 3),
+    ("colsum", 5, 3),
+    ("rowsum", 5, 3),
+    ("x", 6, 1),
+    ("A", 6, 4),
+    ("WV", 7, 0),
+    ("v", 7, 1),
+    ("Vcache", 7, 2),
+    ("V", 7, 3),
+    ("Z", 7, 4),
+)
 
 # Rotary positions: each token's key is turned beside K (Kr keeps K's rows), its query under
 # Q (Qr keeps Q's columns) and so straight above the scores it is the right factor of.
@@ -199,12 +225,76 @@ BLOCK_ROWS_PLAN = (
 ROPE_SHARED_PLAN = tuple(
     p for p in ROPE_PLAN if p[0] not in ("WK", "K", "Kr", "WV") and p != ("X", 6, 1)
 )
+# The row convention lays ROPE_PLAN's rows side by side: eight grid columns squeezed letter's
+# key cells under 8 pt. Here the keys are worked in a row of their own under the queries'
+# (X, K, Kr below X, Q, Qr; WK between them), so Qr's grid column holds Kr too: seven columns.
+# Written in the column convention's coordinates, as every plan is (transposed when drawn).
+ROPE_ROWS_PLAN = (
+    ("X", 0, 1),
+    ("WQ", 1, 0),
+    ("Q", 1, 1),
+    ("Qr", 2, 1),
+    ("X", 0, 3),
+    ("WK", 1, 2),
+    ("K", 1, 3),
+    ("Kr", 2, 3),
+    ("KT", 3, 0),
+    ("S", 3, 1),
+    ("scaled", 3, 2),
+    ("exp", 3, 3),
+    ("colsum", 4, 3),
+    ("rowsum", 4, 3),
+    ("X", 5, 1),
+    ("A", 5, 2),
+    ("WV", 6, 0),
+    ("V", 6, 1),
+    ("Z", 6, 2),
+)
+ROPE_ROWS_SHARED_PLAN = tuple(
+    p for p in ROPE_ROWS_PLAN
+    if p[0] not in ("WK", "K", "Kr", "WV") and p not in (("X", 0, 3), ("X", 5, 1))
+)
 
 
-def _head_plan(ex: steps.Exercise):
+# Its row convention: qr under q and the scores under Kᵀ, so that qr needs no grid column
+# of its own (transposed, ROPE_DECODE_PLAN's eight columns did not fit letter's width).
+ROPE_DECODE_ROWS_PLAN = (
+    ("x", 0, 1),
+    ("WK", 1, 0),
+    ("k", 1, 1),
+    ("kr", 1, 2),
+    ("Kcache", 1, 3),
+    ("K", 1, 4),
+    ("WQ", 2, 0),
+    ("q", 2, 1),
+    ("qr", 2, 2),
+    ("KT", 3, 1),
+    ("S", 3, 2),
+    ("scaled", 3, 3),
+    ("exp", 3, 4),
+    ("colsum", 4, 4),
+    ("rowsum", 4, 4),
+    ("x", 5, 1),
+    ("A", 5, 4),
+    ("WV", 6, 0),
+    ("v", 6, 1),
+    ("Vcache", 6, 2),
+    ("V", 6, 3),
+    ("Z", 6, 4),
+)
+
+
+def _head_plan(ex: steps.Exercise, shared: bool = False):
+    if ex.rope and ex.form == "decode":
+        return ROPE_DECODE_PLAN if ex.convention == "columns" else ROPE_DECODE_ROWS_PLAN
+    if ex.rope and ex.convention == "rows":
+        return ROPE_ROWS_SHARED_PLAN if shared else ROPE_ROWS_PLAN
     if ex.rope:
-        return ROPE_PLAN
+        return ROPE_SHARED_PLAN if shared else ROPE_PLAN
+    if shared:
+        return SHARED_PLAN
     return CROSS_PLAN if ex.form == "cross" else PLANS.get(ex.form, HEAD_PLAN)
+
 
 DEFAULT_TITLES = {
     "self": "Self-attention by hand",
@@ -287,6 +377,7 @@ class Comparison:
     difference: MatrixView
     note: str
     grid_style: str = ""  # the height its boxes take (layout.side_by_side)
+    half: bool = False  # narrow: it shares its line with a neighbour (layout.halves)
 
 
 @dataclass(frozen=True)
@@ -461,10 +552,12 @@ def matrix_view(
     title: str | None = None,
     answer_chars: int = 0,
     chars: int = 0,
+    convention: str = "",
 ) -> MatrixView:
     """A matrix box. `texts` None means a blank for the student; `decimals` adds a second,
-    grey line to each row (the key's 3-decimal values)."""
-    conv = ex.convention
+    grey line to each row (the key's 3-decimal values); `convention` overrides the sheet's
+    for where a vector lies."""
+    conv = convention or ex.convention
     shape = _as_rows(range(step.rows), step, conv) if step.is_vector else None
     rows = len(shape) if shape else step.rows
     cols = len(shape[0]) if shape else step.cols
@@ -665,7 +758,7 @@ def _grouped_head(ex: steps.Exercise, h: int) -> tuple[str, list[_Placed]]:
     kt = _pretty("KT" + kv, ex["KT" + kv])
     return (
         f"Head {h} of {ex.heads} · reuses {kt} and V{kv} from head {first}: no K or V to work",
-        _plan(ex, h, ROPE_SHARED_PLAN if ex.rope else SHARED_PLAN, shared),
+        _plan(ex, h, _head_plan(ex, shared=True), shared),
     )
 
 
@@ -842,6 +935,9 @@ def _comparisons(
 ) -> list[Comparison]:
     ex = sol.exercise
     d_k = sol.problem.spec.d_k
+    # Nothing crosses on the working page: a vector lies along a row in either convention,
+    # one line tall (the row convention's sums as a column pushed a RoPE key onto a third page).
+    conv = "columns"
     out = []
     for name in ex.track_dependent():
         step = ex[name]
@@ -849,8 +945,8 @@ def _comparisons(
             continue
         hand = sol.values[name]
         real = sol.exact[name]
-        rows_h = _as_rows(hand, step, ex.convention)
-        rows_e = _as_rows(real, step, ex.convention)
+        rows_h = _as_rows(hand, step, conv)
+        rows_e = _as_rows(real, step, conv)
         hand_t, exact_t, diff_t = [], [], []
         for rh, re_ in zip(rows_h, rows_e):
             hand_t.append(
@@ -914,7 +1010,7 @@ def _comparisons(
     def one_row(chars: int) -> bool:
         w = fit_for(chars)[0]
         for _, step, _, _ in out:
-            rows, cols = display_rows_cols(step, ex.convention)
+            rows, cols = display_rows_cols(step, conv)
             at, _ = layout.side_by_side([(cols * w, rows * cell[1])] * 3, avail_w)
             if any(y > 0 for _, y in at):
                 return False
@@ -923,17 +1019,22 @@ def _comparisons(
     chars = longest + 2 if one_row(longest + 2) or not one_row(longest + 1) else longest + 1
     fit = fit_for(chars)
     comparisons = []
-    for heading, step, views, note in out:
-        rows, cols = display_rows_cols(step, ex.convention)
+    halves = layout.halves(
+        [[(display_rows_cols(s, conv)[1] * fit[0], 0.0)] * 3 for _, s, _, _ in out], avail_w
+    )
+    for (heading, step, views, note), half in zip(out, halves):
+        rows, cols = display_rows_cols(step, conv)
         at, height = layout.side_by_side([(cols * fit[0], rows * fit[1])] * 3, avail_w)
         boxes = [
             matrix_view(
                 ex, step, t, None, fit, label=lab, title=tit, chars=chars,
-                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm",
+                place_style=f"left:{x:.3f}mm;top:{y:.3f}mm", convention=conv,
             )
             for (t, lab, tit), (x, y) in zip(views, at)
         ]
-        comparisons.append(Comparison(heading, *boxes, note=note, grid_style=f"height:{height}mm"))
+        comparisons.append(
+            Comparison(heading, *boxes, note=note, grid_style=f"height:{height}mm", half=half)
+        )
     return comparisons
 
 
@@ -970,6 +1071,8 @@ def rope_notes(sol: Solution) -> list[str]:
     ex = sol.exercise
     if not ex.rope:
         return []
+    if ex.form == "decode":
+        return _decode_rope_notes(sol)
     s = next(st for st in ex.worked if st.role == "S")
     kt, qr = (ex[i] for i in s.inputs) if ex.convention == "columns" else reversed(
         [ex[i] for i in s.inputs]
@@ -1004,6 +1107,46 @@ def rope_notes(sol: Solution) -> list[str]:
         f"later, {_vector(later_k)} · {_vector(later_q)} = {later_terms} = {_cell_text(later)}. "
         "Real RoPE turns pair p by m·θ_p, θ_p = 10000^(−2(p−1)/d_k), each pair at its own "
         "frequency; quarter turns keep the numbers whole.",
+    ]
+
+
+def _times(n: int) -> str:
+    return {0: "no times", 1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _decode_rope_notes(sol: Solution) -> list[str]:
+    """rope_notes for a decode step: a cached key was turned at its own position m = i when it
+    was worked; turned back, it meets the new query turned by the distance n − 1 − i."""
+    cols = sol.exercise.convention == "columns"
+    keys, q = sol.values["K"], sol.values["q"]
+    p = sol.problem.spec.tokens - 1
+    query = tuple(row[0] for row in q) if cols else tuple(q[0])
+
+    def unturned(i):
+        cached = tuple(row[i] for row in keys) if cols else tuple(keys[i])
+        return cached, steps.quarter_turns(cached, -i)
+
+    def dot(a, b):
+        return sum(x * y for x, y in zip(a, b))
+
+    def worth(i):  # a key whose score is not 0, far from the query, makes the clearest check
+        return (dot(unturned(i)[1], steps.quarter_turns(query, p - i)) != 0, p - i)
+
+    i = max(range(p), key=worth)
+    cached, k = unturned(i)
+    turned = steps.quarter_turns(query, p - i)
+    later_k, later_q = steps.quarter_turns(k, i + 1), steps.quarter_turns(query, p + 1)
+    entry = f"S[{i + 1}][1]" if cols else f"S[1][{i + 1}]"
+    terms = " + ".join(f"{_term(a)}{_term(b)}" for a, b in zip(k, turned))
+    later_terms = " + ".join(f"{_term(a)}{_term(b)}" for a, b in zip(later_k, later_q))
+    return [
+        f"{entry} (cached key m = {i}, new query m = {p}): the cache holds key {i} turned "
+        f"{_times(i)}, {_vector(cached)}, so the key itself is {_vector(k)}; it meets q turned by "
+        f"the distance {p} − {i}: {_vector(k)} · {_vector(turned)} = {terms} = "
+        f"{_cell_text(dot(k, turned))}; one place later, {_vector(later_k)} · {_vector(later_q)} "
+        f"= {later_terms} = {_cell_text(dot(later_k, later_q))}. Real RoPE turns pair p by "
+        "m·θ_p, θ_p = 10000^(−2(p−1)/d_k), each pair at its own frequency; quarter turns keep "
+        "the numbers whole.",
     ]
 
 

@@ -475,7 +475,7 @@
       case "concat":
         return concat(args, step.axis);
       case "rotate":
-        return rotate(args[0], step.axis);
+        return rotate(args[0], step.axis, function (m) { return m + (step.start || 0); });
       case "add":
         return addAll(args[0], args[1]);
       case "affine":
@@ -683,6 +683,21 @@
     return new Frac(-3n);
   }
 
+  /* grading._unturned: a turned step's value as if no turn had been made (Qr is Q, Krᵀ is Kᵀ). */
+  function unturned(cx, name) {
+    var s = cx.ex.byName[name];
+    if (s.kind === "rotate") return cx.fed[s.inputs[0]];
+    if (s.kind === "transpose") return transpose(unturned(cx, s.inputs[0]));
+    if (s.kind === "concat") {
+      var parts = s.inputs.map(function (i) {
+        return attempt(function () { return unturned(cx, i); });
+      });
+      if (parts.every(function (p) { return p === null; })) throw new Fail(name + " is not turned");
+      return concat(parts.map(function (p, k) { return p === null ? cx.fed[s.inputs[k]] : p; }), s.axis);
+    }
+    throw new Fail(name + " is not turned");
+  }
+
   var MISTAKES = [
     {
       kind: "weights-swapped",
@@ -817,9 +832,10 @@
     },
     {
       kind: "rotation-direction",
-      roles: ["Qr", "Kr"],
+      roles: ["Qr", "Kr", "qr", "kr"],
       redo: function (cx, s) {
-        return rotate(cx.fed[s.inputs[0]], s.axis, function (m) { return -m; });
+        var start = s.start || 0;
+        return rotate(cx.fed[s.inputs[0]], s.axis, function (m) { return -(m + start); });
       },
       say: function (cx, s) {
         return s.name + " turns the wrong way: a quarter turn takes (a, b) to (−b, a), not to (b, −a).";
@@ -827,14 +843,67 @@
     },
     {
       kind: "rotation-position",
-      roles: ["Qr", "Kr"],
+      roles: ["Qr", "Kr", "qr", "kr"],
       redo: function (cx, s) {
-        return rotate(cx.fed[s.inputs[0]], s.axis, function (m) { return m + 1; });
+        var start = s.start || 0;
+        if (start && (start + 1) % 4 === 0) throw new Fail("four quarter turns: the same as none");
+        return rotate(cx.fed[s.inputs[0]], s.axis, function (m) { return m + start + 1; });
       },
       say: function (cx, s) {
+        if (s.start) {
+          return (
+            s.name + " turns the new token by the wrong position: counted from m = 0, the " +
+            s.start + " cached tokens are m = 0 to " + (s.start - 1) + ", so it is m = " +
+            s.start + " (" + s.start + " quarter turns)."
+          );
+        }
         return (
           s.name + " turns each token by the wrong position: the first token is m = 0 " +
           "(not turned at all), the second m = 1 (one quarter turn), and so on."
+        );
+      },
+    },
+    {
+      kind: "not-rotated",
+      roles: ["Qr", "Kr", "qr", "kr", "K", "KT", "S"],
+      redo: function (cx, s) {
+        if (["rotate", "transpose", "concat"].indexOf(s.kind) >= 0) return unturned(cx, s.name);
+        var fed = cx.fed;
+        s.inputs.forEach(function (i) { fed = withValue(fed, i, unturned(cx, i)); });
+        return compute(s, fed, cx.track);
+      },
+      say: function (cx, s) {
+        if (s.kind === "rotate" && s.start) {
+          return (
+            s.name + " = " + s.inputs[0] + ": the new token was not turned; it is m = " + s.start +
+            ", so it turns " + s.start + " quarter turns, (a, b) → (−b, a) per turn."
+          );
+        }
+        if (s.kind === "rotate") {
+          return (
+            s.name + " = " + s.inputs[0] + ": the tokens were not turned; token m turns m quarter " +
+            "turns, (a, b) → (−b, a) per turn (only the first, m = 0, stays as it is)."
+          );
+        }
+        if (s.kind === "concat") {
+          return (
+            s.name + " took the new key before its turn: the cache holds turned keys, so " +
+            s.inputs[s.inputs.length - 1] + " joins it, " + s.name + " = " + s.formula + "."
+          );
+        }
+        if (s.kind === "transpose") {
+          return (
+            s.name + " was copied from the keys before their turn: it is " + s.formula +
+            ", the turned keys transposed."
+          );
+        }
+        var q = cx.ex.byName[s.inputs.filter(function (i) {
+          return cx.ex.byName[i].kind === "rotate";
+        })[0]];
+        var wrong = s.formula.replace("Krᵀ", "Kᵀ").replace(q.role, q.inputs[0].replace(/[0-9]+$/, ""));
+        return (
+          s.name + " was worked as " + wrong + ", from the unturned queries and keys: with rotary " +
+          "positions the scores are " + s.formula + "."
         );
       },
     },

@@ -180,13 +180,14 @@
     },
     rotate: function (s, r, c) {
       var a = ex.byName[s.inputs[0]], cols = s.axis === "columns";
-      var m = cols ? c : r, f = cols ? r : c, first = f - (f % 2);
+      var m = (cols ? c : r) + (s.start || 0), f = cols ? r : c, first = f - (f % 2);
       var cell = function (k) { return cols ? [k, c] : [r, k]; };
       var pa = cell(first), pb = cell(first + 1);
       var turns = ((m % 4) + 4) % 4;
       var dims = "entries " + (first + 1) + " and " + (first + 2);
       return {
-        text: where(s, r, c) + ": token " + (m + 1) + " has m = " + m + ", so its " + dims +
+        text: where(s, r, c) + ": " + (s.start ? "the new token" : "token " + (m + 1)) +
+          " has m = " + m + ", so its " + dims +
           " of " + shown(a) + " (a, b) = (" + factor(a, pa[0], pa[1]) + ", " + factor(a, pb[0], pb[1]) +
           ") turn " + m + " quarter turn" + (m === 1 ? "" : "s") + ": (a, b) → (−b, a) each time" +
           (turns !== m ? " (four turns bring it back, so " + turns + ")" : "") +

@@ -429,17 +429,49 @@ def rope_cases() -> list[tuple[str, object, dict]]:
     out.append(("rope, slip in Kr carried on", rope, slipped))
     unturned = full(rope, values=follow(rope, {"Qr": rv["Q"], "Kr": rv["K"]}))
     out.append(("rope, nothing turned", rope, unturned))
+    out.append(("rope, Qr copied from Q", rope, full(rope, values=follow(rope, {"Qr": rv["Q"]}))))
+    plain_kt = steps.transpose(rv["K"])
+    out.append(("rope, KT from unturned K", rope, full(rope, values=follow(rope, {"KT": plain_kt}))))
+    plain_s = steps.matmul(plain_kt, rv["Q"], Fraction(0))
+    out.append(("rope, S from unturned K and Q", rope, full(rope, values=follow(rope, {"S": plain_s}))))
     rrows = _sol(14, rope=True, d_k=4, convention="rows", causal=True)
     rr = rrows.values
     out.append(("rope rows causal, right work", rrows, full(rrows)))
     rback = steps.rotate(rr["K"], "rows", lambda m: -m)
     rwork = full(rrows, values=follow(rrows, {"Kr": rback}))
     out.append(("rope rows causal, Kr the wrong way", rrows, rwork))
+    rplain = steps.apply_mask(
+        steps.matmul(rr["Q"], steps.transpose(rr["K"]), Fraction(0)), rrows.exercise["S"].mask
+    )
+    rs = full(rrows, values=follow(rrows, {"S": rplain}))
+    out.append(("rope rows causal, S = Q·Kᵀ unturned", rrows, rs))
     rheads = _sol(15, rope=True, d_k=2, heads=2, kv_heads=1)
     out.append(("rope multi-query, right work", rheads, full(rheads)))
     out.append(("rope multi-query, Qr2 blank", rheads, blank_steps(full(rheads), "Qr2")))
     drill = _sol(16, rope=True, d_k=2, given_steps=("Q", "K", "V"))
     out.append(("rope, given Q,K,V, right work", drill, asked(drill, full(drill))))
+    out += rope_decode_cases()
+    return out
+
+
+def rope_decode_cases() -> list[tuple[str, object, dict]]:
+    """A decode step with rotary positions: the new token turned as m = n − 1 (`start`)."""
+    out = []
+    dec = _sol(9, rope=True, decode=True, d_k=2)  # 4 tokens: the new one is m = 3
+    dv = dec.values
+    out.append(("rope decode, right work", dec, full(dec)))
+    out.append(("rope decode, qr not turned", dec, full(dec, values=follow(dec, {"qr": dv["q"]}))))
+    plain_k = steps.concat((dv["Kcache"], dv["k"]), "columns")
+    out.append(("rope decode, K from unturned k", dec, full(dec, values=follow(dec, {"K": plain_k}))))
+    once = steps.rotate(dv["q"], "columns", lambda m: 1)
+    out.append(("rope decode, qr turned back", dec, full(dec, values=follow(dec, {"qr": once}))))
+    short = _sol(9, rope=True, decode=True, d_k=2, tokens=3)  # the new one is m = 2
+    thrice = steps.rotate(short.values["k"], "columns", lambda m: 3)
+    out.append(("rope decode, kr from one", short, full(short, values=follow(short, {"kr": thrice}))))
+    rdec = _sol(15, rope=True, decode=True, d_k=4, convention="rows")
+    rq = rdec.values["q"]
+    out.append(("rope decode rows, right work", rdec, full(rdec)))
+    out.append(("rope decode rows, qr not turned", rdec, full(rdec, values=follow(rdec, {"qr": rq}))))
     return out
 
 

@@ -21,7 +21,8 @@ pytestmark = [
 AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 
 # page kinds as generate options (Page's variants), and a drill
-KINDS = ["columns", "causal", "heads", "decode", "drill"]
+KINDS = ["columns", "causal", "heads", "decode", "drill", "cross", "grouped", "rows", "rope",
+         "rope-decode"]
 
 
 @pytest.fixture(scope="module")

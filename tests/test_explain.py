@@ -22,6 +22,7 @@ VARIANTS = {
     "cross": Spec(queries=3),
     "grouped": Spec(heads=4, kv_heads=2, tokens=3),
     "decode": Spec(decode=True),
+    "rope decode": Spec(decode=True, rope=True, d_k=2),
 }
 
 
@@ -61,7 +62,8 @@ def test_the_words_follow_the_sheet(problem):
         assert ("masked" in text or "mask" in text) == (ex.causal and s.role in masked_roles)
     scaled = next(s for s in ex.worked if s.role == "scaled")
     rule = "floor(−3/2) = −2" if problem.spec.rounding == "floor" else "trunc(−3/2) = −1"
-    assert rule in words[scaled.name] and "√3 ≈ 1.73" in words[scaled.name]
+    root = {2: "√2 ≈ 1.41", 3: "√3 ≈ 1.73"}[problem.spec.d_k]
+    assert rule in words[scaled.name] and root in words[scaled.name]
     exp = next(s for s in ex.worked if s.role == "exp")
     assert "3ˣ stands in for eˣ" in words[exp.name] and "3^−1 = 1/3" in words[exp.name]
     a = next(s for s in ex.worked if s.role == "A")

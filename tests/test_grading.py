@@ -498,12 +498,12 @@ def test_gradebook_has_a_row_per_file_and_quotes_formulas():
     mistakes = ",".join(
         "mistake: " + k
         for k in "weights-swapped scores-transposed rounding not-scaled e-not-3 softmax-axis "
-        "weights-axis rotation-direction rotation-position bias-left-out relu-before-bias "
-        "residual-forgotten relu-kept-negative slip".split()
+        "weights-axis rotation-direction rotation-position not-rotated bias-left-out "
+        "relu-before-bias residual-forgotten relu-kept-negative slip".split()
     )
     head = f"student,id,file,percent,Q,K,V,KT,S,scaled,exp,colsum,A,Z,{mistakes},review,status,error"
     assert rows[0] == head
     assert rows[1].startswith(f"'=HYPERLINK(1),{sol.problem.id},answers,99.1,91.7,100.0,")
     # one slip in Q: a count of 1 under "mistake: slip" (the last kind), 0 for the others
-    assert rows[1].endswith(",100.0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,0,graded,")
-    assert rows[2] == ",,bad.json" + "," * 26 + ",failed,bad.json is not valid JSON"
+    assert rows[1].endswith(",100.0," + "0," * 14 + "1,0,graded,")
+    assert rows[2] == ",,bad.json" + "," * 27 + ",failed,bad.json is not valid JSON"

@@ -43,6 +43,7 @@ VARIANTS = {
         {"rope": True, "d_k": 4, "convention": "rows"},
     ),
     "block": (["--block"], {"block": True, "d_in": 4, "d_v": 4}),
+    "rope-decode": (["--rope", "--decode", "--d-k", "4"], {"rope": True, "decode": True, "d_k": 4}),
 }
 
 
@@ -247,7 +248,7 @@ def test_every_hint_works_out_to_the_key_from_right_numbers(browser, tmp_path, c
             got = _worked_out(s.kind, by_name[name], p.sol.problem.spec.rounding)
             assert got == _at(key[s.name], pos), (name, by_name[name])
     assert kinds >= {"product", "transpose", "scale", "exp", "sum", "normalise"}
-    assert ("concat" in kinds) == (config in ("heads", "grouped", "decode"))
+    assert ("concat" in kinds) == (config in ("heads", "grouped", "decode", "rope-decode"))
     p.close()
 
 

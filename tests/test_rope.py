@@ -97,8 +97,9 @@ def test_a_rotary_score_depends_only_on_the_distance():
 def test_odd_d_k_and_other_shapes_are_one_line_errors():
     for args, words in (
         (("--d-k", "3"), "--d-k must be even"),
-        (("--decode",), "not --decode"),
-        (("--queries", "2"), "not --queries"),
+        (("--decode", "--d-k", "3"), "--d-k must be even"),
+        (("--queries", "2"), "does not apply to --queries: positions in Xq and in X count"),
+        (("--decode", "--tokens", "5"), "new token at m = 4, and 4 quarter turns bring"),
     ):
         result = run_cli("solve", "--seed", "1", "--rope", *args)
         assert result.exit_code == 1
@@ -294,3 +295,99 @@ def test_a_problem_file_keeps_the_option(tmp_path):
         result = run_cli("solve", "--from", str(path))
         assert result.exit_code == 1 and words in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+# --- a decode step: the new token at m = n − 1, the cache turned already -------------------
+
+
+def _decode(seed: int, **spec):
+    return solve(make_problem(seed=seed, spec=Spec.for_level("classic", decode=True, rope=True, **spec)))
+
+
+@pytest.mark.parametrize("spec", [{}, dict(convention="rows", d_k=4), dict(tokens=6)], ids=str)
+def test_a_decode_step_turns_the_new_token_by_its_position_as_numpy_does(spec):
+    sol = _decode(3, **spec)
+    sp, v = sol.problem.spec, sol.values
+    cols = sp.convention == "columns"
+    m = sp.tokens - 1
+    turn = np.kron(np.eye(sp.d_k // 2, dtype=int), np.linalg.matrix_power(TURN, m))
+    q, k = (_arr(v[n]).reshape(-1) for n in ("q", "k"))
+    assert (_arr(v["qr"]).reshape(-1) == turn @ q).all()
+    assert (_arr(v["kr"]).reshape(-1) == turn @ k).all()
+    cache = _arr(sol.problem.given["Kcache"])
+    keys = np.hstack([cache, (turn @ k)[:, None]]) if cols else np.vstack([cache, turn @ k])
+    assert (_arr(v["K"]) == keys).all()
+    scores = (keys.T @ (turn @ q)).reshape(-1) if cols else (keys @ (turn @ q)).reshape(-1)
+    assert (_arr(v["S"]).reshape(-1) == scores).all()
+    # the cache holds key i turned i times: turned back, it scores like the query turned by
+    # the distance m − i alone, and like both turned one place later
+    for i in range(m):
+        cached = keys[:, i] if cols else keys[i]
+        plain = np.linalg.matrix_power(np.kron(np.eye(sp.d_k // 2, dtype=int), TURN.T), i) @ cached
+        by = lambda t: np.kron(np.eye(sp.d_k // 2, dtype=int), np.linalg.matrix_power(TURN, t))  # noqa: E731
+        assert plain @ (by(m - i) @ q) == scores[i] == (by(i + 1) @ plain) @ (by(m + 1) @ q)
+
+
+def test_a_rope_decode_id_file_and_sheet_bring_it_back(tmp_path):
+    problem = make_problem(seed=8, spec=Spec.for_level("classic", decode=True, rope=True))
+    for back in (decode_id(problem.id), from_id(problem.sheet_id)):
+        assert back.given == problem.given and back.spec.rope and back.spec.decode
+        assert back.exercise.steps == problem.exercise.steps
+    plain = make_problem(seed=8, spec=Spec.for_level("classic", decode=True, d_k=2))
+    assert plain.id != problem.id
+    path = tmp_path / "p.json"
+    assert run_cli("problem", "--seed", "8", "--decode", "--rope", "-o", str(path)).exit_code == 0
+    data = json.loads(path.read_text())
+    assert data["rope"] is True and "Kcache" in data
+    solved = json.loads(run_cli("solve", "--from", str(path), "--json").stdout)
+    assert {"qr", "kr"} <= set(solved["steps"]) and solved["id"] == problem.id
+    odd = {**data, **{w: data[w] + [[0] * 6] for w in ("WQ", "WK")}}
+    odd["Kcache"] = data["Kcache"] + [[0] * len(data["Kcache"][0])]
+    path.write_text(json.dumps(odd))
+    result = run_cli("solve", "--from", str(path))
+    assert result.exit_code == 1 and "d_k must be even" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_rope_decode_sheet_and_key_read_back_from_pdf(tmp_path):
+    sheet, key = tmp_path / "sheet.pdf", tmp_path / "key.pdf"
+    assert run_cli("generate", "--seed", "3", "--decode", "--rope", "-o", str(sheet)).exit_code == 0
+    assert run_cli("key", "--seed", "3", "--decode", "--rope", "-o", str(key)).exit_code == 0
+    blank = "".join(p.extract_text() for p in PdfReader(sheet).pages)
+    assert "qr = R·q" in blank and "kr = R·k" in blank and "K = [Kcache | kr]" in blank
+    assert "S = Kᵀ·qr" in blank and "the new token is m = 3" in blank
+    assert len(PdfReader(sheet).pages) == 1 and len(PdfReader(key).pages) == 2
+    text = "".join(p.extract_text() for p in PdfReader(key).pages)
+    assert "only the distance counts" in text
+    from handcalc.worksheet import rope_notes
+
+    sol = _decode(3)
+    line = rope_notes(sol)[0]
+    i = int(line.split("]")[0][2:])
+    stated = line.split("; one place")[0].rsplit("= ", 1)[1]
+    assert Fraction(stated) == sol.values["S"][i - 1][0]
+    later = line.split("one place later, ")[1].split(". Real")[0].rsplit("= ", 1)[1]
+    assert Fraction(later) == Fraction(stated)
+
+
+# The new token at m = 3 (4 tokens) turned back is turned once; at m = 2 (3 tokens) counted
+# from one it is turned 3 times (at m = 3, 4 times: no turn, which not-rotated names).
+@pytest.mark.parametrize(
+    "tokens, changed, step, kind",
+    [
+        (4, lambda v: {"qr": v["q"]}, "qr", "not-rotated"),
+        (4, lambda v: {"K": steps.concat((v["Kcache"], v["k"]), "columns")}, "K", "not-rotated"),
+        (3, lambda v: {"kr": steps.rotate(v["k"], "columns", lambda m: 3)}, "kr", "rotation-position"),
+        (4, lambda v: {"qr": steps.rotate(v["q"], "columns", lambda m: 1)}, "qr", "rotation-direction"),
+    ],
+    ids=["qr-unturned", "K-unturned", "kr-from-one", "qr-backwards"],
+)
+def test_a_wrong_decode_turn_is_named_and_followed_to_z(tokens, changed, step, kind):
+    sol = _decode(9, tokens=tokens)  # q and k of two different entries: neither is trivial
+    wrong = changed(sol.values)
+    assert wrong[step] != sol.values[step]
+    work = grading_vectors.full(sol, values=grading_vectors.follow(sol, wrong))
+    report = grading.grade(sol, answers_io.parse_text(json.dumps(work), "rope"))
+    assert [m.kind for m in report.steps[step].mistakes] == [kind]
+    later = {c for n in ("K", "S", "A", "Z") if n != step for c in report.steps[n].flat()}
+    assert "follow-through" in later and "wrong" not in later

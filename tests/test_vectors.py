@@ -40,6 +40,7 @@ def test_vectors_cover_every_verdict_and_named_mistake():
         "weights-axis",
         "rotation-direction",
         "rotation-position",
+        "not-rotated",
         "bias-left-out",
         "relu-before-bias",
         "residual-forgotten",
