@@ -287,7 +287,7 @@ def test_the_interactive_block_page_checks_like_the_cli(browser, tmp_path):
     import os
 
     from .conftest import CHROMIUM
-    from .test_browser import Opened, _cli_verdicts, _fill, _sheet, _verdicts
+    from .test_browser import _sheet, checked_like_the_cli
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing")
@@ -295,21 +295,7 @@ def test_the_interactive_block_page_checks_like_the_cli(browser, tmp_path):
     sol, work = _work(
         6, lambda v: {"Y": steps.matmul(v["H"], v["W2"])}, convention="rows"
     )
-    opened = Opened(browser, url, viewport={"width": 1280, "height": 900})
-    try:
-        page = opened.page
-        _fill(page, work, sol.exercise)
-        page.click("#check")
-        shown = _verdicts(page)
-        report_text = page.inner_text("#report")
-        explained = page.content()
-    finally:
-        opened.close()
-    assert opened.errors == []
-    path = tmp_path / "answers.json"
-    path.write_text(json.dumps({**work, "id": sol.problem.id}))
-    cli = json.loads(run_cli("check", str(path), "--json").stdout)
-    assert {k: v for k, v in shown.items() if v} == _cli_verdicts(cli)
+    shown, report_text, explained = checked_like_the_cli(browser, url, sol, work, tmp_path)
     assert "Y leaves out the bias" in report_text
     assert "follow-through" in set(shown.values())
     assert "max(x, 0)" in explained  # the walkthrough's words for H

@@ -123,6 +123,28 @@ def _fill(page, work: dict, exercise) -> None:
                     page.fill(f'input[name="{name}"]', str(x))
 
 
+def checked_like_the_cli(browser, url: str, sol, work: dict, folder) -> tuple[dict, str, str]:
+    """Fill a sheet with `work` in chromium and press Check; assert the page's verdicts are
+    what `handcalc check --json` gives the same answers file, and return them with the
+    report's text and the page's HTML (the walkthrough's words)."""
+    opened = Opened(browser, url, viewport={"width": 1280, "height": 900})
+    try:
+        page = opened.page
+        _fill(page, work, sol.exercise)
+        page.click("#check")
+        shown = _verdicts(page)
+        report_text = page.inner_text("#report")
+        html = page.content()
+    finally:
+        opened.close()
+    assert opened.errors == []
+    path = folder / "answers.json"
+    path.write_text(json.dumps({**work, "id": sol.problem.id}))
+    cli = json.loads(run_cli("check", str(path), "--json").stdout)
+    assert {k: v for k, v in shown.items() if v} == _cli_verdicts(cli)
+    return shown, report_text, html
+
+
 def test_check_and_save_agree_with_the_cli(opened, seed1, tmp_path):
     page = opened.page
     work = _work(seed1)

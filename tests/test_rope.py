@@ -250,7 +250,7 @@ def test_the_interactive_rope_page_checks_like_the_cli(browser, tmp_path):
     import os
 
     from .conftest import CHROMIUM
-    from .test_browser import Opened, _cli_verdicts, _fill, _sheet, _verdicts
+    from .test_browser import _sheet, checked_like_the_cli
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing")
@@ -258,21 +258,7 @@ def test_the_interactive_rope_page_checks_like_the_cli(browser, tmp_path):
     sol = solve(make_problem(seed=6, spec=Spec.for_level("classic", rope=True, convention="rows")))
     back = steps.rotate(sol.values["Q"], "rows", lambda m: -m)
     work = grading_vectors.full(sol, values=grading_vectors.follow(sol, {"Qr": back}))
-    opened = Opened(browser, url, viewport={"width": 1280, "height": 900})
-    try:
-        page = opened.page
-        _fill(page, work, sol.exercise)
-        page.click("#check")
-        shown = _verdicts(page)
-        report_text = page.inner_text("#report")
-        explained = page.content()
-    finally:
-        opened.close()
-    assert opened.errors == []
-    path = tmp_path / "answers.json"
-    path.write_text(json.dumps({**work, "id": sol.problem.id}))
-    cli = json.loads(run_cli("check", str(path), "--json").stdout)
-    assert {k: v for k, v in shown.items() if v} == _cli_verdicts(cli)
+    shown, report_text, explained = checked_like_the_cli(browser, url, sol, work, tmp_path)
     assert "Qr turns the wrong way" in report_text
     assert "follow-through" in set(shown.values())
     assert "quarter turns" in explained  # the walkthrough's words for Qr and Kr
