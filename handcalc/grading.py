@@ -30,7 +30,9 @@ For each step:
     *as written*: every readable cell as written, the key for hidden, blank, unreadable.
     Either way, a step the student left trivial (no readable cell, or, in a step of more than
     one graded cell, every readable cell the same number: all zeros, all ones…) counts as the
-    key, whole; a one-cell step (a decode step's one column sum) is trivial only when blank.
+    key, whole, unless every cell of it is right or follow-through (a ReLU that zeroes all of
+    the student's own F); a one-cell step (a decode step's one column sum) is trivial only
+    when blank.
     The two views differ only where decimals were written; a student who carries rounded
     decimals forward is followed. A third view, *rough*, is the as-written one with every
     decimal the student wrote (to p places) widened to the interval w ± 10^-p / 2: the
@@ -102,7 +104,8 @@ RULE = (
     "of the score until decided. A cell that is wrong "
     "but equals what the step gives from the student's own earlier answers is follow-through "
     "and earns credit. Blank and unreadable earlier cells count as the key; an earlier step "
-    "left blank or trivial (all one value) counts as the key, so it earns no follow-through; "
+    "left blank or trivial (all one value) counts as the key, so it earns no follow-through, "
+    "unless that value is what the student's own earlier answers give; "
     "a value worked from the student's own rounded decimals is followed within the rounding "
     "they wrote."
 )
@@ -825,6 +828,12 @@ def _trivial(cells, graded: list[Pos]) -> bool:
     return not values or (len(values) == 1 and len(graded) > 1)
 
 
+def _earned(judged: dict, graded: list[Pos]) -> bool:
+    """Every cell right or follow-through: an all-one-value step the student's own work
+    gives (a ReLU that zeroes every entry of their F) is followed, not taken as the key."""
+    return bool(graded) and all(judged.get(p, (None,))[0] in (CORRECT, FOLLOW) for p in graded)
+
+
 def too_short(w: numbers.Written | None, target, places: tuple = (2, True)) -> bool:
     """A decimal that would match the target but for having fewer places than the rule asks."""
     if w is None or w.places is None or target is steps.MASKED or target is None:
@@ -1002,7 +1011,7 @@ def grade(solution: Solution, answers: Answers, marking: Marking = Marking()) ->
         results[s.name] = StepResult(
             s, verdicts, tuple(found), cells, k, expected, yours, review, places
         )
-        if _trivial(cells, own):
+        if _trivial(cells, own) and not _earned(judged, own):
             credited[s.name] = as_written[s.name] = roughly[s.name] = k
             continue
         credited[s.name] = _same(

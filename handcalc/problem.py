@@ -355,10 +355,10 @@ class Spec:
             rules.append(f"grouped heads: {self.heads} query heads share {shared}")
         if self.block:
             zo = "Z" if self.heads == 1 else "O"
+            f, y = ("W1·R1", "W2·H") if cols else ("R1·W1", "H·W2")
             rules.append(
-                f"the block: R1 = X + {zo}, F = W1·R1 + b1 (b1 added to every token), "
-                "H = ReLU(F) = max(F, 0), Y = W2·H + b2, R2 = R1 + Y; "
-                + BLOCK_NO_NORM
+                f"the block: R1 = X + {zo}, F = {f} + b1 (b1 added to every token), "
+                f"H = ReLU(F) = max(F, 0), Y = {y} + b2, R2 = R1 + Y; " + BLOCK_NO_NORM
             )
         if self.given_steps:
             shown = self.exercise().shown_in_order()
@@ -471,7 +471,8 @@ def _check_vector(name: str, v, shape: tuple[int, ...]) -> tuple[int, ...]:
         raise ProblemFileError(f"{name} must be a flat list of integers, one per row")
     if len(v) != shape[0]:
         raise ProblemFileError(
-            f"{name} has {len(v)} entries but must have {shape[0]} for these sizes"
+            f"{name} has {len(v)} {'entry' if len(v) == 1 else 'entries'} but must have "
+            f"{shape[0]} for these sizes"
         )
     return tuple(whole(x, name, ProblemFileError, -ENTRY_LIMIT, ENTRY_LIMIT) for x in v)
 

@@ -729,7 +729,10 @@ def shown_steps(exercise: Exercise, requested) -> frozenset:
             roles = DRILLS[key]
             hits = {s.name for s in exercise.worked if s.role in roles}
             if not hits:
-                raise ValueError(f"--given {name}: this exercise has no {', '.join(roles)}")
+                hint = " (add --block)" if {"R1", "F"} & set(roles) else ""
+                raise ValueError(
+                    f"--given {name}: this exercise has no {', '.join(roles)}{hint}"
+                )
             wanted |= hits
             continue
         if key not in lookup:

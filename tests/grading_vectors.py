@@ -495,6 +495,11 @@ def block_cases() -> list[tuple[str, object, dict]]:
     carried = full(block, values=follow(block, {"F": fslip}))
     out.append(("block, slip in F carried to R2", block, carried))
     out.append(("block, H and Y blank", block, blank_steps(full(block), "H", "Y")))
+    # F worked all ≤ 0: ReLU honestly zeroes every entry, so H is all zeros, and Y (b2 on
+    # every token) and R2 follow from it: an all-zero step the student's own work gives
+    neg = tuple(tuple(-abs(x) for x in row) for row in bv["F"])
+    out.append(("block, F all negative, H all zeros followed", block,
+                full(block, values=follow(block, {"F": neg}))))  # fmt: skip
     brows = _sol(18, block=True, d_v=6, convention="rows", causal=True)
     rv = brows.values
     out.append(("block rows causal, right work", brows, full(brows)))

@@ -10,11 +10,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from handcalc import draw, steps
+from handcalc import answers as answers_io
+from handcalc import draw, grading, steps
 from handcalc.draw import from_id, make_problem
 from handcalc.problem import Spec, decode_id, from_matrices
 from handcalc.solution import solve
 
+from . import grading_vectors
 from .conftest import run_cli
 
 F = Fraction
@@ -135,6 +137,7 @@ def test_a_problem_file_brings_the_block_back(tmp_path):
     for bad, words in (
         ({"b1": [[1], [0]]}, "b1 must be a flat list"),
         ({"b1": [1, 0, 1]}, "b1 has 3 entries but must have 2"),
+        ({"b1": [1]}, "b1 has 1 entry but must have 2"),
         ({"b2": [1, "x", 0, 0]}, "b2 holds"),
         ({"W1": None}, "W1 must be a non-empty list"),
         ({"WV": data["WV"][:3]}, "one head needs d_v = d_in"),
@@ -151,7 +154,7 @@ def test_the_block_drills_start_at_r1_or_at_f():
     ex = Spec.for_level("classic", block=True, given_steps=("relu",)).exercise()
     assert [s.name for s in ex.asked] == ["H", "Y", "R2"]
     result = run_cli("solve", "--seed", "1", "--given", "relu")
-    assert result.exit_code == 1 and "no R1, F" in result.output
+    assert result.exit_code == 1 and "no R1, F (add --block)" in result.output
 
 
 def test_unsupported_combinations_are_one_line_errors():
@@ -184,8 +187,6 @@ def test_other_sheets_neither_print_nor_count_the_block_rules():
 
 
 def _work(seed: int, changed: dict | None = None, **spec):
-    from . import grading_vectors
-
     sol = solve(make_problem(seed=seed, spec=Spec.for_level("classic", block=True, **spec)))
     values = grading_vectors.follow(sol, changed(sol.values) if changed else {})
     return sol, grading_vectors.full(sol, values=values)
@@ -319,3 +320,26 @@ def test_a_class_set_of_blocks(tmp_path):
         blank = json.loads(f.read_text())
         assert list(blank)[-5:] == ["R1", "F", "H", "Y", "R2"]
         assert decode_id(blank["id"]).spec.block
+
+
+def test_an_all_zero_h_that_the_students_own_f_gives_is_followed():
+    """ReLU of an F that is all ≤ 0 is all zeros: an honest result, not a blank, so Y and R2
+    worked from it earn follow-through (the all-one-value rule is for steps not earned)."""
+    sol = solve(make_problem(seed=3, spec=Spec.for_level("classic", block=True)))
+    neg = tuple(tuple(-abs(x) for x in row) for row in sol.values["F"])
+    work = grading_vectors.full(sol, values=grading_vectors.follow(sol, {"F": neg}))
+    assert {x for row in work["H"] for x in row} == {0}
+    report = grading.grade(sol, answers_io.parse_text(json.dumps(work), "zeros"))
+    assert "wrong" in set(report.steps["F"].flat())
+    for name in ("H", "Y", "R2"):
+        assert set(report.steps[name].flat()) <= {"correct", "follow-through"}, name
+    assert "follow-through" in set(report.steps["Y"].flat())
+
+
+@pytest.mark.parametrize("convention", ["columns", "rows"])
+def test_the_rules_line_writes_the_block_as_its_steps_do(convention):
+    spec = Spec.for_level("classic", block=True, convention=convention)
+    ex = make_problem(seed=3, spec=spec).exercise
+    line = next(r for r in spec.rules_text() if r.startswith("the block"))
+    assert f"F = {ex['F'].formula}" in line and f"Y = {ex['Y'].formula}" in line
+    assert ("R1·W1" in line) == (convention == "rows")
