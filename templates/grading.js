@@ -1032,6 +1032,15 @@
     return seen.length === 0 || (seen.length === 1 && graded.length > 1);
   }
 
+  /* grading._earned: every cell right or follow-through, so an all-one-value step the
+     student's own work gives is followed. */
+  function earned(judged, graded) {
+    return graded.length > 0 && graded.every(function (p) {
+      var j = judged[key(p)];
+      return !!j && (j[0] === CORRECT || j[0] === FOLLOW);
+    });
+  }
+
   /* grading.too_short: a decimal that would match but for having fewer places than needed. */
   function tooShort(w, target, places) {
     if (w === null || w.places === null || target === MASKED || target === null || target === undefined) {
@@ -1242,7 +1251,7 @@
         expected: expected,
         yours: yours,
       };
-      if (trivial(cells, own)) {
+      if (trivial(cells, own) && !earned(judged, own)) {
         credited[s.name] = asWritten[s.name] = roughly[s.name] = k;
         return;
       }

@@ -88,7 +88,7 @@ def test_a_class_graded_by_manifest_keeps_going_past_bad_text(tmp_path):
     manifest = tmp_path / "t" / "manifest.json"
     rows = json.loads(manifest.read_text())["students"]
     first = dump(tmp_path / "one.json", {"id": rows[0]["id"], "student": "Student 1\ud800"})
-    second = dump(tmp_path / "two.json", {"id": rows[1]["id"]})
+    second = dump(tmp_path / "two.json", {"id": rows[1]["id"], "Q": [[1]]})  # something written
     result = run("check", "--manifest", manifest, first, second, "--json")
     assert result.exit_code == 1
     assert f'Error: {first}: "student" holds U+D800' in result.stderr
