@@ -3,7 +3,9 @@ work on screen (self-checking pages, blank answers files)."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 
@@ -134,12 +136,15 @@ def test_one_blank_answers_file_per_student_that_grades_as_theirs(made, cli):
     for row, path in zip(rows, paths):
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data == {**answers.blank(decode_id(row["id"])), "student": row["student"]}
-    graded = cli("check", "--manifest", "manifest.json", "--json", *paths)
+    # each file is matched to its student; left as written, it is missing (not 0 %)
+    graded = cli("check", "--manifest", "manifest.json", "--csv", "blank.csv", *paths)
     assert graded.exit_code == 0, graded.output
-    reports = json.loads(graded.stdout)
-    assert [r["student"] for r in reports] == [r["student"] for r in rows]
-    assert [r["id"] for r in reports] == [r["id"] for r in rows]
-    assert all(r["percent"] == 0 and r["counts"]["blank"] == r["graded"] for r in reports)
+    book = list(csv.DictReader(io.StringIO((folder / "blank.csv").read_text(encoding="utf-8"))))
+    assert [(r["student"], r["id"], r["file"], r["percent"], r["status"]) for r in book] == [
+        (r["student"], r["id"], f"{path}: nothing written", "", "missing")
+        for r, path in zip(rows, paths)
+    ]
+    assert "0 graded, 3 missing, 0 failed; none graded" in graded.stdout
     # a roster without a seed finds the class too; without --split it is one line
     again = cli("answers", "--roster", "class.csv", "--split", "again")
     assert again.exit_code == 0 and [p.read_bytes() for p in paths] == [
@@ -163,7 +168,7 @@ def test_check_of_a_folder_passes_over_the_class_files_in_it(made, cli):
     again = cli("check", "--manifest", "manifest.json", *files, folder / "gradebook.csv")
     assert again.exit_code == 0, again.output
     assert "(the class's gradebook, not answers)" in again.stderr
-    assert "3 graded, 0 failed" in again.stdout
+    assert "0 graded, 3 missing, 0 failed" in again.stdout  # the blank files, each matched
     # a file that only borrows the name is still graded, and fails as answers
     other = folder / "elsewhere"
     other.mkdir()
