@@ -8,14 +8,16 @@ import pypdf
 
 from handcalc import steps
 
+from .conftest import run_cli
 from .students import SLIPPED, solution, work
 
 
-def fill(blank_pdf, answers: dict, out_path):
-    """Type every answer into its form field, as a student in a PDF reader would."""
+def fill(blank_pdf, answers: dict, out_path, exercise=None):
+    """Type every answer into its form field, as a student in a PDF reader would (each one
+    must have a field: a value with none would be lost without a word)."""
     reader = pypdf.PdfReader(blank_pdf)
     writer = pypdf.PdfWriter(clone_from=reader)
-    ex = solution(1).exercise
+    ex = exercise or solution(1).exercise
     values = {}
     for s in ex.worked:
         rows = answers.get(s.name)
@@ -27,11 +29,24 @@ def fill(blank_pdf, answers: dict, out_path):
                     continue
                 name = steps.field_name(s.name, c if s.is_vector else r, None if s.is_vector else c)
                 values[name] = str(x)
+    assert set(values) <= set(reader.get_fields() or {})
     for page in writer.pages:
         writer.update_page_form_field_values(page, values, auto_regenerate=False)
     with open(out_path, "wb") as fh:
         writer.write(fh)
     return values
+
+
+def graded_as_form_and_as_json(blank_pdf, sol, work: dict, folder) -> dict:
+    """`check --json` of `work` typed into the fillable sheet, after holding it to the same
+    work as an answers file: the form's report."""
+    filled, as_json = folder / "filled.pdf", folder / "answers.json"
+    fill(blank_pdf, work, filled, sol.exercise)
+    as_json.write_text(json.dumps({**work, "id": sol.problem.id}))
+    from_pdf = json.loads(run_cli("check", str(filled), "--json").stdout)
+    from_json = json.loads(run_cli("check", str(as_json), "--json").stdout)
+    assert from_pdf["steps"] == from_json["steps"]
+    return from_pdf
 
 
 def test_filled_form_grades_the_same_as_the_same_answers_in_json(cli, tmp_path):

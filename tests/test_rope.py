@@ -214,7 +214,7 @@ def test_a_turn_counted_from_one_is_named():
 
 
 def test_a_filled_rope_form_grades_like_its_json(tmp_path):
-    import pypdf
+    from .test_fillable_roundtrip import graded_as_form_and_as_json
 
     blank = tmp_path / "blank.pdf"
     made = run_cli("generate", "--seed", "6", "--rope", "--fillable", "-o", str(blank))
@@ -223,23 +223,7 @@ def test_a_filled_rope_form_grades_like_its_json(tmp_path):
     late = steps.rotate(sol.values["K"], "columns", lambda m: m + 1)
     work = grading_vectors.full(sol, values=grading_vectors.follow(sol, {"Kr": late}))
     work = {k: v for k, v in work.items() if k in ("Q", "K", "Qr", "Kr", "KT", "S")}
-    values = {}
-    for s in sol.exercise.worked:
-        for r, row in enumerate(work.get(s.name) or []):
-            for c, x in enumerate(row):
-                values[steps.field_name(s.name, r, c)] = str(x)
-    fields = pypdf.PdfReader(blank).get_fields()
-    assert set(values) <= set(fields)
-    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(blank))
-    for page in writer.pages:
-        writer.update_page_form_field_values(page, values, auto_regenerate=False)
-    filled, as_json = tmp_path / "filled.pdf", tmp_path / "answers.json"
-    with open(filled, "wb") as fh:
-        writer.write(fh)
-    as_json.write_text(json.dumps({**work, "id": sol.problem.id}))
-    from_pdf = json.loads(run_cli("check", str(filled), "--json").stdout)
-    from_json = json.loads(run_cli("check", str(as_json), "--json").stdout)
-    assert from_pdf["steps"] == from_json["steps"]
+    from_pdf = graded_as_form_and_as_json(blank, sol, work, tmp_path)
     assert [m["kind"] for m in from_pdf["steps"]["Kr"]["mistakes"]] == ["rotation-position"]
     s_cells = {c for row in from_pdf["steps"]["S"]["cells"] for c in row}
     assert "follow-through" in s_cells and "wrong" not in s_cells
