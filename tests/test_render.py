@@ -335,3 +335,19 @@ def test_a_key_without_working_is_one_page_with_every_value(tmp_path):
     sol = hand_solution(make_problem(seed=1).given)
     for value in (sol["A"][0][1], sol["colsum"][1], sol["Z"][2][1]):
         assert shown(value) in text
+
+
+def test_a_blank_box_prints_no_lines_of_spaces(seed1):
+    """A blank box's size is set by its style, so its lines of spaces are left out of the page
+    (they were a tenth of a blank sheet's time); the givens keep every row."""
+    view = worksheet.build(seed1, "blank")
+    boxes = [m for s in view.sections for m in s.items]
+    assert any(m.blank for m in boxes)
+    for m in boxes:
+        if m.blank:
+            assert m.printed == () and len(m.lines) == m.rows
+        else:
+            assert len(m.printed) == m.rows
+            assert all(not seg.text.endswith(" ") for line in m.printed for seg in line)
+    html = render.render_html(view)
+    assert re.search(r'<div class="m product blank" style="[^"]*"></div>', html)
