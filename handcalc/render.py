@@ -263,6 +263,27 @@ def _sheet_css() -> tuple:
     return tuple(CSS(filename=str(template_dir() / n), url_fetcher=fetcher) for n in PDF_CSS)
 
 
+@functools.lru_cache(maxsize=1)
+def _sheet_html_class():
+    """WeasyPrint's HTML, laying a sheet out on the browser defaults its elements need
+    (templates/ua.css) in place of the whole HTML stylesheet; a newer WeasyPrint that no
+    longer asks `_ua_stylesheets` just uses its own, which these values copy."""
+    from weasyprint import CSS, HTML
+    from weasyprint.css.counters import CounterStyle
+
+    counters = CounterStyle()
+    defaults = CSS(filename=str(template_dir() / "ua.css"), counter_style=counters)
+
+    class SheetHTML(HTML):
+        def _ua_stylesheets(self, forms=False):
+            return [defaults, *super()._ua_stylesheets(forms)[1:]]
+
+        def _ua_counter_style(self):
+            return [counters.copy()]
+
+    return SheetHTML
+
+
 def _fetcher_class():
     """A URL fetcher that serves the tool's own template files (and its fonts) and refuses
     everything else, so no text on a sheet can make WeasyPrint read a local file or the
@@ -308,10 +329,11 @@ def layout(page: Sheet | str, fillable: bool | None = None):
         html = render_html(page, stylesheet=False)
         stylesheets += _sheet_css()
         fillable = page.fillable if fillable is None else fillable
+        maker = _sheet_html_class()
     else:
-        html = page
+        html, maker = page, HTML
     fetcher = _fetcher_class()()
-    document = HTML(string=html, base_url=template_dir().as_uri() + "/", url_fetcher=fetcher)
+    document = maker(string=html, base_url=template_dir().as_uri() + "/", url_fetcher=fetcher)
     return document.render(
         font_config=_font_config(),
         stylesheets=stylesheets,

@@ -337,6 +337,29 @@ def test_a_key_without_working_is_one_page_with_every_value(tmp_path):
         assert shown(value) in text
 
 
+UA_SAMPLE = [  # (spec, kind, fillable): every element and pseudo-element a sheet can hold
+    (Spec(), "blank", False),
+    (Spec(), "key", False),
+    (Spec(causal=True, convention="rows"), "blank", True),  # masks, form fields
+    (Spec(heads=2), "key", False),  # bands, the working page's lists
+    (Spec.for_level("classic", block=True), "key", False),
+]
+
+
+@pytest.mark.parametrize("spec,kind,fillable", UA_SAMPLE)
+def test_the_sheets_own_browser_defaults_make_the_same_pdf_as_weasyprints(
+    monkeypatch, spec, kind, fillable
+):
+    """templates/ua.css stands in for WeasyPrint's whole HTML stylesheet (for speed): a sheet
+    laid out on either must come out byte for byte the same."""
+    import weasyprint
+
+    view = worksheet.build(solve(make_problem(seed=7, spec=spec)), kind, fillable=fillable)
+    ours = render.render_pdf(view)
+    monkeypatch.setattr(render, "_sheet_html_class", lambda: weasyprint.HTML)
+    assert render.render_pdf(view) == ours
+
+
 def test_a_blank_box_prints_no_lines_of_spaces(seed1):
     """A blank box's size is set by its style, so its lines of spaces are left out of the page
     (they were a tenth of a blank sheet's time); the givens keep every row."""
