@@ -178,19 +178,6 @@ def _where_values(sol: Solution) -> str | None:
     return None
 
 
-def _where_block(sol: Solution) -> str | None:
-    hit = _worst(
-        sol,
-        BLOCK_ROLES,
-        lambda x: Fraction(x).denominator > DENOMINATOR_LIMIT,
-        lambda x: Fraction(x).denominator,
-    )
-    if hit:
-        return f"{_place(hit[0])} has a denominator of {Fraction(hit[1]).denominator}"
-    hit = _worst(sol, BLOCK_ROLES, lambda x: abs(x) > OUTPUT_LIMIT, abs)
-    return hit and f"{_place(hit[0])} holds {numbers.text(hit[1])}"
-
-
 def _where_relu(sol: Solution) -> str | None:
     if _relu_teaches(sol):
         return None
@@ -198,16 +185,17 @@ def _where_relu(sol: Solution) -> str | None:
     return "F has no negative entry" if all(x >= 0 for x in xs) else "F has no positive entry"
 
 
-def _where_outputs(sol: Solution) -> str | None:
+def _where_outputs(sol: Solution, roles: tuple[str, ...] = OUTPUT_ROLES) -> str | None:
+    """The worst cell of `roles` (the attention's outputs; the block's with BLOCK_ROLES)."""
     hit = _worst(
         sol,
-        OUTPUT_ROLES,
+        roles,
         lambda x: Fraction(x).denominator > DENOMINATOR_LIMIT,
         lambda x: Fraction(x).denominator,
     )
     if hit:
         return f"{_place(hit[0])} has a denominator of {Fraction(hit[1]).denominator}"
-    hit = _worst(sol, OUTPUT_ROLES, lambda x: abs(x) > OUTPUT_LIMIT, abs)
+    hit = _worst(sol, roles, lambda x: abs(x) > OUTPUT_LIMIT, abs)
     return hit and f"{_place(hit[0])} holds {numbers.text(hit[1])}"
 
 
@@ -275,7 +263,7 @@ RULES: tuple[Rule, ...] = (
         f"every entry of the block's F, H, Y and R2 has a denominator of at most "
         f"{DENOMINATOR_LIMIT} and lies within ±{OUTPUT_LIMIT}",
         _block_small,
-        _where_block,
+        lambda sol: _where_outputs(sol, BLOCK_ROLES),
         f"F, H, Y, R2 denominators at most {DENOMINATOR_LIMIT}, entries within ±{OUTPUT_LIMIT}",
     ),
     Rule(
